@@ -1,0 +1,41 @@
+// memory: usage, working set, RSS, page cache and the memory limit.
+// v1: memory.usage_in_bytes, memory.stat (total_*), memory.limit_in_bytes.
+// v2: memory.current, memory.stat, memory.max.
+#include "collectors/collector.h"
+#include "collectors/file_util.h"
+#include "collectors/memory_stat.h"
+
+namespace podmeter {
+namespace {
+
+class MemoryCollector : public Collector {
+ public:
+  std::string_view name() const override { return "memory"; }
+  bool reads_pods() const override { return true; }
+
+  Status Collect(const CgroupDirs& dirs, CgroupSample* out) override {
+    const bool v2 = dirs.version == CgroupMounts::Version::kV2;
+    const std::string& dir = v2 ? dirs.unified : dirs.memory;
+    if (dir.empty()) return Status::Unavailable("memory controller is not mounted");
+    auto usage = ReadFileToString(JoinPath(dir, v2 ? "memory.current" : "memory.usage_in_bytes"));
+    if (!usage.ok()) return usage.status();
+    auto stat = ReadFileToString(JoinPath(dir, "memory.stat"));
+    if (!stat.ok()) return stat.status();
+    MemorySample mem;
+    Status s = v2 ? ParseMemoryV2(*usage, *stat, &mem) : ParseMemoryV1(*usage, *stat, &mem);
+    if (!s.ok()) return s;
+    auto limit_text = ReadFileToString(JoinPath(dir, v2 ? "memory.max" : "memory.limit_in_bytes"));
+    if (!limit_text.ok()) return limit_text.status();
+    auto limit = v2 ? ParseMemoryMax(*limit_text) : ParseMemoryLimitV1(*limit_text);
+    if (!limit.ok()) return limit.status();
+    mem.limit_bytes = *limit;
+    out->memory = mem;
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewMemoryCollector() { return std::make_unique<MemoryCollector>(); }
+
+}  // namespace podmeter

@@ -1,0 +1,53 @@
+#include "exporter/family_builder.h"
+
+#include <algorithm>
+
+namespace podmeter {
+
+void FamilyBuilder::Counter(const std::string& name, const std::string& help, Labels labels,
+                            double value) {
+  Add(name, help, prometheus::MetricType::Counter, std::move(labels), value);
+}
+
+void FamilyBuilder::Gauge(const std::string& name, const std::string& help, Labels labels,
+                          double value) {
+  Add(name, help, prometheus::MetricType::Gauge, std::move(labels), value);
+}
+
+void FamilyBuilder::Add(const std::string& name, const std::string& help,
+                        prometheus::MetricType type, Labels labels, double value) {
+  prometheus::MetricFamily& family = families_[name];
+  if (family.name.empty()) {
+    family.name = name;
+    family.help = help;
+    family.type = type;
+  }
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
+std::vector<prometheus::MetricFamily> FamilyBuilder::Take() {
+  std::vector<prometheus::MetricFamily> out;
+  out.reserve(families_.size());
+  for (auto& [name, family] : families_) {
+    std::sort(family.metric.begin(), family.metric.end(),
+              [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+                return std::lexicographical_compare(
+                    a.label.begin(), a.label.end(), b.label.begin(), b.label.end(),
+                    [](const auto& x, const auto& y) {
+                      return x.name != y.name ? x.name < y.name : x.value < y.value;
+                    });
+              });
+    out.push_back(std::move(family));
+  }
+  families_.clear();
+  return out;
+}
+
+}  // namespace podmeter

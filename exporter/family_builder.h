@@ -1,0 +1,28 @@
+// Accumulates samples into prometheus-cpp MetricFamily structs in a stable order (families by
+// name, series by label values) so that /metrics output is deterministic. Thread-compatible.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace podmeter {
+
+using Labels = std::vector<prometheus::ClientMetric::Label>;
+
+class FamilyBuilder {
+ public:
+  void Counter(const std::string& name, const std::string& help, Labels labels, double value);
+  void Gauge(const std::string& name, const std::string& help, Labels labels, double value);
+  /// Families sorted by name, each family's series sorted by label values. Empties the builder.
+  std::vector<prometheus::MetricFamily> Take();
+
+ private:
+  void Add(const std::string& name, const std::string& help, prometheus::MetricType type,
+           Labels labels, double value);
+  std::map<std::string, prometheus::MetricFamily> families_;
+};
+
+}  // namespace podmeter

@@ -1,0 +1,107 @@
+#include "exporter/http_server.h"
+
+#include <CivetServer.h>
+#include <civetweb.h>
+
+#include <atomic>
+#include <cstring>
+#include <exception>
+
+#include "collectors/file_util.h"
+
+namespace podmeter {
+namespace {
+
+// civetweb's begin_request callback gets no user pointer of ours (the exposer's CivetServer owns
+// the context's), so the one server of the process registers its store here.
+std::atomic<SnapshotStore*> g_store{nullptr};
+
+constexpr char kIndexPage[] =
+    "<!doctype html><html><head><title>podmeter</title></head><body>"
+    "<h1>podmeter</h1><p>Per-pod and per-container CPU, throttling and memory from cgroups.</p>"
+    "<ul><li><a href=\"/metrics\">/metrics</a></li><li><a href=\"/healthz\">/healthz</a></li></ul>"
+    "</body></html>\n";
+
+void Reply(mg_connection* conn, int status, const char* reason, const char* type,
+           const char* body) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+            status, reason, type, std::strlen(body), body);
+}
+
+// Serves / and /healthz; returns 0 to let the exposer handle everything else (/metrics, 404s).
+int BeginRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (info == nullptr || info->local_uri == nullptr) return 0;
+  std::string_view uri = info->local_uri;
+  if (uri == "/") {
+    Reply(conn, 200, "OK", "text/html; charset=utf-8", kIndexPage);
+    return 200;
+  }
+  if (uri == "/healthz") {
+    SnapshotStore* store = g_store.load();
+    if (store != nullptr && store->ready()) {
+      Reply(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
+      return 200;
+    }
+    Reply(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
+          "no complete sample yet\n");
+    return 503;
+  }
+  return 0;
+}
+
+}  // namespace
+
+StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
+  std::string s = listen;
+  size_t colon = s.rfind(':');
+  std::string host = colon == std::string::npos ? "" : s.substr(0, colon);
+  std::string port = colon == std::string::npos ? s : s.substr(colon + 1);
+  uint64_t p = 0;
+  if (!ParseUint64(port, &p) || p > 65535) {
+    return Status::InvalidData("--listen '" + listen + "': expected [host]:port with port 0-65535");
+  }
+  if (host.empty() || host == "0.0.0.0") return port;
+  if (host.front() == '[' && host.back() == ']') return "[" + host.substr(1, host.size() - 2) + "]:" + port;
+  if (host.find(':') != std::string::npos) {
+    return Status::InvalidData("--listen '" + listen + "': put IPv6 addresses in brackets");
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  return host + ":" + port;
+}
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
+                                                        std::shared_ptr<SnapshotStore> store) {
+  auto ports = ToCivetListeningPorts(listen);
+  if (!ports.ok()) return ports.status();
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->store_ = std::move(store);
+  server->callbacks_ = std::make_unique<CivetCallbacks>();
+  server->callbacks_->begin_request = &BeginRequest;
+  g_store = server->store_.get();
+  try {
+    server->exposer_ = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", *ports, "num_threads", "4",
+                                 "request_timeout_ms", "10000"},
+        server->callbacks_.get());
+  } catch (const std::exception& e) {
+    g_store = nullptr;
+    return Status::Unavailable("cannot listen on '" + listen + "': " + e.what());
+  }
+  server->exposer_->RegisterCollectable(server->store_, "/metrics");
+  return server;
+}
+
+HttpServer::~HttpServer() {
+  exposer_.reset();
+  g_store = nullptr;
+}
+
+int HttpServer::port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+}  // namespace podmeter

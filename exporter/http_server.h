@@ -1,0 +1,39 @@
+// The HTTP endpoints: /metrics (prometheus-cpp's exposer, gzip when asked), /healthz (200 once the
+// first sample is published, 503 before) and / (a short HTML index). One per process.
+#pragma once
+
+#include <prometheus/exposer.h>
+
+#include <memory>
+#include <string>
+
+#include "collectors/status.h"
+#include "exporter/snapshot_store.h"
+
+struct CivetCallbacks;
+
+namespace podmeter {
+
+class HttpServer {
+ public:
+  /// Starts listening on `listen` ("host:port", ":port" or "port"). Errors name the address.
+  static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
+                                                     std::shared_ptr<SnapshotStore> store);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// The port actually bound (useful with port 0).
+  int port() const;
+
+ private:
+  HttpServer() = default;
+  std::shared_ptr<SnapshotStore> store_;
+  std::unique_ptr<CivetCallbacks> callbacks_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+/// Converts a --listen value to civetweb's listening_ports syntax; InvalidData if malformed.
+StatusOr<std::string> ToCivetListeningPorts(const std::string& listen);
+
+}  // namespace podmeter

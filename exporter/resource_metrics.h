@@ -1,0 +1,15 @@
+// Turns pod and container samples into the podmeter_pod_* and podmeter_container_* families.
+#pragma once
+
+#include <vector>
+
+#include "collectors/samples.h"
+#include "exporter/family_builder.h"
+
+namespace podmeter {
+
+/// Adds every resource series of `pods` to `out`. Until pod metadata is joined, `pod` carries the
+/// pod uid, `container` the 12-character short container id and `namespace` is empty.
+void AddResourceMetrics(const std::vector<PodSample>& pods, FamilyBuilder* out);
+
+}  // namespace podmeter

@@ -1,0 +1,185 @@
+#include "exporter/sampler.h"
+
+#include "collectors/cgroup_discovery.h"
+#include "collectors/file_util.h"
+#include "exporter/family_builder.h"
+#include "exporter/log.h"
+#include "exporter/resource_metrics.h"
+#include "exporter/self_stats.h"
+
+namespace podmeter {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Sampler::Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>> collectors,
+                 SnapshotStore* store)
+    : options_(std::move(options)), collectors_(std::move(collectors)), store_(store) {
+  errors_["discovery"] = 0;
+  for (const auto& c : collectors_) {
+    errors_[std::string(c->name())] = 0;
+    collector_seconds_[std::string(c->name())] = 0;
+  }
+  vanished_["pod"] = 0;
+  vanished_["container"] = 0;
+}
+
+Sampler::~Sampler() { Stop(); }
+
+void Sampler::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Sampler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sampler::Loop() {
+  auto next = std::chrono::steady_clock::now();
+  while (true) {
+    SampleOnce();
+    next += options_.interval;
+    auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now;  // a slow sample skips ticks instead of bunching them
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (wake_.wait_until(lock, next, [this] { return stop_; })) return;
+  }
+}
+
+void Sampler::EnsureMounts() {
+  if (mounts_.version != CgroupMounts::Version::kNone) return;
+  std::string path = JoinPath(options_.proc_root, "self/mountinfo");
+  auto text = ReadFileToString(path);
+  if (!text.ok()) {
+    ++errors_["discovery"];
+    Log(LogLevel::kError, "cannot read mount table: " + text.status().message());
+    return;
+  }
+  auto mounts = ParseMountInfo(*text);
+  if (!mounts.ok()) {
+    ++errors_["discovery"];
+    Log(LogLevel::kError, path + ": " + mounts.status().message());
+    return;
+  }
+  mounts_ = SelectCgroupMounts(*mounts, options_.cgroup_root);
+  if (mounts_.version == CgroupMounts::Version::kNone) {
+    ++errors_["discovery"];
+    Log(LogLevel::kError, "no cgroup v1 cpu/memory or cgroup2 mount under " + options_.cgroup_root +
+                              " in " + path);
+  } else {
+    Log(LogLevel::kInfo, std::string("cgroup ") +
+                             (mounts_.version == CgroupMounts::Version::kV2 ? "v2 at " + mounts_.unified
+                                                                            : "v1") +
+                             " found under " + options_.cgroup_root);
+  }
+}
+
+bool Sampler::CollectCgroup(const std::string& rel_path, bool is_pod, CgroupSample* out) {
+  CgroupDirs dirs = ResolveCgroupDirs(mounts_, rel_path);
+  for (const auto& collector : collectors_) {
+    if (is_pod && !collector->reads_pods()) continue;
+    auto start = std::chrono::steady_clock::now();
+    Status s = collector->Collect(dirs, out);
+    collector_seconds_[std::string(collector->name())] += SecondsSince(start);
+    if (s.ok()) continue;
+    if (s.IsNotFound()) {
+      ++vanished_[is_pod ? "pod" : "container"];
+      Log(LogLevel::kDebug, "cgroup vanished during the sample: " + rel_path);
+    } else {
+      ++errors_[std::string(collector->name())];
+      std::string msg = std::string(collector->name()) + " collector: " + s.message();
+      if (msg != last_error_logged_) Log(LogLevel::kWarn, msg);
+      last_error_logged_ = msg;
+    }
+    return false;
+  }
+  return true;
+}
+
+std::vector<PodSample> Sampler::ReadPods() {
+  std::vector<PodSample> out;
+  EnsureMounts();
+  if (mounts_.version == CgroupMounts::Version::kNone) return out;
+  auto pods = DiscoverPods(mounts_);
+  if (!pods.ok()) {
+    ++errors_["discovery"];
+    Log(LogLevel::kWarn, "discovery: " + pods.status().message());
+    return out;
+  }
+  for (auto& [name, seconds] : collector_seconds_) seconds = 0;
+  discovered_pods_ = 0;
+  discovered_containers_ = 0;
+  for (const PodCgroup& pod : *pods) {
+    PodSample ps;
+    ps.uid = pod.uid;
+    ps.qos = pod.qos;
+    if (!CollectCgroup(pod.rel_path, /*is_pod=*/true, &ps.data)) continue;
+    for (const ContainerCgroup& c : pod.containers) {
+      ContainerSample cs;
+      cs.id = c.id;
+      cs.runtime = c.runtime;
+      if (!CollectCgroup(c.rel_path, /*is_pod=*/false, &cs.data)) continue;
+      if (cs.data.processes && cs.data.processes->is_pause) continue;  // the pod sandbox
+      ps.containers.push_back(std::move(cs));
+    }
+    ++discovered_pods_;
+    discovered_containers_ += ps.containers.size();
+    out.push_back(std::move(ps));
+  }
+  return out;
+}
+
+void Sampler::SampleOnce() {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<PodSample> pods = ReadPods();
+  FamilyBuilder b;
+  AddResourceMetrics(pods, &b);
+
+  ++samples_;
+  last_duration_seconds_ = SecondsSince(start);
+  b.Gauge("podmeter_build_info", "podmeter's version; always 1.", {{"version", options_.version}}, 1);
+  b.Counter("podmeter_samples_total", "Samples completed.", {}, static_cast<double>(samples_));
+  b.Gauge("podmeter_sample_duration_seconds", "Duration of the last complete sample, in seconds.",
+          {}, last_duration_seconds_);
+  for (const auto& [name, seconds] : collector_seconds_) {
+    b.Gauge("podmeter_collector_duration_seconds",
+            "Time the collector spent in the last sample, in seconds.", {{"collector", name}},
+            seconds);
+  }
+  for (const auto& [name, count] : errors_) {
+    b.Counter("podmeter_sample_errors_total",
+              "Reads that failed (cgroup left out of that sample), by collector.",
+              {{"collector", name}}, static_cast<double>(count));
+  }
+  for (const auto& [level, count] : vanished_) {
+    b.Counter("podmeter_vanished_cgroups_total",
+              "Pod or container cgroups that disappeared while being read (left out of that sample).",
+              {{"level", level}}, static_cast<double>(count));
+  }
+  b.Gauge("podmeter_discovered_pods", "Pod cgroups in the last sample.", {},
+          static_cast<double>(discovered_pods_));
+  b.Gauge("podmeter_discovered_containers",
+          "Container cgroups in the last sample (pod sandboxes excluded).", {},
+          static_cast<double>(discovered_containers_));
+  SelfStats self;
+  if (ReadSelfStats(&self)) {
+    b.Counter("process_cpu_seconds_total", "podmeter's own user and system CPU time, in seconds.",
+              {}, self.cpu_seconds);
+    b.Gauge("process_resident_memory_bytes", "podmeter's own resident memory, in bytes.", {},
+            static_cast<double>(self.resident_bytes));
+    b.Gauge("process_start_time_seconds", "podmeter's start time since the unix epoch, in seconds.",
+            {}, self.start_time_seconds);
+  }
+  store_->Publish(std::make_shared<const SnapshotStore::Families>(b.Take()));
+}
+
+}  // namespace podmeter

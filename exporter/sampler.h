@@ -1,0 +1,71 @@
+// The sampling loop: every interval, discover pods, run the collectors, build the metric families
+// and publish them. One thread owns all collectors and the ProcessTable; Start/Stop are called from
+// the main thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/mountinfo.h"
+#include "collectors/samples.h"
+#include "exporter/snapshot_store.h"
+
+namespace podmeter {
+
+struct SamplerOptions {
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string proc_root = "/proc";
+  std::chrono::milliseconds interval{1000};
+  std::string version;
+};
+
+class Sampler {
+ public:
+  Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>> collectors,
+          SnapshotStore* store);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  void Start();
+  void Stop();
+  /// One complete sample, published to the store. Used by the loop and by tests.
+  void SampleOnce();
+
+ private:
+  // Runs the enabled collectors on one cgroup; false if it must be left out of this sample.
+  bool CollectCgroup(const std::string& rel_path, bool is_pod, CgroupSample* out);
+  std::vector<PodSample> ReadPods();
+  void EnsureMounts();
+  void Loop();
+
+  SamplerOptions options_;
+  std::vector<std::unique_ptr<Collector>> collectors_;
+  SnapshotStore* store_;
+  CgroupMounts mounts_;
+
+  // Self-metric state, touched only by the sampling thread.
+  uint64_t samples_ = 0;
+  double last_duration_seconds_ = 0;
+  std::map<std::string, uint64_t> errors_;       // by collector ("discovery", "cpu", ...)
+  std::map<std::string, double> collector_seconds_;  // time spent in the last sample
+  std::map<std::string, uint64_t> vanished_;     // by level ("pod", "container")
+  size_t discovered_pods_ = 0;
+  size_t discovered_containers_ = 0;
+  std::string last_error_logged_;
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace podmeter
