@@ -1,0 +1,366 @@
+//! HTTP routes, JSON responses and Prometheus instrumentation.
+
+use crate::work::{self, Snowflake};
+use axum::{
+    Json, Router,
+    extract::{MatchedPath, RawQuery, Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{MethodRouter, get},
+};
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The shared metric names, labels and help texts (see servers/README.md).
+pub struct Metrics {
+    pub registry: Registry,
+    pub startup: Gauge,
+    duration: HistogramVec,
+    active: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_server_request_duration_seconds",
+                "Duration of HTTP requests handled by the application.",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["method", "route", "status"],
+        )?;
+        let active = IntGauge::new(
+            "http_server_active_requests",
+            "HTTP requests being handled now.",
+        )?;
+        let build_info = GaugeVec::new(
+            Opts::new(
+                "refserver_build_info",
+                "Reference server runtime and framework; always 1.",
+            ),
+            &["runtime", "framework", "version"],
+        )?;
+        build_info
+            .with_label_values(&["rust", "axum", env!("REFSERVER_RUSTC_VERSION")])
+            .set(1.0);
+        let startup = Gauge::new(
+            "refserver_startup_seconds",
+            "Seconds from the first line of main to the listening socket.",
+        )?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(active.clone()))?;
+        registry.register(Box::new(build_info))?;
+        registry.register(Box::new(startup.clone()))?;
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Metrics {
+            registry,
+            startup,
+            duration,
+            active,
+        })
+    }
+}
+
+pub struct AppState {
+    pub metrics: Metrics,
+    pub ids: Snowflake,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get_only(health))
+        .route("/compute", get_only(compute))
+        .route("/payload", get_only(payload))
+        .route("/fib", get_only(fib))
+        .route("/hash", get_only(hash))
+        .route("/id", get_only(id))
+        .route("/metrics", get_only(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// GET (and so HEAD) only; any other method gets the JSON 405.
+fn get_only<H, T>(handler: H) -> MethodRouter<Arc<AppState>>
+where
+    H: axum::handler::Handler<T, Arc<AppState>>,
+    T: 'static,
+{
+    get(handler).fallback(method_not_allowed)
+}
+
+/// Records duration and in-flight count of every request except `/metrics`.
+async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = match req.extensions().get::<MatchedPath>() {
+        Some(path) if path.as_str() == "/metrics" => return next.run(req).await,
+        Some(path) => path.as_str().to_owned(),
+        None => "unmatched".to_owned(),
+    };
+    let method = method_label(req.method());
+    let metrics = &state.metrics;
+    metrics.active.inc();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    metrics
+        .duration
+        .with_label_values(&[method, &route, response.status().as_str()])
+        .observe(start.elapsed().as_secs_f64());
+    metrics.active.dec();
+    response
+}
+
+/// The method, or `_OTHER` for non-standard ones, to bound label cardinality.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|m| *m == method.as_str())
+        .unwrap_or("_OTHER")
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(ErrorBody { error: message })).into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not found")
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
+}
+
+/// The query parameter `name`, or a 400 response saying what was wrong.
+fn param(query: &Option<String>, name: &str, default: u64, cap: u64) -> Result<u64, Response> {
+    work::int_param(query.as_deref().unwrap_or(""), name, default, cap)
+        .map_err(|message| error(StatusCode::BAD_REQUEST, &message))
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    runtime: &'static str,
+    framework: &'static str,
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        runtime: "rust",
+        framework: "axum",
+    })
+}
+
+#[derive(Serialize)]
+struct Primes {
+    n: u64,
+    primes: u64,
+}
+
+/// Adds `Server-Timing: compute;dur=<ms>`: the time of the prime loop alone.
+async fn compute(RawQuery(query): RawQuery) -> Result<Response, Response> {
+    let n = param(&query, "n", 50_000, work::COMPUTE_CAP)?;
+    let start = Instant::now();
+    let primes = work::count_primes(n);
+    let millis = start.elapsed().as_secs_f64() * 1e3;
+    let mut response = Json(Primes { n, primes }).into_response();
+    if let Ok(timing) = HeaderValue::from_str(&format!("compute;dur={millis:.3}")) {
+        response.headers_mut().insert("server-timing", timing);
+    }
+    Ok(response)
+}
+
+async fn payload(RawQuery(query): RawQuery) -> Result<Json<Vec<work::Item>>, Response> {
+    let size = param(&query, "size", 1000, work::PAYLOAD_CAP)?;
+    Ok(Json(work::payload(size)))
+}
+
+#[derive(Serialize)]
+struct Fib {
+    n: u64,
+    result: u64,
+}
+
+async fn fib(RawQuery(query): RawQuery) -> Result<Json<Fib>, Response> {
+    let n = param(&query, "n", 30, work::FIB_CAP)?;
+    Ok(Json(Fib {
+        n,
+        result: work::fib(n),
+    }))
+}
+
+#[derive(Serialize)]
+struct Hash {
+    rounds: u64,
+    hash: String,
+}
+
+async fn hash(RawQuery(query): RawQuery) -> Result<Json<Hash>, Response> {
+    let rounds = param(&query, "rounds", 100, work::HASH_CAP)?;
+    Ok(Json(Hash {
+        rounds,
+        hash: work::hash_rounds(rounds),
+    }))
+}
+
+#[derive(Serialize)]
+struct Id {
+    id: u64,
+}
+
+async fn id(State(state): State<Arc<AppState>>) -> Json<Id> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Json(Id {
+        id: state.ids.next(now_ms),
+    })
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut body = Vec::new();
+    let encoder = TextEncoder::new();
+    match encoder.encode(&state.metrics.registry.gather(), &mut body) {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
+            body,
+        )
+            .into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, to_bytes};
+    use tower::ServiceExt;
+
+    fn app() -> (Arc<AppState>, Router) {
+        let state = Arc::new(AppState {
+            metrics: Metrics::new().expect("metrics"),
+            ids: Snowflake::new(0),
+        });
+        (state.clone(), router(state))
+    }
+
+    async fn call(app: &Router, method: &str, uri: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let body = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn endpoints_answer_json() {
+        let (_, app) = app();
+        let cases = [
+            (
+                "GET",
+                "/health",
+                200,
+                r#"{"status":"ok","runtime":"rust","framework":"axum"}"#,
+            ),
+            ("GET", "/compute", 200, r#"{"n":50000,"primes":5133}"#),
+            ("GET", "/compute?n=10", 200, r#"{"n":10,"primes":4}"#),
+            ("GET", "/fib?n=10", 200, r#"{"n":10,"result":55}"#),
+            ("GET", "/payload?size=0", 200, "[]"),
+            (
+                "GET",
+                "/hash?rounds=0",
+                200,
+                r#"{"rounds":0,"hash":"706f646d65746572"}"#,
+            ),
+            (
+                "GET",
+                "/fib?n=41",
+                400,
+                r#"{"error":"n must be at most 40"}"#,
+            ),
+            (
+                "GET",
+                "/compute?n=x",
+                400,
+                r#"{"error":"n must be an integer"}"#,
+            ),
+            ("GET", "/nope", 404, r#"{"error":"not found"}"#),
+            ("POST", "/fib", 405, r#"{"error":"method not allowed"}"#),
+        ];
+        for (method, uri, status, body) in cases {
+            assert_eq!(
+                call(&app, method, uri).await,
+                (
+                    StatusCode::from_u16(status).expect("status"),
+                    body.to_owned()
+                ),
+                "{method} {uri}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_increase() {
+        let (_, app) = app();
+        let (_, a) = call(&app, "GET", "/id").await;
+        let (_, b) = call(&app, "GET", "/id").await;
+        let id = |s: &str| {
+            serde_json::from_str::<serde_json::Value>(s)
+                .ok()
+                .and_then(|v| v["id"].as_u64())
+        };
+        assert!(id(&a) < id(&b));
+    }
+
+    #[tokio::test]
+    async fn metrics_count_by_route_template() {
+        let (_, app) = app();
+        call(&app, "GET", "/fib?n=1").await;
+        call(&app, "DELETE", "/fib").await;
+        call(&app, "BREW", "/a/b").await;
+        call(&app, "GET", "/metrics").await;
+        let (status, text) = call(&app, "GET", "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        for line in [
+            r#"http_server_request_duration_seconds_count{method="GET",route="/fib",status="200"} 1"#,
+            r#"http_server_request_duration_seconds_count{method="DELETE",route="/fib",status="405"} 1"#,
+            r#"http_server_request_duration_seconds_count{method="_OTHER",route="unmatched",status="404"} 1"#,
+            r#"http_server_request_duration_seconds_bucket{method="GET",route="/fib",status="200",le="0.0005"}"#,
+            "http_server_active_requests 0",
+            r#"refserver_build_info{framework="axum",runtime="rust","#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        assert!(!text.contains(r#"route="/metrics""#));
+    }
+}
