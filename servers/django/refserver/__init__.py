@@ -1,0 +1,1 @@
+"""Django reference server. See servers/README.md."""

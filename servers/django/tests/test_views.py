@@ -1,0 +1,71 @@
+import json
+
+import pytest
+from django.test import Client
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+@pytest.mark.parametrize(
+    "method, path, status, body",
+    [
+        ("get", "/health", 200, '{"status":"ok","runtime":"python","framework":"django"}'),
+        ("get", "/compute", 200, '{"n":50000,"primes":5133}'),
+        ("get", "/compute?n=10", 200, '{"n":10,"primes":4}'),
+        ("get", "/compute?n=3&n=10", 200, '{"n":3,"primes":2}'),
+        ("get", "/fib?n=10", 200, '{"n":10,"result":55}'),
+        ("get", "/payload?size=0", 200, "[]"),
+        ("get", "/hash?rounds=0", 200, '{"rounds":0,"hash":"706f646d65746572"}'),
+        ("get", "/fib?n=41", 400, '{"error":"n must be at most 40"}'),
+        ("get", "/compute?n=x", 400, '{"error":"n must be an integer"}'),
+        ("get", "/nope", 404, '{"error":"not found"}'),
+        ("get", "/fib/", 404, '{"error":"not found"}'),
+        ("post", "/fib", 405, '{"error":"method not allowed"}'),
+        ("head", "/fib?n=5", 200, ""),
+    ],
+)
+def test_endpoints(client, method, path, status, body):
+    response = getattr(client, method)(path)
+    assert (response.status_code, response.content.decode()) == (status, body)
+
+
+def test_compute_reports_server_timing(client):
+    assert client.get("/compute?n=100")["Server-Timing"].startswith("compute;dur=")
+
+
+def test_405_names_allowed_methods(client):
+    assert client.delete("/id")["Allow"] == "GET, HEAD"
+
+
+def test_ids_increase(client):
+    first, second = (json.loads(client.get("/id").content)["id"] for _ in range(2))
+    assert first < second
+
+
+def sample(text: str, series: str) -> float:
+    """The value of the sample line starting with `series`, 0 when absent."""
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series + " ")]
+    return values[0] if values else 0.0
+
+
+def test_metrics_count_by_route_template(client):
+    series = [
+        'http_server_request_duration_seconds_count{method="GET",route="/fib",status="200"}',
+        'http_server_request_duration_seconds_count{method="DELETE",route="/fib",status="405"}',
+        'http_server_request_duration_seconds_count{method="_OTHER",route="unmatched",status="404"}',
+        'http_server_request_duration_seconds_bucket{le="10",method="GET",route="/fib",status="200"}',
+    ]
+    before = client.get("/metrics").content.decode()
+    client.get("/fib?n=1")
+    client.delete("/fib")
+    client.generic("BREW", "/a/b")
+    client.post("/metrics")
+    after = client.get("/metrics").content.decode()
+    assert [sample(after, s) - sample(before, s) for s in series] == [1, 1, 1, 1]
+    assert sample(after, "http_server_active_requests") == 0
+    assert 'refserver_build_info{framework="django",runtime="python",' in after
+    assert 'route="/metrics"' not in after
+    assert 'le="1.0"' not in after
