@@ -102,7 +102,8 @@ StatusOr<std::vector<PodCgroup>> DiscoverPods(const CgroupMounts& mounts) {
   std::vector<std::string> kubepods_roots;
   FindKubepodsRoots(root, "", kMaxRootDepth, &kubepods_roots);
   std::vector<PodCgroup> pods;
-  for (const std::string& kubepods_rel : kubepods_roots) WalkKubepodsRoot(root, kubepods_rel, &pods);
+  for (const std::string& kubepods_rel : kubepods_roots)
+    WalkKubepodsRoot(root, kubepods_rel, &pods);
   std::sort(pods.begin(), pods.end(),
             [](const PodCgroup& a, const PodCgroup& b) { return a.uid < b.uid; });
   return pods;

@@ -17,8 +17,8 @@ class CpuCollector : public Collector {
 
   Status Collect(const CgroupDirs& dirs, CgroupSample* out) override {
     CpuSample cpu;
-    Status s = dirs.version == CgroupMounts::Version::kV2 ? CollectV2(dirs, &cpu)
-                                                          : CollectV1(dirs, &cpu);
+    Status s =
+        dirs.version == CgroupMounts::Version::kV2 ? CollectV2(dirs, &cpu) : CollectV1(dirs, &cpu);
     if (s.ok()) out->cpu = cpu;
     return s;
   }

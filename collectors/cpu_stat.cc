@@ -11,7 +11,7 @@ namespace {
 
 // Reads "key value" lines into a map; any line that is not two fields with a number is an error.
 StatusOr<std::map<std::string, uint64_t, std::less<>>> ParseKeyValues(std::string_view text,
-                                                                     std::string_view what) {
+                                                                      std::string_view what) {
   std::map<std::string, uint64_t, std::less<>> kv;
   for (std::string_view line : SplitLines(text)) {
     if (line.empty()) continue;

@@ -89,7 +89,8 @@ std::optional<KubepodsPath> ParseCgroupfs(const std::vector<std::string_view>& p
 
 std::optional<KubepodsPath> ParseSystemd(const std::vector<std::string_view>& p, size_t i) {
   // p[i] is "<stem>.slice" with stem "kubepods" (or e.g. "kubelet-kubepods" under kind); the QoS
-  // slices and pod slices repeat the stem: "<stem>-burstable.slice/<stem>-burstable-pod<uid>.slice".
+  // slices and pod slices repeat the stem:
+  // "<stem>-burstable.slice/<stem>-burstable-pod<uid>.slice".
   KubepodsPath out;
   out.driver = CgroupDriver::kSystemd;
   std::string stem(p[i].substr(0, p[i].size() - std::string_view(".slice").size()));

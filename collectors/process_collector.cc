@@ -22,7 +22,8 @@ class ProcessCollector : public Collector {
   Status Collect(const CgroupDirs& dirs, CgroupSample* out) override {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;
     const std::string& dir =
-        v2 ? dirs.unified : (!dirs.pids.empty() ? dirs.pids : (!dirs.cpu.empty() ? dirs.cpu : dirs.memory));
+        v2 ? dirs.unified
+           : (!dirs.pids.empty() ? dirs.pids : (!dirs.cpu.empty() ? dirs.cpu : dirs.memory));
     auto procs = ReadFileToString(JoinPath(dir, "cgroup.procs"));
     if (!procs.ok()) return procs.status();
     auto threads = ReadFileToString(JoinPath(dir, v2 ? "cgroup.threads" : "tasks"));

@@ -48,7 +48,8 @@ class Libproc2ProcessTable : public ProcessTable {
 class ProcfsProcessTable : public ProcessTable {
  public:
   explicit ProcfsProcessTable(std::string proc_root)
-      : proc_root_(std::move(proc_root)), page_size_(static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))) {}
+      : proc_root_(std::move(proc_root)),
+        page_size_(static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))) {}
 
   Status Read(const std::vector<int>& pids, std::vector<ProcessInfo>* out) override {
     out->clear();

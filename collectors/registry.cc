@@ -1,7 +1,8 @@
 // The table of built-in collectors: one place that lists them all (no static self-registration).
+#include <unistd.h>
+
 #include <algorithm>
 #include <functional>
-#include <unistd.h>
 
 #include "collectors/collector.h"
 #include "collectors/file_util.h"

@@ -20,7 +20,8 @@ class Status {
   static Status InvalidData(std::string msg) { return Status(Code::kInvalidData, std::move(msg)); }
   static Status IoError(std::string msg) { return Status(Code::kIoError, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
-  /// Maps an errno value from an operation on `path` to a Status (ENOENT, ENODEV, ESRCH → NotFound).
+  /// Maps an errno value from an operation on `path` to a Status (ENOENT, ENODEV, ESRCH →
+  /// NotFound).
   static Status FromErrno(int err, const std::string& path);
 
   bool ok() const { return code_ == Code::kOk; }
@@ -38,7 +39,7 @@ class Status {
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : value_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(value_); }

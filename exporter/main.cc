@@ -22,8 +22,9 @@ void OnSignal(int) { g_stop = 1; }
 
 int main(int argc, char** argv) {
   using namespace podmeter;
-  CLI::App app{"podmeter: exact per-pod and per-container CPU, throttling and memory from cgroups,\n"
-               "served at /metrics for Prometheus."};
+  CLI::App app{
+      "podmeter: exact per-pod and per-container CPU, throttling and memory from cgroups,\n"
+      "served at /metrics for Prometheus."};
   app.set_version_flag("--version", std::string(PODMETER_VERSION));
   std::string listen = ":10101";
   double interval_s = 1.0;

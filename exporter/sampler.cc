@@ -73,13 +73,13 @@ void Sampler::EnsureMounts() {
   mounts_ = SelectCgroupMounts(*mounts, options_.cgroup_root);
   if (mounts_.version == CgroupMounts::Version::kNone) {
     ++errors_["discovery"];
-    Log(LogLevel::kError, "no cgroup v1 cpu/memory or cgroup2 mount under " + options_.cgroup_root +
-                              " in " + path);
+    Log(LogLevel::kError,
+        "no cgroup v1 cpu/memory or cgroup2 mount under " + options_.cgroup_root + " in " + path);
   } else {
-    Log(LogLevel::kInfo, std::string("cgroup ") +
-                             (mounts_.version == CgroupMounts::Version::kV2 ? "v2 at " + mounts_.unified
-                                                                            : "v1") +
-                             " found under " + options_.cgroup_root);
+    Log(LogLevel::kInfo,
+        std::string("cgroup ") +
+            (mounts_.version == CgroupMounts::Version::kV2 ? "v2 at " + mounts_.unified : "v1") +
+            " found under " + options_.cgroup_root);
   }
 }
 
@@ -96,7 +96,8 @@ bool Sampler::CollectCgroup(const std::string& rel_path, bool is_pod, CgroupSamp
       Log(LogLevel::kDebug, "cgroup vanished during the sample: " + rel_path);
     } else {
       ++errors_[std::string(collector->name())];
-      std::string msg = std::string(collector->name()) + " collector: " + s.message();
+      std::string msg =
+          std::string(collector->name()) + " collector on " + rel_path + ": " + s.message();
       if (msg != last_error_logged_) Log(LogLevel::kWarn, msg);
       last_error_logged_ = msg;
     }
@@ -146,7 +147,8 @@ void Sampler::SampleOnce() {
 
   ++samples_;
   last_duration_seconds_ = SecondsSince(start);
-  b.Gauge("podmeter_build_info", "podmeter's version; always 1.", {{"version", options_.version}}, 1);
+  b.Gauge("podmeter_build_info", "podmeter's version; always 1.", {{"version", options_.version}},
+          1);
   b.Counter("podmeter_samples_total", "Samples completed.", {}, static_cast<double>(samples_));
   b.Gauge("podmeter_sample_duration_seconds", "Duration of the last complete sample, in seconds.",
           {}, last_duration_seconds_);
@@ -161,9 +163,10 @@ void Sampler::SampleOnce() {
               {{"collector", name}}, static_cast<double>(count));
   }
   for (const auto& [level, count] : vanished_) {
-    b.Counter("podmeter_vanished_cgroups_total",
-              "Pod or container cgroups that disappeared while being read (left out of that sample).",
-              {{"level", level}}, static_cast<double>(count));
+    b.Counter(
+        "podmeter_vanished_cgroups_total",
+        "Pod or container cgroups that disappeared while being read (left out of that sample).",
+        {{"level", level}}, static_cast<double>(count));
   }
   b.Gauge("podmeter_discovered_pods", "Pod cgroups in the last sample.", {},
           static_cast<double>(discovered_pods_));

@@ -55,9 +55,9 @@ class Sampler {
   // Self-metric state, touched only by the sampling thread.
   uint64_t samples_ = 0;
   double last_duration_seconds_ = 0;
-  std::map<std::string, uint64_t> errors_;       // by collector ("discovery", "cpu", ...)
+  std::map<std::string, uint64_t> errors_;           // by collector ("discovery", "cpu", ...)
   std::map<std::string, double> collector_seconds_;  // time spent in the last sample
-  std::map<std::string, uint64_t> vanished_;     // by level ("pod", "container")
+  std::map<std::string, uint64_t> vanished_;         // by level ("pod", "container")
   size_t discovered_pods_ = 0;
   size_t discovered_containers_ = 0;
   std::string last_error_logged_;

@@ -7,7 +7,8 @@ namespace {
 
 TEST(ParseCpuStatV1, ReadsThrottling) {
   CpuSample s;
-  ASSERT_TRUE(ParseCpuStatV1("nr_periods 5012\nnr_throttled 4870\nthrottled_time 231894220531\n", &s).ok());
+  ASSERT_TRUE(
+      ParseCpuStatV1("nr_periods 5012\nnr_throttled 4870\nthrottled_time 231894220531\n", &s).ok());
   EXPECT_EQ(s.cfs_periods, 5012u);
   EXPECT_EQ(s.cfs_throttled_periods, 4870u);
   EXPECT_DOUBLE_EQ(s.cfs_throttled_seconds, 231.894220531);
@@ -15,7 +16,9 @@ TEST(ParseCpuStatV1, ReadsThrottling) {
 
 TEST(ParseCpuStatV1, AcceptsNewerKernelKeys) {
   CpuSample s;
-  EXPECT_TRUE(ParseCpuStatV1("nr_periods 1\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n", &s).ok());
+  EXPECT_TRUE(ParseCpuStatV1(
+                  "nr_periods 1\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n", &s)
+                  .ok());
 }
 
 TEST(ParseCpuStatV1, RejectsMissingKeyAndGarbage) {

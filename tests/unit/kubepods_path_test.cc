@@ -51,26 +51,31 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"/kubepods/burstable/pod" + kUid + "/docker-" + kId, F, B, kId, "docker"},
         // systemd driver.
         Case{"kubepods.slice/kubepods-pod" + kUidSystemd + ".slice", S, G, "", ""},
-        Case{"kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
-             S, G, kId, "cri-containerd"},
+        Case{
+            "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
+            S, G, kId, "cri-containerd"},
         Case{"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
                  ".slice/crio-" + kId + ".scope",
              S, B, kId, "crio"},
         Case{"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidSystemd +
                  ".slice/docker-" + kId + ".scope",
              S, E, kId, "docker"},
-        Case{"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidSystemd + ".slice",
+        Case{"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidSystemd +
+                 ".slice",
              S, E, "", ""},
         // Below a parent, as kind and nested setups do.
         Case{"kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/"
-             "kubelet-kubepods-burstable-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
+             "kubelet-kubepods-burstable-pod" +
+                 kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
              S, B, kId, "cri-containerd"},
         Case{"kubelet/kubepods/burstable/pod" + kUid + "/" + kId, F, B, kId, ""}));
 
 TEST(ParseKubepodsPath, RejectsNonPods) {
   for (const std::string& path : {
-           std::string("kubepods"), std::string("kubepods/burstable"),
-           std::string("kubepods.slice/kubepods-burstable.slice"), std::string("system.slice/containerd.service"),
+           std::string("kubepods"),
+           std::string("kubepods/burstable"),
+           std::string("kubepods.slice/kubepods-burstable.slice"),
+           std::string("system.slice/containerd.service"),
            std::string("user.slice"),
            "kubepods/burstable/pod" + kUid + "/" + kId + "/extra",
            "kubepods/burstable/pod" + kUid + "/" + kId.substr(1),
@@ -78,9 +83,10 @@ TEST(ParseKubepodsPath, RejectsNonPods) {
            "kubepods/burstable/pod" + kUid + "/" + std::string(64, 'G'),
            "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
                ".slice/crio-conmon-" + kId + ".scope",
-           "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd + ".slice/" +
-               kId + ".scope",
-           "kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-pod" + kUidSystemd + ".slice",
+           "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+               ".slice/" + kId + ".scope",
+           "kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-pod" + kUidSystemd +
+               ".slice",
        }) {
     EXPECT_FALSE(ParseKubepodsPath(path).has_value()) << path;
   }

@@ -23,14 +23,18 @@ TEST(ParseMemoryV1, UsesHierarchicalTotals) {
 
 TEST(ParseMemoryV1, PodLevelOwnCountersAreZero) {
   MemorySample m;
-  ASSERT_TRUE(ParseMemoryV1("100\n", "rss 0\ncache 0\ntotal_rss 60\ntotal_cache 30\ntotal_inactive_file 10\n", &m).ok());
+  ASSERT_TRUE(
+      ParseMemoryV1("100\n",
+                    "rss 0\ncache 0\ntotal_rss 60\ntotal_cache 30\ntotal_inactive_file 10\n", &m)
+          .ok());
   EXPECT_EQ(m.rss_bytes, 60u);
   EXPECT_EQ(m.working_set_bytes, 90u);
 }
 
 TEST(ParseMemoryV1, WorkingSetNeverNegative) {
   MemorySample m;
-  ASSERT_TRUE(ParseMemoryV1("100\n", "total_rss 1\ntotal_cache 500\ntotal_inactive_file 400\n", &m).ok());
+  ASSERT_TRUE(
+      ParseMemoryV1("100\n", "total_rss 1\ntotal_cache 500\ntotal_inactive_file 400\n", &m).ok());
   EXPECT_EQ(m.working_set_bytes, 0u);
 }
 
@@ -38,7 +42,8 @@ TEST(ParseMemoryV1, MissingKeyIsAnError) {
   MemorySample m;
   EXPECT_FALSE(ParseMemoryV1("100\n", "total_rss 1\ntotal_cache 5\n", &m).ok());
   EXPECT_FALSE(ParseMemoryV1("x\n", kV1Stat, &m).ok());
-  EXPECT_FALSE(ParseMemoryV1("100\n", "total_rss_huge 1\ntotal_cache 5\ntotal_inactive_file 1\n", &m).ok());
+  EXPECT_FALSE(
+      ParseMemoryV1("100\n", "total_rss_huge 1\ntotal_cache 5\ntotal_inactive_file 1\n", &m).ok());
 }
 
 TEST(ParseMemoryV2, AnonFileInactive) {

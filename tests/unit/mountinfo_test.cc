@@ -27,7 +27,8 @@ TEST(ParseMountInfo, Fields) {
 
 TEST(ParseMountInfo, OptionalFieldsAndEscapes) {
   auto m = ParseMountInfo(
-      "36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\n");
+      "36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 shared:2 - ext3 /dev/root "
+      "rw,errors=continue\n");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ((*m)[0].mount_point, "/mnt two");
   EXPECT_EQ((*m)[0].root, "/mnt1");

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -101,8 +100,10 @@ TEST_F(SamplerTest, ContainerVanishingMidReadIsSkippedAndCounted) {
 }
 
 TEST_F(SamplerTest, UnreadableFileIsCountedNotFatal) {
-  fs::path stat = fs::path(options_.cgroup_root) / "memory/kubepods/besteffort/podc4a81f37-2b6d-"
-                  "4e95-a0c3-8f7e1d2b6a59/0404040404040404040404040404040404040404040404040404040404040404/memory.stat";
+  fs::path stat = fs::path(options_.cgroup_root) /
+                  "memory/kubepods/besteffort/podc4a81f37-2b6d-"
+                  "4e95-a0c3-8f7e1d2b6a59/"
+                  "0404040404040404040404040404040404040404040404040404040404040404/memory.stat";
   std::ofstream(stat) << "garbage\n";
   SnapshotStore store;
   Sampler sampler(options_, Collectors(false), &store);

@@ -1,0 +1,100 @@
+"""podmeter on this machine's real cgroup v1: a 50m-quota container with a busy loop and a process
+holding ~64 MiB, checked against the kernel's own files."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from kubepods_v1 import KubepodsContainer, v1_mounts
+from harness import parse, running_podmeter, scrape, value
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or "memory" not in v1_mounts(), reason="needs root and cgroup v1 (memory)")
+
+HOLD_64MIB = ("import sys, time\n"
+              "b = bytearray(64 << 20)\n"
+              "for i in range(0, len(b), 4096): b[i] = 1\n"
+              "print('ready', flush=True)\n"
+              "time.sleep(120)\n")
+BUSY = "import time\nend = time.time() + 120\nwhile time.time() < end: pass\n"
+
+
+def vmrss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def kernel_stat(c, key):
+    for line in c.read("memory", "memory.stat").splitlines():
+        k, v = line.split()
+        if k == key:
+            return int(v)
+    raise KeyError(key)
+
+
+def within(got, want, rel):
+    return abs(got - want) <= rel * want
+
+
+def test_quota_throttling_and_memory_match_the_kernel():
+    with KubepodsContainer() as c:
+        c.write("cpu", "cpu.cfs_period_us", 100000)
+        c.write("cpu", "cpu.cfs_quota_us", 5000)
+        holder = c.spawn(["python3", "-c", HOLD_64MIB], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "ready"
+        busy = c.spawn(["python3", "-c", BUSY])
+        labels = dict(pod=c.pod_uid, container=c.container_id[:12])
+        with running_podmeter("--interval", "0.1") as base:
+            time.sleep(1.0)
+            t1, s1 = time.monotonic(), parse(scrape(base))
+            time.sleep(5.0)
+            text = scrape(base)
+            t2, s2 = time.monotonic(), parse(text)
+            kernel_rss = kernel_stat(c, "total_rss")
+            kernel_ws = int(c.read("memory", "memory.usage_in_bytes")) - kernel_stat(
+                c, "total_inactive_file")
+            vmrss = vmrss_bytes(holder.pid) + vmrss_bytes(busy.pid)
+
+        cpu = "podmeter_container_cpu_usage_seconds_total"
+        rate = (value(s2, cpu, **labels) - value(s1, cpu, **labels)) / (t2 - t1)
+        assert 0.045 <= rate <= 0.055, f"CPU rate {rate:.4f} cores, want 0.050 ± 0.005"
+
+        thr = "podmeter_container_cpu_cfs_throttled_periods_total"
+        assert value(s2, thr, **labels) > value(s1, thr, **labels)
+        assert value(s2, "podmeter_container_cpu_limit_cores", **labels) == 0.05
+
+        rss = value(s2, "podmeter_container_memory_rss_bytes", **labels)
+        ws = value(s2, "podmeter_container_memory_working_set_bytes", **labels)
+        assert rss > 64 << 20
+        assert within(rss, kernel_rss, 0.05), (rss, kernel_rss)
+        assert within(ws, kernel_ws, 0.05), (ws, kernel_ws)
+        resident = value(s2, "podmeter_container_process_resident_bytes", **labels)
+        assert within(resident, vmrss, 0.05), (resident, vmrss)
+        assert value(s2, "podmeter_container_processes", **labels) == 2
+
+        # The pod cgroup carries the kernel's own pod totals.
+        pod_rss = value(s2, "podmeter_pod_memory_rss_bytes", pod=c.pod_uid)
+        assert within(pod_rss, kernel_rss, 0.05)
+
+        promtool = shutil.which("promtool")
+        assert promtool, "promtool missing: scripts/setup installs Debian's prometheus package"
+        res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                             text=True)
+        assert res.stdout + res.stderr == "" and res.returncode == 0, res.stdout + res.stderr
+
+    assert not os.path.exists(c.dirs["memory"]), "test cgroup left behind"
+
+
+def test_cleanup_happens_on_failure():
+    with pytest.raises(RuntimeError):
+        with KubepodsContainer() as c:
+            c.spawn(["sleep", "60"])
+            raise RuntimeError("boom")
+    for d in c.dirs.values():
+        assert not os.path.exists(d)
+        assert not os.path.exists(os.path.dirname(d))  # the pod cgroup too
