@@ -22,9 +22,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def request(port: int, method: str, target: str, timeout: float = 120) -> tuple[int, dict, bytes]:
+def request(
+    port: int, method: str, target: str, timeout: float = 120, host: str = "127.0.0.1"
+) -> tuple[int, dict, bytes]:
     """One request on a fresh connection: status, lower-cased headers, body."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, target)
         response = conn.getresponse()

@@ -187,7 +187,7 @@ func (s *server) compute(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	primes := countPrimes(n)
 	millis := float64(time.Since(start).Nanoseconds()) / 1e6
-	w.Header().Set("Server-Timing", fmt.Sprintf("compute;dur=%.3f", millis))
+	w.Header().Set("Server-Timing", fmt.Sprintf("compute;dur=%.4f", millis))
 	writeJSON(w, http.StatusOK, struct {
 		N      uint64 `json:"n"`
 		Primes uint64 `json:"primes"`

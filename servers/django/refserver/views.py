@@ -59,7 +59,7 @@ def compute(request):
     primes = work.count_primes(n)
     millis = (time.perf_counter() - start) * 1e3
     response = json_response({"n": n, "primes": primes})
-    response["Server-Timing"] = f"compute;dur={millis:.3f}"
+    response["Server-Timing"] = f"compute;dur={millis:.4f}"
     return response
 
 

@@ -111,15 +111,31 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
     };
     let method = method_label(req.method());
     let metrics = &state.metrics;
-    metrics.active.inc();
+    let _in_flight = InFlight::new(&metrics.active);
     let start = Instant::now();
     let response = next.run(req).await;
     metrics
         .duration
         .with_label_values(&[method, &route, response.status().as_str()])
         .observe(start.elapsed().as_secs_f64());
-    metrics.active.dec();
     response
+}
+
+/// Counts a request in `http_server_active_requests` until dropped, even if the
+/// client goes away and the request future is dropped.
+struct InFlight<'a>(&'a IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn new(gauge: &'a IntGauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// The method, or `_OTHER` for non-standard ones, to bound label cardinality.
@@ -154,10 +170,18 @@ async fn method_not_allowed() -> Response {
     response
 }
 
-/// The query parameter `name`, or a 400 response saying what was wrong.
-fn param(query: &Option<String>, name: &str, default: u64, cap: u64) -> Result<u64, Response> {
-    work::int_param(query.as_deref().unwrap_or(""), name, default, cap)
-        .map_err(|message| error(StatusCode::BAD_REQUEST, &message))
+/// A bad query parameter; answers 400 with what was wrong.
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        error(StatusCode::BAD_REQUEST, &self.0)
+    }
+}
+
+/// The query parameter `name`, or what was wrong with it.
+fn param(query: Option<&str>, name: &str, default: u64, cap: u64) -> Result<u64, BadRequest> {
+    work::int_param(query.unwrap_or(""), name, default, cap).map_err(BadRequest)
 }
 
 #[derive(Serialize)]
@@ -182,20 +206,20 @@ struct Primes {
 }
 
 /// Adds `Server-Timing: compute;dur=<ms>`: the time of the prime loop alone.
-async fn compute(RawQuery(query): RawQuery) -> Result<Response, Response> {
-    let n = param(&query, "n", 50_000, work::COMPUTE_CAP)?;
+async fn compute(RawQuery(query): RawQuery) -> Result<Response, BadRequest> {
+    let n = param(query.as_deref(), "n", 50_000, work::COMPUTE_CAP)?;
     let start = Instant::now();
     let primes = work::count_primes(n);
     let millis = start.elapsed().as_secs_f64() * 1e3;
     let mut response = Json(Primes { n, primes }).into_response();
-    if let Ok(timing) = HeaderValue::from_str(&format!("compute;dur={millis:.3}")) {
+    if let Ok(timing) = HeaderValue::from_str(&format!("compute;dur={millis:.4}")) {
         response.headers_mut().insert("server-timing", timing);
     }
     Ok(response)
 }
 
-async fn payload(RawQuery(query): RawQuery) -> Result<Json<Vec<work::Item>>, Response> {
-    let size = param(&query, "size", 1000, work::PAYLOAD_CAP)?;
+async fn payload(RawQuery(query): RawQuery) -> Result<Json<Vec<work::Item>>, BadRequest> {
+    let size = param(query.as_deref(), "size", 1000, work::PAYLOAD_CAP)?;
     Ok(Json(work::payload(size)))
 }
 
@@ -205,8 +229,8 @@ struct Fib {
     result: u64,
 }
 
-async fn fib(RawQuery(query): RawQuery) -> Result<Json<Fib>, Response> {
-    let n = param(&query, "n", 30, work::FIB_CAP)?;
+async fn fib(RawQuery(query): RawQuery) -> Result<Json<Fib>, BadRequest> {
+    let n = param(query.as_deref(), "n", 30, work::FIB_CAP)?;
     Ok(Json(Fib {
         n,
         result: work::fib(n),
@@ -219,8 +243,8 @@ struct Hash {
     hash: String,
 }
 
-async fn hash(RawQuery(query): RawQuery) -> Result<Json<Hash>, Response> {
-    let rounds = param(&query, "rounds", 100, work::HASH_CAP)?;
+async fn hash(RawQuery(query): RawQuery) -> Result<Json<Hash>, BadRequest> {
+    let rounds = param(query.as_deref(), "rounds", 100, work::HASH_CAP)?;
     Ok(Json(Hash {
         rounds,
         hash: work::hash_rounds(rounds),
