@@ -69,3 +69,12 @@ def test_metrics_count_by_route_template(client):
     assert 'refserver_build_info{framework="django",runtime="python",' in after
     assert 'route="/metrics"' not in after
     assert 'le="1.0"' not in after
+
+
+def test_unexpected_error_is_json_500(monkeypatch):
+    def boom(n):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("refserver.work.fib", boom)
+    response = Client(raise_request_exception=False).get("/fib?n=1")
+    assert (response.status_code, response.content) == (500, b'{"error":"internal error"}')
