@@ -45,7 +45,7 @@ def main() -> None:
     try:
         machine_id(os.environ.get("MACHINE_ID"))
         workers = int(os.environ.get("WORKERS") or 4)
-        timeout = int(os.environ.get("TIMEOUT") or 300)
+        timeout = int(os.environ.get("TIMEOUT") or 600)
     except ValueError as e:
         sys.exit(f"refserver: {e}")
     metrics_dir, fresh = multiproc_dir()
