@@ -1,9 +1,10 @@
 // memory: usage, working set, RSS, page cache and the memory limit.
-// v1: memory.usage_in_bytes, memory.stat (total_*), memory.limit_in_bytes.
-// v2: memory.current, memory.stat, memory.max.
+// v1: memory.usage_in_bytes, memory.stat (total_*), memory.limit_in_bytes, memory.oom_control.
+// v2: memory.current, memory.stat, memory.max, memory.events.
 #include "collectors/collector.h"
 #include "collectors/file_util.h"
 #include "collectors/memory_stat.h"
+#include "collectors/oom_watcher.h"
 
 namespace podmeter {
 namespace {
@@ -29,6 +30,10 @@ class MemoryCollector : public Collector {
     auto limit = v2 ? ParseMemoryMax(*limit_text) : ParseMemoryLimitV1(*limit_text);
     if (!limit.ok()) return limit.status();
     mem.limit_bytes = *limit;
+    auto events = ReadOptionalCgroupFile(dir, v2 ? "memory.events" : "memory.oom_control");
+    if (!events.ok()) return events.status();
+    auto kills = v2 ? ParseMemoryEventsOomKill(*events) : ParseOomControl(*events);
+    if (kills.ok()) mem.oom_kills = *kills;  // absent on kernels without the oom_kill line
     out->memory = mem;
     return Status::Ok();
   }

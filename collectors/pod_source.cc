@@ -535,7 +535,7 @@ bool PodMetadataPoller::WaitForSuccess(uint64_t after, milliseconds timeout) con
 }
 
 StatusOr<std::unique_ptr<PodMetadataPoller>> NewPodMetadataPoller(const PodSourceOptions& options) {
-  if (options.interval.count() <= 0) return Status::InvalidData("--pod-interval must be > 0");
+  if (options.interval.count() <= 0) return Status::InvalidData("--pods-interval must be > 0");
   StatusOr<std::unique_ptr<PodSource>> source = NewPodSource(options);
   if (!source.ok()) return source.status();
   milliseconds check =

@@ -26,6 +26,8 @@ struct MemorySample {
   uint64_t rss_bytes = 0;
   uint64_t cache_bytes = 0;
   std::optional<uint64_t> limit_bytes;  ///< absent when unlimited
+  /// OOM kills: v1 memory.oom_control (this cgroup only), v2 memory.events (hierarchical).
+  std::optional<uint64_t> oom_kills;
 };
 
 struct ProcessSample {
@@ -44,14 +46,18 @@ struct CgroupSample {
 
 struct ContainerSample {
   std::string id;       ///< 64 hex digits
+  std::string name;     ///< from pod metadata; the 12-digit short id until it is known
   std::string runtime;  ///< from the cgroup name; may be empty
   CgroupSample data;
 };
 
 struct PodSample {
   std::string uid;
+  std::string namespace_name;  ///< from pod metadata; empty until it is known
+  std::string name;            ///< from pod metadata; the uid until it is known
   QosClass qos = QosClass::kBestEffort;
   CgroupSample data;
+  uint64_t oom_kills = 0;  ///< the pod's total, kept across container replacement
   std::vector<ContainerSample> containers;
 };
 

@@ -1,6 +1,7 @@
 #include "exporter/family_builder.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace podmeter {
 
@@ -29,6 +30,26 @@ void FamilyBuilder::Add(const std::string& name, const std::string& help,
   } else {
     metric.gauge.value = value;
   }
+  family.metric.push_back(std::move(metric));
+}
+
+void FamilyBuilder::Histogram(const std::string& name, const std::string& help, Labels labels,
+                              const std::vector<double>& bounds,
+                              const std::vector<uint64_t>& cumulative, uint64_t count, double sum) {
+  prometheus::MetricFamily& family = families_[name];
+  if (family.name.empty()) {
+    family.name = name;
+    family.help = help;
+    family.type = prometheus::MetricType::Histogram;
+  }
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.histogram.sample_count = count;
+  metric.histogram.sample_sum = sum;
+  for (size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {
+    metric.histogram.bucket.push_back({cumulative[i], bounds[i]});
+  }
+  metric.histogram.bucket.push_back({count, std::numeric_limits<double>::infinity()});
   family.metric.push_back(std::move(metric));
 }
 

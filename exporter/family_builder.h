@@ -16,6 +16,11 @@ class FamilyBuilder {
  public:
   void Counter(const std::string& name, const std::string& help, Labels labels, double value);
   void Gauge(const std::string& name, const std::string& help, Labels labels, double value);
+  /// A histogram series from cumulative bucket counts (`bounds[i]` ↔ `cumulative[i]`, +Inf =
+  /// count).
+  void Histogram(const std::string& name, const std::string& help, Labels labels,
+                 const std::vector<double>& bounds, const std::vector<uint64_t>& cumulative,
+                 uint64_t count, double sum);
   /// Families sorted by name, each family's series sorted by label values. Empties the builder.
   std::vector<prometheus::MetricFamily> Take();
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "collectors/collector.h"
+#include "collectors/pod_source.h"
 #include "collectors/process_table.h"
 #include "exporter/http_server.h"
 #include "exporter/log.h"
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
   SamplerOptions options;
   std::string log_level = "info";
   std::vector<std::string> disabled;
+  PodSourceOptions pods;
+  std::string pod_source = "auto";
+  double pods_interval_s = 5.0, pod_timeout_s = 3.0, stale_after_s = 300.0,
+         startup_timeout_s = 60.0;
   app.add_option("--listen", listen, "Address to serve /metrics, /healthz and / on ([host]:port)")
       ->capture_default_str();
   app.add_option("--interval", interval_s, "Seconds between samples")
@@ -50,6 +55,36 @@ int main(int argc, char** argv) {
   for (const std::string& n : CollectorNames()) names += (names.empty() ? "" : ", ") + n;
   app.add_option("--disable-collector", disabled, "Collectors to turn off (" + names + ")")
       ->check(CLI::IsMember(CollectorNames()));
+  app.add_option("--pod-source", pod_source,
+                 "Pod metadata: kubelet, apiserver, file, none, or auto (file when --pods-file is "
+                 "given, else none)")
+      ->check(CLI::IsMember({"auto", "kubelet", "apiserver", "file", "none"}))
+      ->capture_default_str();
+  app.add_option("--pods-file", pods.pods_file,
+                 "PodList JSON in the kubelet's /pods format, re-read when it changes");
+  app.add_option("--kubelet-url", pods.kubelet_url, "Default https://$NODE_NAME:10250/pods");
+  app.add_option("--api-server-url", pods.api_server_url,
+                 "Default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT");
+  app.add_option("--node-name", pods.node_name, "This node's name (default $NODE_NAME)");
+  app.add_option("--token-file", pods.token_file,
+                 "Bearer token file (default: the pod's service-account token)");
+  app.add_option("--ca-file", pods.ca_file, "CA bundle (default: the service-account ca.crt)");
+  app.add_flag("--insecure-skip-tls-verify", pods.insecure_skip_tls_verify,
+               "Do not verify the kubelet's / API server's certificate");
+  app.add_option("--pods-interval", pods_interval_s, "Seconds between metadata fetches")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--pod-timeout", pod_timeout_s, "Seconds a metadata fetch may take")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  app.add_option("--stale-after", stale_after_s,
+                 "Seconds a gone pod's restart/OOM/info series are kept")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--startup-timeout", startup_timeout_s,
+                 "Seconds a new container is watched for its first listening socket")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -65,6 +100,39 @@ int main(int argc, char** argv) {
   SetLogLevel(level);
   options.interval = std::chrono::milliseconds(static_cast<long>(interval_s * 1000));
   options.version = PODMETER_VERSION;
+  options.stale_after_seconds = stale_after_s;
+  options.startup_timeout = std::chrono::milliseconds(static_cast<long>(startup_timeout_s * 1000));
+  if (pod_source == "auto") pod_source = pods.pods_file.empty() ? "none" : "file";
+  using Kind = PodSourceOptions::Kind;
+  pods.kind = pod_source == "kubelet"     ? Kind::kKubelet
+              : pod_source == "apiserver" ? Kind::kApiServer
+              : pod_source == "file"      ? Kind::kFile
+                                          : Kind::kNone;
+  pods.interval = std::chrono::milliseconds(static_cast<long>(pods_interval_s * 1000));
+  pods.timeout = std::chrono::milliseconds(static_cast<long>(pod_timeout_s * 1000));
+  std::unique_ptr<PodMetadataPoller> poller;
+  MetadataFeed feed;
+  if (pods.kind != Kind::kNone) {
+    auto made = NewPodMetadataPoller(pods);
+    if (!made.ok()) {
+      std::cerr << "podmeter: " << made.status().message() << "\n";
+      return 2;
+    }
+    poller = std::move(made.value());
+    poller->SetCallbacks(
+        {[](const std::shared_ptr<const std::vector<PodMeta>>& list) {
+           Log(LogLevel::kDebug, "pod metadata: " + std::to_string(list->size()) + " pods");
+         },
+         [last = std::string()](const std::string& reason, const Status& status) mutable {
+           std::string msg = "pod metadata (" + reason + "): " + status.message();
+           if (msg != last) Log(LogLevel::kWarn, msg + "; keeping the last good metadata");
+           last = msg;
+         }});
+    Log(LogLevel::kInfo, "pod metadata from " + poller->source().Describe());
+    PodMetadataPoller* p = poller.get();
+    feed.latest = [p] { return p->Latest(); };
+    feed.error_counts = [p] { return p->ErrorCounts(); };
+  }
 
   std::unique_ptr<ProcessTable> processes = options.proc_root == "/proc"
                                                 ? NewLibproc2ProcessTable()
@@ -87,10 +155,16 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
-  Sampler sampler(options, std::move(collectors.value()), store.get());
+  if (poller) {
+    poller->Start();
+    // Give the first sample names rather than ids when the source answers quickly.
+    poller->WaitForSuccess(0, std::chrono::milliseconds(1000));
+  }
+  Sampler sampler(options, std::move(collectors.value()), store.get(), feed);
   sampler.Start();
   while (!g_stop) ::pause();
   Log(LogLevel::kInfo, "shutting down");
   sampler.Stop();
+  if (poller) poller->Stop();
   return 0;
 }

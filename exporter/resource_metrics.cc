@@ -107,9 +107,9 @@ void AddRows(const std::string& prefix, const Labels& labels, const CgroupSample
 
 void AddResourceMetrics(const std::vector<PodSample>& pods, FamilyBuilder* out) {
   for (const PodSample& pod : pods) {
-    AddRows("podmeter_pod_", {{"namespace", ""}, {"pod", pod.uid}}, pod.data, out);
+    AddRows("podmeter_pod_", {{"namespace", pod.namespace_name}, {"pod", pod.name}}, pod.data, out);
     for (const ContainerSample& c : pod.containers) {
-      Labels labels = {{"namespace", ""}, {"pod", pod.uid}, {"container", c.id.substr(0, 12)}};
+      Labels labels = {{"namespace", pod.namespace_name}, {"pod", pod.name}, {"container", c.name}};
       AddRows("podmeter_container_", labels, c.data, out);
     }
   }

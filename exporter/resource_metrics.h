@@ -8,8 +8,7 @@
 
 namespace podmeter {
 
-/// Adds every resource series of `pods` to `out`. Until pod metadata is joined, `pod` carries the
-/// pod uid, `container` the 12-character short container id and `namespace` is empty.
+/// Adds every resource series of `pods` to `out`, labelled with the names the samples carry.
 void AddResourceMetrics(const std::vector<PodSample>& pods, FamilyBuilder* out);
 
 }  // namespace podmeter

@@ -17,8 +17,12 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Sampler::Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>> collectors,
-                 SnapshotStore* store)
-    : options_(std::move(options)), collectors_(std::move(collectors)), store_(store) {
+                 SnapshotStore* store, MetadataFeed metadata)
+    : options_(std::move(options)),
+      collectors_(std::move(collectors)),
+      store_(store),
+      metadata_(std::move(metadata)),
+      tracker_(options_.stale_after_seconds) {
   errors_["discovery"] = 0;
   for (const auto& c : collectors_) {
     errors_[std::string(c->name())] = 0;
@@ -28,7 +32,10 @@ Sampler::Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>>
   vanished_["container"] = 0;
 }
 
-Sampler::~Sampler() { Stop(); }
+Sampler::~Sampler() {
+  Stop();
+  if (startup_watcher_) startup_watcher_->Stop();
+}
 
 void Sampler::Start() {
   thread_ = std::thread([this] { Loop(); });
@@ -110,6 +117,7 @@ std::vector<PodSample> Sampler::ReadPods() {
   std::vector<PodSample> out;
   EnsureMounts();
   if (mounts_.version == CgroupMounts::Version::kNone) return out;
+  memory_dirs_.clear();
   auto pods = DiscoverPods(mounts_);
   if (!pods.ok()) {
     ++errors_["discovery"];
@@ -122,13 +130,16 @@ std::vector<PodSample> Sampler::ReadPods() {
   for (const PodCgroup& pod : *pods) {
     PodSample ps;
     ps.uid = pod.uid;
+    ps.name = pod.uid;
     ps.qos = pod.qos;
     if (!CollectCgroup(pod.rel_path, /*is_pod=*/true, &ps.data)) continue;
     for (const ContainerCgroup& c : pod.containers) {
       ContainerSample cs;
       cs.id = c.id;
+      cs.name = c.id.substr(0, 12);
       cs.runtime = c.runtime;
       if (!CollectCgroup(c.rel_path, /*is_pod=*/false, &cs.data)) continue;
+      if (oom_watcher_) memory_dirs_[c.id] = ResolveCgroupDirs(mounts_, c.rel_path).memory;
       if (cs.data.processes && cs.data.processes->is_pause) continue;  // the pod sandbox
       ps.containers.push_back(std::move(cs));
     }
@@ -139,11 +150,58 @@ std::vector<PodSample> Sampler::ReadPods() {
   return out;
 }
 
+void Sampler::CountOomKills(std::vector<PodSample>* pods) {
+  if (!oom_watcher_) {  // v2: the pod's memory.events is hierarchical
+    for (PodSample& pod : *pods) {
+      if (pod.data.memory && pod.data.memory->oom_kills)
+        pod.oom_kills = *pod.data.memory->oom_kills;
+    }
+    return;
+  }
+  std::vector<OomWatcher::Container> living;
+  for (const PodSample& pod : *pods) {
+    for (const ContainerSample& c : pod.containers) {
+      auto dir = memory_dirs_.find(c.id);
+      if (dir != memory_dirs_.end()) living.push_back({pod.uid, c.id, dir->second});
+    }
+  }
+  oom_watcher_->Sync(living);
+  for (PodSample& pod : *pods) pod.oom_kills = oom_watcher_->PodOomKills(pod.uid);
+}
+
 void Sampler::SampleOnce() {
   auto start = std::chrono::steady_clock::now();
   std::vector<PodSample> pods = ReadPods();
+  CountOomKills(&pods);
+  if (startup_watcher_) {
+    std::map<std::string, StartupRecord> records;
+    for (const StartupMeasurement& m : startup_watcher_->TakeFinished()) {
+      StartupRecord r;
+      r.pod_uid = m.pod_uid;
+      r.start_time = m.exec_unix_seconds;
+      if (m.startup_seconds >= 0) r.startup_seconds = m.startup_seconds;
+      records.emplace(m.container_id, r);
+    }
+    tracker_.AddStartups(records);
+  }
+  std::shared_ptr<const std::vector<PodMeta>> meta;
+  if (metadata_.latest) meta = metadata_.latest();
+  tracker_.Update(
+      &pods, meta.get(),
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  if (oom_watcher_) {
+    for (const std::string& uid : tracker_.forgotten()) oom_watcher_->Forget(uid);
+  }
   FamilyBuilder b;
   AddResourceMetrics(pods, &b);
+  tracker_.AddMetrics(&b);
+  if (metadata_.error_counts) {
+    for (const auto& [reason, count] : metadata_.error_counts()) {
+      b.Counter("podmeter_pod_source_errors_total",
+                "Pod metadata fetches that failed (the last good metadata is kept), by reason.",
+                {{"reason", reason}}, static_cast<double>(count));
+    }
+  }
 
   ++samples_;
   last_duration_seconds_ = SecondsSince(start);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,7 +16,11 @@
 
 #include "collectors/collector.h"
 #include "collectors/mountinfo.h"
+#include "collectors/oom_watcher.h"
+#include "collectors/pod_metadata.h"
 #include "collectors/samples.h"
+#include "collectors/startup_watcher.h"
+#include "exporter/pod_tracker.h"
 #include "exporter/snapshot_store.h"
 
 namespace podmeter {
@@ -25,12 +30,23 @@ struct SamplerOptions {
   std::string proc_root = "/proc";
   std::chrono::milliseconds interval{1000};
   std::string version;
+  double stale_after_seconds = 300;
+  /// Start-up measurement of new containers (inotify + fast polling); off in fixture tests.
+  bool watch_startups = true;
+  std::chrono::milliseconds startup_timeout{60000};
+};
+
+/// Where the sampler gets pod metadata from: the latest good list (null: none yet) and the
+/// source's failure counts by reason. Both may be empty functions (no metadata source).
+struct MetadataFeed {
+  std::function<std::shared_ptr<const std::vector<PodMeta>>()> latest;
+  std::function<std::map<std::string, uint64_t>()> error_counts;
 };
 
 class Sampler {
  public:
   Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>> collectors,
-          SnapshotStore* store);
+          SnapshotStore* store, MetadataFeed metadata = {});
   ~Sampler();
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
@@ -45,12 +61,18 @@ class Sampler {
   bool CollectCgroup(const std::string& rel_path, bool is_pod, CgroupSample* out);
   std::vector<PodSample> ReadPods();
   void EnsureMounts();
+  void CountOomKills(std::vector<PodSample>* pods);
   void Loop();
 
   SamplerOptions options_;
   std::vector<std::unique_ptr<Collector>> collectors_;
   SnapshotStore* store_;
+  MetadataFeed metadata_;
   CgroupMounts mounts_;
+  PodTracker tracker_;
+  std::unique_ptr<OomWatcher> oom_watcher_;          // v1 only
+  std::unique_ptr<StartupWatcher> startup_watcher_;  // once the mounts are known
+  std::map<std::string, std::string> memory_dirs_;   // container id → v1 memory dir, last sample
 
   // Self-metric state, touched only by the sampling thread.
   uint64_t samples_ = 0;

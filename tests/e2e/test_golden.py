@@ -30,7 +30,8 @@ def stable(text):
 def test_metrics_match_golden(tree):
     root = os.path.join(FIXTURES, tree)
     with running_podmeter("--cgroup-root", os.path.join(root, "sys/fs/cgroup"),
-                          "--proc-root", os.path.join(root, "proc")) as base:
+                          "--proc-root", os.path.join(root, "proc"),
+                          "--pods-file", os.path.join(root, "pods.json")) as base:
         got = stable(scrape(base))
     golden = os.path.join(GOLDEN, tree + ".prom")
     if os.environ.get("UPDATE_GOLDEN") == "1":
@@ -47,7 +48,8 @@ def test_promtool_check_metrics_is_clean(tree):
     assert promtool, "promtool missing: scripts/setup installs Debian's prometheus package"
     root = os.path.join(FIXTURES, tree)
     with running_podmeter("--cgroup-root", os.path.join(root, "sys/fs/cgroup"),
-                          "--proc-root", os.path.join(root, "proc")) as base:
+                          "--proc-root", os.path.join(root, "proc"),
+                          "--pods-file", os.path.join(root, "pods.json")) as base:
         text = scrape(base)
     res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
     assert res.stdout + res.stderr == "", res.stdout + res.stderr

@@ -483,7 +483,7 @@ TEST(PodSourceOptionsTest, DefaultsAndErrors) {
   o.interval = milliseconds(0);
   StatusOr<std::unique_ptr<PodMetadataPoller>> poller = NewPodMetadataPoller(o);
   ASSERT_FALSE(poller.ok());
-  EXPECT_EQ(poller.status().message(), "--pod-interval must be > 0");
+  EXPECT_EQ(poller.status().message(), "--pods-interval must be > 0");
 }
 
 const char kOnePod[] = R"({"kind":"PodList","apiVersion":"v1","items":[

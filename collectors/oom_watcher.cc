@@ -1,0 +1,184 @@
+#include "collectors/oom_watcher.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "collectors/file_util.h"
+
+namespace podmeter {
+namespace {
+
+StatusOr<uint64_t> FindCounter(std::string_view text, std::string_view key, const char* file) {
+  for (std::string_view line : SplitLines(text)) {
+    std::vector<std::string_view> f = SplitFields(line);
+    uint64_t v = 0;
+    if (f.size() == 2 && f[0] == key) {
+      if (!ParseUint64(f[1], &v)) return Status::InvalidData(std::string(file) + ": bad oom_kill");
+      return v;
+    }
+  }
+  return Status::NotFound(std::string(file) + ": no oom_kill line");
+}
+
+}  // namespace
+
+StatusOr<uint64_t> ParseOomControl(std::string_view text) {
+  return FindCounter(text, "oom_kill", "memory.oom_control");
+}
+
+StatusOr<uint64_t> ParseMemoryEventsOomKill(std::string_view text) {
+  return FindCounter(text, "oom_kill", "memory.events");
+}
+
+OomWatcher::OomWatcher() {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    epoll_fd_ = wake_fd_ = -1;
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  thread_ = std::thread([this] { Run(); });
+}
+
+OomWatcher::~OomWatcher() {
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
+    (void)ignored;
+  }
+  if (thread_.joinable()) thread_.join();
+  for (auto& [key, w] : watches_) Release(w);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void OomWatcher::Release(Watch& w) {
+  if (w.event_fd >= 0) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.event_fd, nullptr);
+    ::close(w.event_fd);
+  }
+  if (w.control_fd >= 0) ::close(w.control_fd);
+  w.event_fd = w.control_fd = -1;
+}
+
+void OomWatcher::Refresh(const std::string& key, const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return;  // removed: the count taken at the OOM event stays
+  auto kills = ParseOomControl(*text);
+  if (!kills.ok()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = watches_.find(key);
+  if (it == watches_.end()) return;
+  uint64_t& stored = counts_[it->second.pod_uid][key];
+  if (*kills > stored) stored = *kills;
+}
+
+size_t OomWatcher::Sync(const std::vector<Container>& living) {
+  size_t failures = 0;
+  std::set<std::string> alive;
+  for (const Container& c : living) {
+    alive.insert(c.container_id);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (watches_.count(c.container_id)) continue;
+    }
+    Watch w;
+    w.pod_uid = c.pod_uid;
+    w.container_id = c.container_id;
+    w.oom_control_path = JoinPath(c.memory_dir, "memory.oom_control");
+    if (epoll_fd_ >= 0) {
+      w.control_fd = ::open(w.oom_control_path.c_str(), O_RDONLY | O_CLOEXEC);
+      w.event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      std::string reg;
+      if (w.control_fd >= 0 && w.event_fd >= 0) {
+        reg = std::to_string(w.event_fd) + " " + std::to_string(w.control_fd);
+      }
+      std::string ctl = JoinPath(c.memory_dir, "cgroup.event_control");
+      int fd = reg.empty() ? -1 : ::open(ctl.c_str(), O_WRONLY | O_CLOEXEC);
+      bool ok = fd >= 0 && ::write(fd, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size());
+      if (fd >= 0) ::close(fd);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = w.event_fd;
+      if (!ok || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, w.event_fd, &ev) != 0) {
+        ++failures;
+        Release(w);
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      counts_[c.pod_uid].emplace(c.container_id, 0);
+      watches_.emplace(c.container_id, w);
+    }
+    Refresh(c.container_id, w.oom_control_path);  // kills from before podmeter started
+  }
+  // Sampler-side read of the living ones too: a count is never lower than the file says.
+  for (const Container& c : living)
+    Refresh(c.container_id, JoinPath(c.memory_dir, "memory.oom_control"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (alive.count(it->first)) {
+      ++it;
+      continue;
+    }
+    Release(it->second);
+    it = watches_.erase(it);
+  }
+  return failures;
+}
+
+uint64_t OomWatcher::PodOomKills(const std::string& pod_uid) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = counts_.find(pod_uid);
+  if (it == counts_.end()) return 0;
+  uint64_t total = 0;
+  for (const auto& [id, n] : it->second) total += n;
+  return total;
+}
+
+void OomWatcher::Forget(const std::string& pod_uid) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  counts_.erase(pod_uid);
+}
+
+void OomWatcher::Run() {
+  epoll_event events[16];
+  while (true) {
+    int n = ::epoll_wait(epoll_fd_, events, 16, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == wake_fd_) return;
+      uint64_t count = 0;
+      ssize_t ignored = ::read(fd, &count, sizeof(count));
+      (void)ignored;
+      std::string key, path;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& [k, w] : watches_) {
+          if (w.event_fd == fd) {
+            key = k;
+            path = w.oom_control_path;
+            break;
+          }
+        }
+      }
+      if (!key.empty()) Refresh(key, path);
+    }
+  }
+}
+
+}  // namespace podmeter

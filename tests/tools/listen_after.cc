@@ -1,0 +1,58 @@
+// Test tool: a server that sleeps N ms before it binds. Prints CLOCK_MONOTONIC at the first line
+// of main and right after listen(), then waits (at most 120 s) to be killed.
+//   listen_after <delay ms> <port> [v4|v6]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+static long long Now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+int main(int argc, char** argv) {
+  long long main_ns = Now();
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: listen_after <delay ms> <port> [v4|v6]\n");
+    return 2;
+  }
+  long delay_ms = std::atol(argv[1]);
+  int port = std::atoi(argv[2]);
+  bool v6 = argc > 3 && std::strcmp(argv[3], "v6") == 0;
+  timespec delay{delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+  while (::nanosleep(&delay, &delay) != 0) {
+  }
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  int rc;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<uint16_t>(port));
+    a.sin6_addr = in6addr_loopback;
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  }
+  if (rc != 0 || ::listen(fd, 16) != 0) {
+    std::perror("bind/listen");
+    return 1;
+  }
+  long long listen_ns = Now();
+  std::printf("main_ns %lld\nlisten_ns %lld\n", main_ns, listen_ns);
+  std::fflush(stdout);
+  ::sleep(120);
+  return 0;
+}
