@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "collectors/file_util.h"
 
@@ -152,31 +153,40 @@ void OomWatcher::Forget(const std::string& pod_uid) {
 }
 
 void OomWatcher::Run() {
+  // The kernel signals the eventfd when the cgroup goes under OOM, just before the OOM killer
+  // picks and counts its victim; so each signalled container is re-read every 2 ms for a while
+  // (the runtime removes the cgroup soon after the kill).
+  constexpr auto kRecheckFor = std::chrono::milliseconds(250);
+  std::map<std::string, std::chrono::steady_clock::time_point> rechecks;  // key → until
   epoll_event events[16];
   while (true) {
-    int n = ::epoll_wait(epoll_fd_, events, 16, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
+    int n = ::epoll_wait(epoll_fd_, events, 16, rechecks.empty() ? -1 : 2);
+    if (n < 0 && errno != EINTR) return;
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == wake_fd_) return;
       uint64_t count = 0;
       ssize_t ignored = ::read(fd, &count, sizeof(count));
       (void)ignored;
-      std::string key, path;
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const auto& [k, w] : watches_) {
+        if (w.event_fd == fd) rechecks[k] = std::chrono::steady_clock::now() + kRecheckFor;
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = rechecks.begin(); it != rechecks.end();) {
+      std::string path;
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        for (const auto& [k, w] : watches_) {
-          if (w.event_fd == fd) {
-            key = k;
-            path = w.oom_control_path;
-            break;
-          }
-        }
+        auto w = watches_.find(it->first);
+        if (w != watches_.end()) path = w->second.oom_control_path;
       }
-      if (!key.empty()) Refresh(key, path);
+      if (path.empty() || now > it->second) {
+        it = rechecks.erase(it);
+        continue;
+      }
+      Refresh(it->first, path);
+      ++it;
     }
   }
 }

@@ -34,9 +34,20 @@ void PodTracker::Update(std::vector<PodSample>* pods, const std::vector<PodMeta>
       for (const ContainerMeta& c : m.containers) {
         if (c.container_id.empty()) continue;
         ContainerState& cs = st.containers[c.name];
-        if (!cs.id.empty() && cs.id != c.container_id) ++cs.restarts;
+        if (!cs.id.empty() && cs.id != c.container_id) {
+          ++cs.restarts;
+          cs.startup.reset();
+        }
         cs.id = c.container_id;
+        cs.named = true;
         cs.meta = c;
+        // A container first seen before its metadata: carry over what was measured.
+        auto unnamed = st.containers.find(c.container_id.substr(0, 12));
+        if (unnamed != st.containers.end() && !unnamed->second.named &&
+            unnamed->second.id == c.container_id) {
+          if (!cs.startup) cs.startup = unnamed->second.startup;
+          st.containers.erase(unnamed);
+        }
       }
     }
   }
@@ -46,6 +57,17 @@ void PodTracker::Update(std::vector<PodSample>* pods, const std::vector<PodMeta>
     if (st.qos_class.empty()) st.qos_class = std::string(QosClassName(pod.qos));
     st.oom_kills = std::max(st.oom_kills, pod.oom_kills);
     Join(&pod, &st);
+    // Containers without metadata are tracked under their short id while their cgroup lives.
+    std::erase_if(st.containers, [&](const auto& kv) {
+      if (kv.second.named) return false;
+      return std::none_of(pod.containers.begin(), pod.containers.end(),
+                          [&](const ContainerSample& c) { return c.id == kv.second.id; });
+    });
+    for (const ContainerSample& c : pod.containers) {
+      bool known = std::any_of(st.containers.begin(), st.containers.end(),
+                               [&](const auto& kv) { return kv.second.id == c.id; });
+      if (!known) st.containers[c.name].id = c.id;
+    }
   }
   for (auto& [id, rec] : startups_) {
     auto pod = pods_.find(rec.pod_uid);
@@ -124,10 +146,12 @@ void PodTracker::AddMetrics(FamilyBuilder* out) const {
     }
     for (const auto& [name, cs] : st.containers) {
       Labels labels = {{"namespace", st.namespace_name}, {"pod", pod_name}, {"container", name}};
-      out->Counter("podmeter_container_restarts_total",
-                   "Container restarts podmeter observed (a new container id for the same "
-                   "pod and container name).",
-                   labels, static_cast<double>(cs.restarts));
+      if (cs.named) {
+        out->Counter("podmeter_container_restarts_total",
+                     "Container restarts podmeter observed (a new container id for the same "
+                     "pod and container name).",
+                     labels, static_cast<double>(cs.restarts));
+      }
       if (cs.meta) {
         out->Gauge("podmeter_container_info", "Container identity; always 1.",
                    {{"namespace", st.namespace_name},

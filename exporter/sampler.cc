@@ -82,11 +82,29 @@ void Sampler::EnsureMounts() {
     ++errors_["discovery"];
     Log(LogLevel::kError,
         "no cgroup v1 cpu/memory or cgroup2 mount under " + options_.cgroup_root + " in " + path);
-  } else {
-    Log(LogLevel::kInfo,
-        std::string("cgroup ") +
-            (mounts_.version == CgroupMounts::Version::kV2 ? "v2 at " + mounts_.unified : "v1") +
-            " found under " + options_.cgroup_root);
+    return;
+  }
+  const bool v2 = mounts_.version == CgroupMounts::Version::kV2;
+  Log(LogLevel::kInfo, std::string("cgroup ") + (v2 ? "v2 at " + mounts_.unified : "v1") +
+                           " found under " + options_.cgroup_root);
+  if (!v2) oom_watcher_ = std::make_unique<OomWatcher>();
+  if (!options_.watch_startups) return;
+  StartupWatcher::Options so;
+  auto memory = mounts_.v1.find("memory");
+  so.hierarchy_root =
+      v2 ? mounts_.unified
+         : (memory != mounts_.v1.end() ? memory->second : mounts_.v1.begin()->second);
+  so.proc_root = options_.proc_root;
+  so.timeout = options_.startup_timeout;
+  startup_watcher_ = std::make_unique<StartupWatcher>(so);
+  Status s = startup_watcher_->Start();
+  if (!s.ok()) {
+    Log(LogLevel::kWarn, "start-up latency unavailable: " + s.message());
+    startup_watcher_.reset();
+  } else if (!startup_watcher_->precise_exec_times()) {
+    Log(LogLevel::kWarn,
+        "no access to the kernel process connector (needs CAP_NET_ADMIN): start-up times use "
+        "/proc start times (clock ticks)");
   }
 }
 

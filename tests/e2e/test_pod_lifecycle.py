@@ -1,0 +1,207 @@
+"""Issue 3 on real cgroup v1: start-up latency, restarts, OOM kills, and the kubelet source's
+failures, each against ground truth the test itself controls."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from harness import ROOT, free_port, parse, running_podmeter, scrape
+from kubepods_v1 import KubepodsContainer, KubepodsPod, podlist, v1_mounts
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or "memory" not in v1_mounts(), reason="needs root and cgroup v1 (memory)")
+
+TOOLS = os.path.join(ROOT, "build", "tests")
+
+
+def series(samples, name, **labels):
+    want = set(labels.items())
+    return {l: v for (n, l), v in samples.items() if n == name and want <= set(l)}
+
+
+def wait_for(base, name, timeout=5.0, **labels):
+    """Scrapes until `name{labels}` has exactly one series; returns (value, all samples)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = parse(scrape(base))
+        found = series(samples, name, **labels)
+        if len(found) == 1:
+            return next(iter(found.values())), samples
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name}{labels} not exported within {timeout} s: {found}")
+        time.sleep(0.05)
+
+
+def write_atomically(path, doc):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f)
+    os.rename(tmp, path)
+
+
+def test_startup_latency_matches_the_servers_own_clock(capsys):
+    rows = []
+    with running_podmeter("--interval", "0.2") as base:
+        for delay_ms, family in ((0, "v4"), (50, "v4"), (300, "v4"), (50, "v6")):
+            with KubepodsPod() as pod:
+                c = pod.container()
+                port = free_port()
+                p = c.spawn_raw([os.path.join(TOOLS, "launch_in_cgroup"), *c.procs_files(), "--",
+                                 os.path.join(TOOLS, "listen_after"), str(delay_ms), str(port),
+                                 family], stdout=subprocess.PIPE, text=True)
+                clock = {}
+                for _ in range(3):
+                    k, v = p.stdout.readline().split()
+                    clock[k] = int(v)
+                measured, _ = wait_for(base, "podmeter_container_startup_seconds",
+                                       container=c.id[:12])
+                exec_to_main = (clock["main_ns"] - clock["exec_ns"]) / 1e9
+                truth = (clock["listen_ns"] - clock["exec_ns"]) / 1e9
+                expected = delay_ms / 1000 + exec_to_main
+                rows.append((delay_ms, family, exec_to_main, truth, measured))
+                assert abs(measured - truth) <= 0.002, rows[-1]
+                assert abs(measured - expected) <= 0.002, rows[-1]
+                start, _ = wait_for(base, "podmeter_container_start_time_seconds",
+                                    container=c.id[:12])
+                assert abs(start - time.time()) < 30
+    with capsys.disabled():
+        print("\n  delay  family  exec→main  exec→listen (server)  podmeter   error")
+        for d, fam, e2m, truth, got in rows:
+            print(f"  {d:4d}ms  {fam}     {e2m * 1e3:6.3f}ms   {truth * 1e3:8.3f}ms          "
+                  f"{got * 1e3:8.3f}ms  {abs(got - truth) * 1e3:5.3f}ms")
+
+
+def test_restart_is_counted_and_the_old_series_go(tmp_path):
+    pods_file = str(tmp_path / "pods.json")
+    with KubepodsPod() as pod:
+        first = pod.container()
+        first.spawn(["sleep", "60"])
+        write_atomically(pods_file, podlist([(pod, "web-0", "bench", [("web", first, 0)])]))
+        labels = dict(namespace="bench", pod="web-0", container="web")
+        with running_podmeter("--pods-file", pods_file, "--interval", "0.5") as base:
+            before, _ = wait_for(base, "podmeter_container_restarts_total", **labels)
+            assert before == 0
+            wait_for(base, "podmeter_container_memory_usage_bytes", **labels)
+
+            first.kill()  # kill -9, then the runtime replaces the container
+            second = pod.container()
+            second.spawn(["sleep", "60"])
+            time.sleep(0.2)
+            first.remove()
+            write_atomically(pods_file, podlist([(pod, "web-0", "bench", [("web", second, 1)])]))
+            changed = time.monotonic()
+            while True:
+                samples = parse(scrape(base))
+                restarts = series(samples, "podmeter_container_restarts_total", **labels)
+                if list(restarts.values()) == [1]:
+                    break
+                assert time.monotonic() - changed < 0.5 + 0.4, f"restart not seen: {restarts}"
+                time.sleep(0.05)
+            time.sleep(0.6)  # one more sample: the old cgroup is gone from it
+            samples = parse(scrape(base))
+            usage = series(samples, "podmeter_container_memory_usage_bytes", pod="web-0")
+            assert len(usage) == 1 and ("container", "web") in next(iter(usage))
+            info = series(samples, "podmeter_container_info", **labels)
+            assert [dict(l)["container_id"] for l in info] == [second.id]
+            assert not [k for k in samples if ("container", first.id[:12]) in k[1]]
+            assert series(samples, "podmeter_container_kubelet_restarts", **labels)
+
+
+ALLOCATE = ("import sys\n"
+            "sys.stdin.readline()\n"
+            "chunks = []\n"
+            "for _ in range(64):\n"
+            "    b = bytearray(1 << 20)\n"
+            "    for i in range(0, len(b), 4096): b[i] = 1\n"
+            "    chunks.append(b)\n"
+            "print('survived', flush=True)\n")
+
+
+def test_oom_kill_survives_container_removal():
+    with KubepodsPod() as pod:
+        c = pod.container()
+        c.write("memory", "memory.limit_in_bytes", 32 << 20)
+        p = c.spawn(["python3", "-c", ALLOCATE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    text=True)
+        with running_podmeter("--interval", "0.5") as base:
+            wait_for(base, "podmeter_container_memory_usage_bytes", container=c.id[:12])
+            before, _ = wait_for(base, "podmeter_pod_oom_kills_total", pod=pod.uid)
+            assert before == 0
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            assert p.wait(timeout=30) == -9, "the allocation was not OOM-killed"
+            time.sleep(0.2)  # as the runtime does: the cgroup goes away shortly after
+            c.remove()
+            deadline = time.monotonic() + 3
+            while True:
+                kills, samples = wait_for(base, "podmeter_pod_oom_kills_total", pod=pod.uid)
+                if kills == 1 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert kills == 1
+            assert not series(samples, "podmeter_container_memory_usage_bytes",
+                              container=c.id[:12])
+
+
+def test_kubelet_source_failures_are_counted_and_metrics_keep_flowing(tmp_path):
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    token = tmp_path / "token"
+    token.write_text("wrong")
+    mode = tmp_path / "mode"
+    mode.write_text("ok")
+    port_file = tmp_path / "port"
+    with KubepodsContainer() as c:
+        c.spawn(["sleep", "60"])
+        podlist_file = tmp_path / "podlist.json"
+        write_atomically(str(podlist_file),
+                         podlist([(c._pod, "api-0", "bench", [("api", c, 0)])], node="lab-node-1"))
+        kubelet = subprocess.Popen(
+            ["python3", os.path.join(ROOT, "tests/unit/fake_kubelet.py"), "--cert", cert,
+             "--key", key, "--token", "right", "--podlist", str(podlist_file), "--mode-file",
+             str(mode), "--port-file", str(port_file)])
+        try:
+            deadline = time.monotonic() + 10
+            while not port_file.exists() or not port_file.read_text().strip():
+                assert time.monotonic() < deadline and kubelet.poll() is None
+                time.sleep(0.05)
+            url = f"https://127.0.0.1:{port_file.read_text().strip()}/pods"
+            with running_podmeter("--pod-source", "kubelet", "--kubelet-url", url,
+                                  "--token-file", str(token), "--ca-file", cert,
+                                  "--pods-interval", "0.3", "--pod-timeout", "1",
+                                  "--interval", "0.2") as base:
+                def errors(reason):
+                    v, _ = wait_for(base, "podmeter_pod_source_errors_total", reason=reason)
+                    return v
+
+                def wait_errors(reason, timeout=5.0):
+                    deadline = time.monotonic() + timeout
+                    while errors(reason) == 0:
+                        assert time.monotonic() < deadline, f"no {reason} error counted"
+                        time.sleep(0.1)
+
+                # Wrong token: 401 counted, cgroup metrics still served under the id labels.
+                wait_errors("unauthorized")
+                wait_for(base, "podmeter_container_cpu_usage_seconds_total",
+                         pod=c.pod_uid, container=c.id[:12])
+                # Right token: names.
+                token.write_text("right")
+                named = dict(namespace="bench", pod="api-0", container="api")
+                wait_for(base, "podmeter_container_cpu_usage_seconds_total", **named)
+                # Garbage, truncation and a 10 s stall: counted, the last good names kept.
+                for m, reason in (("malformed", "parse"), ("truncated", "parse"),
+                                  ("stall", "timeout")):
+                    mode.write_text(m)
+                    wait_errors(reason, timeout=8)
+                    t0 = time.monotonic()
+                    wait_for(base, "podmeter_container_cpu_usage_seconds_total", **named)
+                    assert time.monotonic() - t0 < 1.0, "a slow source delayed the scrape"
+                mode.write_text("ok")
+        finally:
+            kubelet.kill()
+            kubelet.wait()
