@@ -1,0 +1,165 @@
+#include "exporter/pod_tracker.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "collectors/oom_watcher.h"
+#include "collectors/startup_watcher.h"
+
+namespace podmeter {
+namespace {
+
+const std::string kUid = "7d2e4b18-93a5-4f0c-b8d6-1e5c7a9f3b20";
+const std::string kIdA(64, 'a');
+const std::string kIdB(64, 'b');
+
+PodMeta Meta(const std::string& container_id, int restarts) {
+  PodMeta m;
+  m.uid = kUid;
+  m.name = "web-0";
+  m.namespace_name = "bench";
+  m.qos_class = "Burstable";
+  m.app = "web";
+  m.start_time = 100;
+  m.scheduled_time = 99;
+  m.ready_time = 103.5;
+  ContainerMeta c;
+  c.name = "web";
+  c.container_id = container_id;
+  c.image = "web:1";
+  c.restart_count = restarts;
+  m.containers.push_back(c);
+  return m;
+}
+
+std::vector<PodSample> Samples(const std::string& container_id) {
+  PodSample p;
+  p.uid = kUid;
+  p.name = kUid;
+  p.qos = QosClass::kBurstable;
+  ContainerSample c;
+  c.id = container_id;
+  c.name = container_id.substr(0, 12);
+  p.containers.push_back(c);
+  return {p};
+}
+
+std::string Text(const PodTracker& t) {
+  FamilyBuilder b;
+  t.AddMetrics(&b);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, b.Take());
+  return out.str();
+}
+
+TEST(PodTracker, JoinsNamesAndCountsANewContainerIdAsARestart) {
+  PodTracker t(300);
+  std::vector<PodMeta> meta = {Meta(kIdA, 0)};
+  auto pods = Samples(kIdA);
+  t.Update(&pods, &meta, 1000);
+  EXPECT_EQ(pods[0].name, "web-0");
+  EXPECT_EQ(pods[0].namespace_name, "bench");
+  EXPECT_EQ(pods[0].containers[0].name, "web");
+  EXPECT_NE(Text(t).find("podmeter_container_restarts_total{namespace=\"bench\",pod=\"web-0\","
+                         "container=\"web\"} 0"),
+            std::string::npos);
+
+  meta = {Meta(kIdB, 1)};
+  pods = Samples(kIdB);
+  t.Update(&pods, &meta, 1001);
+  std::string text = Text(t);
+  EXPECT_NE(text.find("container=\"web\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("container_id=\"" + kIdB + "\""), std::string::npos);
+  EXPECT_EQ(text.find(kIdA), std::string::npos);
+  EXPECT_NE(text.find("podmeter_pod_start_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"} 3.5"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("podmeter_pod_scheduled_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"} 4.5"),
+      std::string::npos);
+}
+
+TEST(PodTracker, KeepsLastGoodNamesWhenMetadataIsMissing) {
+  PodTracker t(300);
+  std::vector<PodMeta> meta = {Meta(kIdA, 0)};
+  auto pods = Samples(kIdA);
+  t.Update(&pods, &meta, 1000);
+  pods = Samples(kIdA);
+  t.Update(&pods, nullptr, 1001);
+  EXPECT_EQ(pods[0].name, "web-0");
+  EXPECT_EQ(pods[0].containers[0].name, "web");
+}
+
+TEST(PodTracker, UnknownContainersKeepTheirIdAndGetNoRestartSeries) {
+  PodTracker t(300);
+  auto pods = Samples(kIdA);
+  t.Update(&pods, nullptr, 1000);
+  EXPECT_EQ(pods[0].name, kUid);
+  EXPECT_EQ(pods[0].containers[0].name, kIdA.substr(0, 12));
+  std::string text = Text(t);
+  EXPECT_EQ(text.find("podmeter_container_restarts_total"), std::string::npos);
+  EXPECT_NE(text.find("qos_class=\"Burstable\""), std::string::npos);
+}
+
+TEST(PodTracker, GonePodsDisappearAfterStaleAfter) {
+  PodTracker t(300);
+  auto pods = Samples(kIdA);
+  pods[0].oom_kills = 2;
+  t.Update(&pods, nullptr, 1000);
+  std::vector<PodSample> none;
+  t.Update(&none, nullptr, 1200);
+  EXPECT_NE(Text(t).find("podmeter_pod_oom_kills_total{namespace=\"\",pod=\"" + kUid + "\"} 2"),
+            std::string::npos);
+  EXPECT_TRUE(t.forgotten().empty());
+  t.Update(&none, nullptr, 1301);
+  EXPECT_EQ(t.forgotten(), std::vector<std::string>{kUid});
+  EXPECT_EQ(Text(t), "");
+}
+
+TEST(PodTracker, StartupsBecomeGaugesAndAHistogram) {
+  PodTracker t(300);
+  StartupRecord r;
+  r.pod_uid = kUid;
+  r.start_time = 1795000000.25;
+  r.startup_seconds = 0.042;
+  t.AddStartups({{kIdA, r}});
+  std::vector<PodMeta> meta = {Meta(kIdA, 0)};
+  auto pods = Samples(kIdA);
+  t.Update(&pods, &meta, 1000);
+  std::string text = Text(t);
+  EXPECT_NE(text.find("podmeter_container_startup_seconds{namespace=\"bench\",pod=\"web-0\","
+                      "container=\"web\"} 0.042"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("podmeter_container_startup_duration_seconds_bucket{container=\"web\","
+                      "le=\"0.05\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("podmeter_container_startup_duration_seconds_bucket{container=\"web\","
+                      "le=\"0.025\"} 0"),
+            std::string::npos);
+}
+
+TEST(OomParsers, V1AndV2) {
+  EXPECT_EQ(*ParseOomControl("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), 3u);
+  EXPECT_TRUE(ParseOomControl("oom_kill_disable 0\nunder_oom 0\n").status().IsNotFound());
+  EXPECT_FALSE(ParseOomControl("oom_kill x\n").ok());
+  EXPECT_EQ(
+      *ParseMemoryEventsOomKill("low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\noom_group_kill 0\n"), 1u);
+}
+
+TEST(ParseListeningInodes, OnlyListenState) {
+  const char* tcp =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+      "inode\n"
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 "
+      "66357 1 0000000077148f77 100 0 0 10 0\n"
+      "   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 "
+      "66358 1 0000000077148f77 20 4 30 10 -1\n"
+      "   2: garbage\n";
+  EXPECT_EQ(ParseListeningInodes(tcp), std::vector<uint64_t>{66357});
+  EXPECT_TRUE(ParseListeningInodes("").empty());
+}
+
+}  // namespace
+}  // namespace podmeter
