@@ -28,22 +28,28 @@ Status Status::FromErrno(int err, const std::string& path) {
   }
 }
 
-StatusOr<std::string> ReadFileToString(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, path);
+StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t max_bytes, bool* too_large) {
   std::string content;
   char buf[8192];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Status::FromErrno(err, path);
+      return Status::FromErrno(errno, path);
     }
-    if (n == 0) break;
+    if (n == 0) return content;
+    if (content.size() + static_cast<size_t>(n) > max_bytes) {
+      if (too_large != nullptr) *too_large = true;
+      return Status::InvalidData(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
     content.append(buf, static_cast<size_t>(n));
   }
+}
+
+StatusOr<std::string> ReadFileToString(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, path);
+  auto content = ReadAll(fd, path);
   ::close(fd);
   return content;
 }

@@ -1,6 +1,7 @@
 // Small helpers for reading cgroupfs and procfs files. Thread-safe (no shared state).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +13,11 @@ namespace podmeter {
 
 /// Reads a whole (small, pseudo-) file. A missing file or vanished cgroup is NotFound.
 StatusOr<std::string> ReadFileToString(const std::string& path);
+
+/// Reads `fd` to its end (it stays open); `path` names it in errors. More than `max_bytes` is
+/// InvalidData with *too_large set (if given).
+StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t max_bytes = SIZE_MAX,
+                              bool* too_large = nullptr);
 
 /// Names of the subdirectories of `dir` (no "." or ".."), unsorted.
 StatusOr<std::vector<std::string>> ListSubdirectories(const std::string& dir);

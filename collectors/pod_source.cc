@@ -129,25 +129,14 @@ class FilePodSource : public PodSource {
     }
     // Identity before reading: a change while we read shows up at the next check.
     last_ = FileIdentity::Of(st);
-    std::string content;
-    char buf[65536];
-    while (true) {
-      ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd);
-        return Status::FromErrno(err, path_);
-      }
-      if (n == 0) break;
-      if (content.size() + static_cast<size_t>(n) > max_) {
-        ::close(fd);
-        *reason = "body_too_large";
-        return Status::InvalidData(path_ + ": larger than " + std::to_string(max_) + " bytes");
-      }
-      content.append(buf, static_cast<size_t>(n));
-    }
+    bool too_large = false;
+    auto read = ReadAll(fd, path_, max_, &too_large);
     ::close(fd);
+    if (!read.ok()) {
+      if (too_large) *reason = "body_too_large";
+      return read.status();
+    }
+    const std::string& content = *read;
     reason->clear();
     return content;
   }
