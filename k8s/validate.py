@@ -1,0 +1,356 @@
+"""Validates rendered kustomize output for k8s/test.sh.
+
+Usage: validate.py K8S_VERSION[,K8S_VERSION...] NAME=RENDERED.yaml...
+
+  - every core object: strict schema validation (unknown fields rejected) with
+    kubernetes-validate, against each requested Kubernetes version (or the closest one the
+    installed kubernetes-validate ships, said so in the output);
+  - every k6.io TestRun: the vendored openAPIV3Schema of the k6 operator's CRD
+    (crds/k6.io_testruns-v1alpha1-schema.yaml), made strict the way the API server's strict
+    field validation is (unknown fields rejected), with python jsonschema;
+  - the project's own rules (checks()): what docs/kubernetes.md and the lab rely on.
+
+Prints one line per check and a summary; exits 1 on any failure.
+"""
+
+import copy
+import os
+import re
+import sys
+
+import jsonschema
+import kubernetes_validate
+import yaml
+from kubernetes_validate import utils as kv_utils
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+TESTRUN_SCHEMA = os.path.join(HERE, "crds", "k6.io_testruns-v1alpha1-schema.yaml")
+
+failures = []
+passes = 0
+
+
+def ok(message):
+    global passes
+    passes += 1
+    print(f"  ok    {message}")
+
+
+def fail(message):
+    failures.append(message)
+    print(f"  FAIL  {message}")
+
+
+def expect(condition, message):
+    (ok if condition else fail)(message)
+
+
+def version_tuple(v):
+    return tuple(int(x) for x in re.findall(r"\d+", v)[:2])
+
+
+def pick_version(wanted, shipped):
+    """The shipped version equal to `wanted` (major.minor), else the closest one."""
+    by_minor = {version_tuple(v): v for v in shipped}
+    want = version_tuple(wanted)
+    if want in by_minor:
+        return by_minor[want], False
+    closest = min(by_minor, key=lambda t: (abs(t[1] - want[1]) if t[0] == want[0] else 999, -t[1]))
+    return by_minor[closest], True
+
+
+def strictify(schema):
+    """Rejects unknown fields: additionalProperties false wherever a schema lists properties
+    and neither allows extra ones nor preserves unknown fields (structural-schema pruning)."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node, is_root):
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for key, value in node.items():
+                if key == "properties":
+                    for prop in value.values():
+                        walk(prop, False)
+                elif key in ("items", "additionalProperties", "not"):
+                    walk(value, False)
+                elif key in ("allOf", "anyOf", "oneOf"):
+                    for sub in value:
+                        walk(sub, False)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, False)
+
+    walk(schema, True)
+    # metadata is validated by the API server's ObjectMeta, not by the CRD schema.
+    schema["properties"]["metadata"] = {"type": "object"}
+    return schema
+
+
+def object_name(doc):
+    meta = doc.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{doc.get('kind')}/{(ns + '/') if ns else ''}{meta.get('name')}"
+
+
+def validate_core(label, docs, versions):
+    for doc in docs:
+        if doc.get("apiVersion", "").startswith("k6.io/"):
+            continue
+        for shown, version in versions:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+                ok(f"{label}: {object_name(doc)} valid (strict) on Kubernetes {shown}")
+            except kv_utils.ValidationError as e:
+                path = "/".join(str(p) for p in e.path)
+                fail(f"{label}: {object_name(doc)} on Kubernetes {shown}: {path}: {e.message}")
+            except kv_utils.SchemaNotFoundError as e:
+                fail(f"{label}: {object_name(doc)}: no schema on Kubernetes {shown}: {e}")
+
+
+def validate_testruns(label, docs, testrun_validator):
+    for doc in docs:
+        if doc.get("kind") != "TestRun":
+            continue
+        expect(doc.get("apiVersion") == "k6.io/v1alpha1", f"{label}: {object_name(doc)} is k6.io/v1alpha1")
+        errors = sorted(testrun_validator.iter_errors(doc), key=lambda e: list(e.path))
+        for e in errors:
+            fail(f"{label}: {object_name(doc)}: {'/'.join(str(p) for p in e.path)}: {e.message}")
+        if not errors:
+            ok(f"{label}: {object_name(doc)} valid (strict) against the k6 operator CRD schema")
+
+
+def find(docs, kind, name):
+    for doc in docs:
+        if doc.get("kind") == kind and doc["metadata"]["name"] == name:
+            return doc
+    return None
+
+
+SERVERS = {"rust-api": 30080, "go-api": 30081, "django-api": 30082}
+
+
+def check_base(label, docs, cpu_request, cpu_limit, want_hpa):
+    ns = find(docs, "Namespace", "podmeter-bench")
+    expect(ns is not None, f"{label}: namespace podmeter-bench")
+    for doc in docs:
+        if doc["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+            expect(doc["metadata"].get("namespace") == "podmeter-bench", f"{label}: {object_name(doc)} in podmeter-bench")
+    for name, node_port in SERVERS.items():
+        dep = find(docs, "Deployment", name)
+        if dep is None:
+            fail(f"{label}: Deployment {name} missing")
+            continue
+        pod = dep["spec"]["template"]
+        c = pod["spec"]["containers"][0]
+        res = c["resources"]
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        expect(
+            dep["spec"]["replicas"] == 2
+            and dep["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+            and pod["metadata"]["labels"]["app.kubernetes.io/name"] == name
+            and pod["metadata"]["annotations"].get("podmeter.io/scrape") == "true"
+            and pod["metadata"]["annotations"].get("podmeter.io/port") == "8080"
+            and res["requests"]["cpu"] == cpu_request
+            and res["limits"]["cpu"] == cpu_limit
+            and "memory" in res["requests"]
+            and "memory" in res["limits"]
+            and env.get("PORT") == "8080"
+            and c["ports"][0]["containerPort"] == 8080
+            and c["readinessProbe"]["httpGet"]["path"] == "/health"
+            and c["livenessProbe"]["httpGet"]["path"] == "/health",
+            f"{label}: Deployment {name}: 2 replicas, cpu {cpu_request}/{cpu_limit}, PORT 8080, "
+            "probes on /health, scrape annotations",
+        )
+        svc = find(docs, "Service", name)
+        expect(
+            svc is not None
+            and svc["spec"]["type"] == "NodePort"
+            and svc["spec"]["ports"][0]["nodePort"] == node_port
+            and svc["spec"]["selector"] == {"app.kubernetes.io/name": name},
+            f"{label}: Service {name}: NodePort {node_port}",
+        )
+        hpa = find(docs, "HorizontalPodAutoscaler", name)
+        if want_hpa:
+            expect(
+                hpa is not None
+                and hpa["apiVersion"] == "autoscaling/v2"
+                and hpa["spec"]["minReplicas"] == 2
+                and hpa["spec"]["maxReplicas"] == 10
+                and hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 50
+                and hpa["spec"]["scaleTargetRef"]["name"] == name,
+                f"{label}: HPA {name}: autoscaling/v2, 2..10 at 50 % CPU",
+            )
+        else:
+            expect(hpa is None, f"{label}: no HPA {name}")
+
+    ds = find(docs, "DaemonSet", "podmeter")
+    if ds is None:
+        fail(f"{label}: DaemonSet podmeter missing")
+        return
+    spec = ds["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    sc = c["securityContext"]
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    expect(spec.get("hostPID") is True, f"{label}: podmeter hostPID")
+    expect(
+        sc["capabilities"]["drop"] == ["ALL"]
+        and set(sc["capabilities"]["add"]) <= {"SYS_PTRACE", "DAC_READ_SEARCH", "NET_ADMIN"}
+        and sc["readOnlyRootFilesystem"] is True
+        and sc["allowPrivilegeEscalation"] is False
+        and not sc.get("privileged"),
+        f"{label}: podmeter drops ALL capabilities, adds only SYS_PTRACE/DAC_READ_SEARCH/NET_ADMIN, read-only root",
+    )
+    expect(
+        all(mounts.get(p, {}).get("readOnly") for p in ("/host/proc", "/host/sys/fs/cgroup")),
+        f"{label}: podmeter mounts /host/proc and /host/sys/fs/cgroup read-only",
+    )
+    args = c["args"]
+    expect(
+        "--pod-source=kubelet" in args
+        and "--node-name=$(NODE_NAME)" in args
+        and "--cgroup-root=/host/sys/fs/cgroup" in args
+        and "--proc-root=/host/proc" in args
+        and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        and c["readinessProbe"]["httpGet"]["path"] == "/healthz"
+        and c["ports"][0]["containerPort"] == 10101,
+        f"{label}: podmeter args, /healthz probes, port 10101",
+    )
+    env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in c["env"]}
+    expect(env.get("NODE_NAME") == "spec.nodeName" and env.get("NODE_IP") == "status.hostIP",
+           f"{label}: NODE_NAME and NODE_IP from the downward API")
+    role = find(docs, "ClusterRole", "podmeter")
+    rules = sorted((tuple(r["resources"]), tuple(sorted(r["verbs"]))) for r in role["rules"])
+    expect(rules == [(("nodes/proxy",), ("get",)), (("pods",), ("list", "watch"))],
+           f"{label}: ClusterRole podmeter: nodes/proxy get, pods list/watch only")
+    binding = find(docs, "ClusterRoleBinding", "podmeter")
+    expect(binding["subjects"][0]["namespace"] == "podmeter-bench" and spec["serviceAccountName"] == "podmeter",
+           f"{label}: ClusterRoleBinding to ServiceAccount podmeter-bench/podmeter")
+    svc = find(docs, "Service", "podmeter")
+    expect(svc["spec"].get("clusterIP") == "None", f"{label}: podmeter Service is headless")
+
+
+def check_k6(label, docs):
+    cm = find(docs, "ConfigMap", "k6-scripts")
+    if cm is None:
+        fail(f"{label}: ConfigMap k6-scripts missing")
+        return
+    keys = set(cm["data"])
+    k6_dir = os.path.join(REPO, "k6")
+    want = set()
+    for root, _, files in os.walk(k6_dir):
+        for f in files:
+            if f.endswith(".js"):
+                rel = os.path.relpath(os.path.join(root, f), k6_dir)
+                want.add(rel.replace("/", "-"))
+                if rel.replace("/", "-") in keys:
+                    with open(os.path.join(root, f)) as fh:
+                        if fh.read() != cm["data"][rel.replace("/", "-")]:
+                            fail(f"{label}: ConfigMap key {rel} differs from k6/{rel}")
+    expect(keys == want, f"{label}: ConfigMap k6-scripts holds every k6/**/*.js ({len(want)} files)")
+    runs = [d for d in docs if d["kind"] == "TestRun"]
+    expect(len(runs) >= 8, f"{label}: {len(runs)} TestRuns")
+    for run in runs:
+        name = run["metadata"]["name"]
+        runner = run["spec"]["runner"]
+        vols = {v["name"]: v for v in runner["volumes"]}
+        mount = next(m for m in runner["volumeMounts"] if m["name"] in vols)
+        items = vols[mount["name"]]["configMap"]["items"]
+        paths = {os.path.join(mount["mountPath"], i["path"]): i["key"] for i in items}
+        local = run["spec"]["script"].get("localFile")
+        env = {e["name"]: e.get("value") for e in runner.get("env", [])}
+        expect(
+            vols[mount["name"]]["configMap"]["name"] == "k6-scripts"
+            and {i["key"] for i in items} == keys
+            and local in paths
+            and "lib/bench.js" in {i["path"] for i in items}
+            and "experimental-prometheus-rw" in run["spec"].get("arguments", "")
+            and env.get("K6_PROMETHEUS_RW_SERVER_URL", "").endswith("/api/v1/write")
+            and env.get("PROFILE") == "full"
+            and run["metadata"]["labels"].get("podmeter.io/k6") == name,
+            f"{label}: TestRun {name}: runs {local} from k6-scripts (all keys mounted), remote write, PROFILE=full",
+        )
+
+
+def check_file_names(directory):
+    """One resource per file, named <metadata.name>-<kind in lowerCamelCase>.yaml."""
+    with open(os.path.join(directory, "kustomization.yaml")) as fh:
+        kustomization = yaml.safe_load(fh)
+    for res in kustomization.get("resources", []):
+        path = os.path.join(directory, res)
+        if os.path.isdir(path):
+            continue
+        with open(path) as fh:
+            objs = [d for d in yaml.safe_load_all(fh) if d]
+        kind = objs[0]["kind"]
+        want = f"{objs[0]['metadata']['name']}-{kind[0].lower()}{kind[1:]}.yaml"
+        expect(len(objs) == 1 and os.path.basename(path) == want,
+               f"{os.path.relpath(path, REPO)}: one {kind}, file named {want}")
+
+
+def main(argv):
+    versions_wanted = argv[1].split(",")
+    shipped = kv_utils.all_versions()
+    versions = []
+    print(f"kubernetes-validate {kubernetes_validate.__version__ if hasattr(kubernetes_validate, '__version__') else ''} "
+          f"ships schemas for {min(shipped, key=version_tuple)} .. {max(shipped, key=version_tuple)}")
+    for wanted in versions_wanted:
+        version, substituted = pick_version(wanted, shipped)
+        shown = version_tuple(version)
+        shown = f"{shown[0]}.{shown[1]}"
+        if substituted:
+            print(f"NOTE: Kubernetes {wanted} schemas are not shipped; using the closest, {shown}")
+        versions.append((shown, version))
+    with open(TESTRUN_SCHEMA) as fh:
+        vendored = yaml.safe_load(fh)
+    testrun_schema = strictify(vendored["openAPIV3Schema"])
+    jsonschema.Draft7Validator.check_schema(testrun_schema)
+    testrun_validator = jsonschema.Draft7Validator(testrun_schema)
+
+    rendered = {}
+    for arg in argv[2:]:
+        label, path = arg.split("=", 1)
+        with open(path) as fh:
+            rendered[label] = [d for d in yaml.safe_load_all(fh) if d]
+        print(f"\n== {label}: {len(rendered[label])} objects")
+        validate_core(label, rendered[label], versions)
+        validate_testruns(label, rendered[label], testrun_validator)
+        if label == "base":
+            check_base(label, rendered[label], "100m", "500m", True)
+        elif label == "overlays/squeeze":
+            check_base(label, rendered[label], "50m", "50m", False)
+        elif label == "overlays/k6":
+            check_k6(label, rendered[label])
+
+    print("\n== file layout")
+    for d in ("base", "overlays/k6"):
+        check_file_names(os.path.join(HERE, d))
+
+    # The schema check must be able to fail: an unknown field and a wrong type are rejected.
+    print("\n== the validators reject bad input")
+    bad = copy.deepcopy(find(rendered.get("overlays/k6", []), "TestRun", "soak") or {})
+    if bad:
+        bad["spec"]["paralelism"] = 1
+        expect(any(True for _ in testrun_validator.iter_errors(bad)), "TestRun with an unknown field is rejected")
+    dep = copy.deepcopy(find(rendered.get("base", []), "Deployment", "go-api") or {})
+    if dep:
+        dep["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+        try:
+            kubernetes_validate.validate(dep, versions[0][1], strict=True)
+            fail("Deployment with an unknown field is accepted")
+        except kv_utils.ValidationError:
+            ok("Deployment with an unknown field is rejected")
+
+    print(f"\n{passes} checks passed, {len(failures)} failed")
+    for f in failures:
+        print(f"  FAIL  {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
