@@ -41,7 +41,7 @@ class PodTracker {
 
  private:
   struct ContainerState {
-    std::string id;  ///< current container id
+    std::string id;      ///< current container id
     bool named = false;  ///< the name comes from metadata (else it is the short id)
     uint64_t restarts = 0;
     std::optional<ContainerMeta> meta;
