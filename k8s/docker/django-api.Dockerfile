@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# The Django reference server (servers/django) under gunicorn, as `servers/run django` runs it:
+# a venv with the pinned requirements.txt (not the test requirements), then serve.py.
+# Python 3.11 like Debian 12's python3. Context: the repository root:
+#   docker build -f k8s/docker/django-api.Dockerfile -t django-api:dev .
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /app
+COPY servers/django/requirements.txt ./
+RUN python -m venv /app/.venv \
+ && /app/.venv/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
+
+FROM python:3.11-slim-bookworm
+WORKDIR /app
+COPY --from=build /app/.venv /app/.venv
+COPY servers/django/serve.py ./
+COPY servers/django/refserver refserver
+ENV PORT=8080 HOST=0.0.0.0 WORKERS=4 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/app/.venv/bin/python", "/app/serve.py"]
