@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: bash k8s/test.sh
+# Usage: bash k8s/test.sh        (VERBOSE=1: list every check)
 # Renders k8s/base and every overlay with `kubectl kustomize`, then k8s/validate.py:
 # strict schema validation of every core object against Kubernetes 1.30 and 1.34
 # (kubernetes-validate, pinned in requirements.txt, in k8s/.venv), the TestRuns against the

@@ -10,7 +10,8 @@ Usage: validate.py K8S_VERSION[,K8S_VERSION...] NAME=RENDERED.yaml...
     field validation is (unknown fields rejected), with python jsonschema;
   - the project's own rules (checks()): what docs/kubernetes.md and the lab rely on.
 
-Prints one line per check and a summary; exits 1 on any failure.
+Prints each failure and a count per section (every check with VERBOSE=1) and a summary;
+exits 1 on any failure.
 """
 
 import copy
@@ -31,10 +32,26 @@ failures = []
 passes = 0
 
 
+VERBOSE = os.environ.get("VERBOSE") == "1"
+section_passes = 0
+
+
 def ok(message):
-    global passes
+    global passes, section_passes
     passes += 1
-    print(f"  ok    {message}")
+    section_passes += 1
+    if VERBOSE:
+        print(f"  ok    {message}")
+
+
+def section(title):
+    """Ends the previous section with its count of passed checks and starts a new one."""
+    global section_passes
+    if section_passes:
+        print(f"  {section_passes} checks ok")
+    section_passes = 0
+    if title:
+        print(f"\n== {title}")
 
 
 def fail(message):
@@ -317,7 +334,7 @@ def main(argv):
         label, path = arg.split("=", 1)
         with open(path) as fh:
             rendered[label] = [d for d in yaml.safe_load_all(fh) if d]
-        print(f"\n== {label}: {len(rendered[label])} objects")
+        section(f"{label}: {len(rendered[label])} objects")
         validate_core(label, rendered[label], versions)
         validate_testruns(label, rendered[label], testrun_validator)
         if label == "base":
@@ -327,12 +344,12 @@ def main(argv):
         elif label == "overlays/k6":
             check_k6(label, rendered[label])
 
-    print("\n== file layout")
+    section("file layout")
     for d in ("base", "overlays/k6"):
         check_file_names(os.path.join(HERE, d))
 
     # The schema check must be able to fail: an unknown field and a wrong type are rejected.
-    print("\n== the validators reject bad input")
+    section("the validators reject bad input")
     bad = copy.deepcopy(find(rendered.get("overlays/k6", []), "TestRun", "soak") or {})
     if bad:
         bad["spec"]["paralelism"] = 1
@@ -346,6 +363,7 @@ def main(argv):
         except kv_utils.ValidationError:
             ok("Deployment with an unknown field is rejected")
 
+    section(None)
     print(f"\n{passes} checks passed, {len(failures)} failed")
     for f in failures:
         print(f"  FAIL  {f}")

@@ -415,6 +415,12 @@ export function defineScenario(name) {
         }
       }
     }
+    if (plan.length > 1 && !s.parallel) {
+      // When to act on which runtime (pod-kill: when to kill a replica of it).
+      for (const p of plan) {
+        console.log(`${name}: ${found[targetOf[p.k6]].name} from +${p.start} s for ${p.seconds} s`);
+      }
+    }
     return { runId: exec.test.options.tags.run_id, targets: found, plan };
   }
 
