@@ -209,10 +209,11 @@ void StartupWatcher::DrainNetlink() {
          h = NLMSG_NEXT(h, n)) {
       auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
       if (msg->id.idx != CN_IDX_PROC || msg->id.val != CN_VAL_PROC) continue;
-      auto* ev = reinterpret_cast<proc_event*>(msg->data);
-      if (ev->what != proc_event::PROC_EVENT_EXEC) continue;
-      exec_times_[ev->event_data.exec.process_pid].push_back(
-          static_cast<int64_t>(ev->timestamp_ns));
+      // The event sits 4-byte aligned after cn_msg; proc_event needs 8: copy it out.
+      proc_event ev{};
+      std::memcpy(&ev, msg->data, std::min<size_t>(sizeof(ev), msg->len));
+      if (ev.what != proc_event::PROC_EVENT_EXEC) continue;
+      exec_times_[ev.event_data.exec.process_pid].push_back(static_cast<int64_t>(ev.timestamp_ns));
     }
   }
   // Bound the history: drop exec times older than two minutes.
