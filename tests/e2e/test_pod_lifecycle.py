@@ -62,8 +62,11 @@ def test_startup_latency_matches_the_servers_own_clock(capsys):
                 truth = (clock["listen_ns"] - clock["exec_ns"]) / 1e9
                 expected = delay_ms / 1000 + exec_to_main
                 rows.append((delay_ms, family, exec_to_main, truth, measured))
+                # Ground truth: the server's own exec→listen clock (N + exec→main + socket/bind).
                 assert abs(measured - truth) <= 0.002, rows[-1]
-                assert abs(measured - expected) <= 0.002, rows[-1]
+                # N + exec→main leaves out the server's socket()+bind()+listen() and the
+                # nanosleep overshoot (0.1–1.5 ms here under load): allow 1 ms more for them.
+                assert -0.0005 <= measured - expected <= 0.003, rows[-1]
                 start, _ = wait_for(base, "podmeter_container_start_time_seconds",
                                     container=c.id[:12])
                 assert abs(start - time.time()) < 30
