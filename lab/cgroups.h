@@ -1,0 +1,50 @@
+// Creating and removing kubelet-shaped cgroups for the lab's pods (cgroupfs driver layout:
+// kubepods/<qos>/pod<uid>/<64 hex>), on cgroup v1 (one directory per controller) or v2.
+// Shares mount detection with the collectors. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/mountinfo.h"
+#include "collectors/status.h"
+
+namespace podmeter::lab {
+
+struct CgroupLimits {
+  std::optional<int64_t> cpu_request_millis, cpu_limit_millis, memory_limit_bytes;
+  std::string cpus;  ///< cpuset, e.g. "0"; empty = inherit
+  int64_t pids_max = 4096;
+};
+
+class LabCgroups {
+ public:
+  /// Reads /proc/self/mountinfo. Fails with one sentence when cgroups are not writable.
+  static StatusOr<LabCgroups> Detect();
+
+  CgroupMounts::Version version() const { return mounts_.version; }
+  /// "kubepods/<qos>" for "Burstable"/"BestEffort", "kubepods" for "Guaranteed".
+  static std::string QosParent(const std::string& qos_class);
+
+  /// Creates rel (and missing parents) in every hierarchy and applies the limits to rel.
+  Status Create(const std::string& rel, const CgroupLimits& limits);
+  /// Changes the CPU limit of an existing cgroup (the squeeze).
+  Status SetCpuLimit(const std::string& rel, std::optional<int64_t> limit_millis);
+  /// The cgroup.procs files a process must join.
+  std::vector<std::string> ProcsFiles(const std::string& rel) const;
+  /// Kills what is left inside, waits for it to leave and removes rel (not its parents).
+  Status Remove(const std::string& rel);
+  /// Removes the whole kubepods tree the lab made (for `podmeter-lab clean`).
+  Status RemoveAll();
+  /// v1 memory.oom_control oom_kill / v2 memory.events oom_kill of rel; 0 when unreadable.
+  uint64_t OomKills(const std::string& rel) const;
+
+ private:
+  std::vector<std::string> Dirs(const std::string& rel) const;
+  Status Write(const std::string& dir, const char* file, const std::string& value) const;
+  CgroupMounts mounts_;
+};
+
+}  // namespace podmeter::lab

@@ -1,0 +1,328 @@
+// podmeter-lab: the reference servers as pods in real cgroups on one machine, with podmeter and a
+// real Prometheus watching them. See docs/lab.md.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "collectors/file_util.h"
+#include "lab/cgroups.h"
+#include "lab/manifest.h"
+#include "lab/pod_manager.h"
+#include "lab/process.h"
+
+namespace fs = std::filesystem;
+using namespace podmeter;
+using namespace podmeter::lab;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void OnSignal(int) { g_interrupted = true; }
+
+struct RunOptions {
+  std::string stack = "k8s/base";
+  std::vector<std::string> apps = {"rust-api", "go-api", "django-api"};
+  int replicas = 1;
+  double hold_seconds = 20;
+  std::string results = "results";
+  std::string server_cpus = "0";
+  bool pod_kill = true;
+  int base_port = 18080;
+  int podmeter_port = 10101;
+  int prometheus_port = 19090;
+};
+
+int Fail(const std::string& sentence) {
+  std::cerr << "podmeter-lab: " << sentence << "\n";
+  return 1;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A child process of the lab (podmeter, Prometheus), killed with its group on exit.
+struct Service {
+  std::string name;
+  int pid = 0;
+  void Stop() {
+    if (pid <= 0) return;
+    ::kill(-pid, SIGTERM);
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 50 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    pid = 0;
+  }
+};
+
+bool WaitHttp(int port, const std::string& path, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline && !g_interrupted) {
+    if (HttpGetStatus(port, path, 500) == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// GET body over loopback with curl (already a dependency of the exporter's tooling).
+std::string HttpGetBody(const std::string& url) {
+  std::string cmd = "curl -fsS --max-time 3 '" + url + "' 2>/dev/null";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+// The value of the first sample of `name` whose line contains every fragment in `needles`.
+std::optional<double> Sample(const std::string& text, const std::string& name,
+                             const std::vector<std::string>& needles) {
+  for (std::string_view line : SplitLines(text)) {
+    if (line.substr(0, name.size() + 1) != name + "{") continue;
+    bool all = true;
+    for (const auto& n : needles) all = all && line.find(n) != std::string_view::npos;
+    if (!all) continue;
+    return std::strtod(std::string(line.substr(line.rfind(' ') + 1)).c_str(), nullptr);
+  }
+  return std::nullopt;
+}
+
+std::string PrometheusConfig(int podmeter_port) {
+  return "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+         "scrape_configs:\n  - job_name: podmeter\n    static_configs:\n      - targets: "
+         "['127.0.0.1:" +
+         std::to_string(podmeter_port) + "']\n";
+}
+
+int Run(const RunOptions& o, const std::string& repo) {
+  if (::geteuid() != 0)
+    return Fail("run it as root: the lab creates cgroups (sudo podmeter-lab run).");
+  for (const char* tool : {"prometheus", "curl"}) {
+    if (std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) != 0) {
+      return Fail(std::string(tool) + " is not installed: run sudo scripts/setup first.");
+    }
+  }
+  std::string podmeter_bin = JoinPath(repo, "build/exporter/podmeter");
+  if (::access(podmeter_bin.c_str(), X_OK) != 0)
+    return Fail("build podmeter first: scripts/build.");
+  auto cgroups = LabCgroups::Detect();
+  if (!cgroups.ok()) return Fail(cgroups.status().message() + ".");
+  if (fs::exists("/sys/fs/cgroup/memory/kubepods") || fs::exists("/sys/fs/cgroup/kubepods")) {
+    return Fail(
+        "kubepods cgroups already exist (a killed run, or a kubelet on this machine): "
+        "run podmeter-lab clean first.");
+  }
+
+  char id[32];
+  std::time_t t = std::time(nullptr);
+  std::strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", std::gmtime(&t));
+  std::string dir = JoinPath(o.results, id);
+  fs::create_directories(JoinPath(dir, "logs"));
+  std::cout << "run " << id << ": results in " << dir << "\n";
+
+  std::cout << "building the reference servers ...\n" << std::flush;
+  if (std::system(("cd '" + repo + "' && servers/build all").c_str()) != 0) {
+    return Fail("building the reference servers failed (see above).");
+  }
+  auto images = nlohmann::json::parse(Slurp(JoinPath(repo, "lab/images.json")), nullptr, false);
+  if (images.is_discarded()) return Fail("lab/images.json is not valid JSON.");
+
+  PodManagerOptions pm;
+  pm.pods_file = JoinPath(dir, "pods.json");
+  pm.log_dir = JoinPath(dir, "logs");
+  pm.workdir = repo;
+  pm.cpus = o.server_cpus;
+  pm.backoff_base_seconds = 1;  // the kubelet's 10 s scaled down for short runs
+  PodManager pods(&cgroups.value(), pm);
+  Service podmeter{"podmeter"}, prometheus{"prometheus"};
+  auto cleanup = [&] {
+    prometheus.Stop();
+    podmeter.Stop();
+    pods.Shutdown();
+    (void)cgroups.value().RemoveAll();
+  };
+
+  int port = o.base_port;
+  for (const std::string& app_name : o.apps) {
+    std::string path = JoinPath(JoinPath(repo, o.stack), app_name + "-deployment.yaml");
+    auto app = ParseDeployment(Slurp(path));
+    if (!app.ok()) {
+      cleanup();
+      return Fail(path + ": " + app.status().message());
+    }
+    const std::string& image = app->containers.front().image;
+    if (!images.contains(image)) {
+      cleanup();
+      return Fail("lab/images.json has no command for image " + image + ".");
+    }
+    auto argv = images[image].get<std::vector<std::string>>();
+    for (int i = 0; i < o.replicas; ++i) {
+      Status s = pods.AddReplica(*app, i, argv, port++);
+      if (!s.ok()) {
+        cleanup();
+        return Fail("creating the pod cgroup failed: " + s.message());
+      }
+    }
+  }
+  // podmeter first, so that it measures the pods' start-up.
+  auto pm_pid =
+      StartInCgroup({podmeter_bin, "--listen", "127.0.0.1:" + std::to_string(o.podmeter_port),
+                     "--pods-file", pm.pods_file, "--interval", "1"},
+                    {}, {}, JoinPath(dir, "logs/podmeter.log"), repo);
+  if (!pm_pid.ok()) {
+    cleanup();
+    return Fail("starting podmeter: " + pm_pid.status().message());
+  }
+  podmeter.pid = *pm_pid;
+  if (!WaitHttp(o.podmeter_port, "/healthz", 15)) {
+    cleanup();
+    return Fail("podmeter did not become healthy; see " + dir + "/logs/podmeter.log.");
+  }
+  std::ofstream(JoinPath(dir, "prometheus.yml")) << PrometheusConfig(o.podmeter_port);
+  auto prom_pid =
+      StartInCgroup({"prometheus", "--config.file=" + JoinPath(dir, "prometheus.yml"),
+                     "--storage.tsdb.path=" + JoinPath(dir, "prometheus"),
+                     "--web.listen-address=127.0.0.1:" + std::to_string(o.prometheus_port),
+                     "--web.enable-remote-write-receiver"},
+                    {}, {}, JoinPath(dir, "logs/prometheus.log"), repo);
+  if (!prom_pid.ok()) {
+    cleanup();
+    return Fail("starting prometheus: " + prom_pid.status().message());
+  }
+  prometheus.pid = *prom_pid;
+
+  auto start = std::chrono::steady_clock::now();
+  pods.Start();
+  std::cout << "starting " << o.apps.size() * static_cast<size_t>(o.replicas)
+            << " pods (servers on CPU " << o.server_cpus << ") ...\n";
+  while (!pods.AllReady() && !g_interrupted) {
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(180)) {
+      cleanup();
+      return Fail("pods were not ready after 180 s; last error: " + pods.last_error() +
+                  "; logs in " + dir + "/logs.");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (!WaitHttp(o.prometheus_port, "/-/ready", 30)) {
+    cleanup();
+    return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
+  }
+  std::cout << "all pods ready; podmeter http://127.0.0.1:" << o.podmeter_port
+            << "/metrics, prometheus http://127.0.0.1:" << o.prometheus_port << "\n";
+
+  // Hold the stack, showing what podmeter sees; kill one replica halfway (pod-kill).
+  auto hold_start = std::chrono::steady_clock::now();
+  bool killed = !o.pod_kill;
+  std::string last;
+  while (!g_interrupted) {
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - hold_start).count();
+    if (elapsed >= o.hold_seconds) break;
+    if (!killed && elapsed >= o.hold_seconds / 2) {
+      killed = pods.Kill(o.apps.front(), 0);
+      std::cout << "\npod-kill: SIGKILL to " << o.apps.front() << " replica 0\n";
+    }
+    last = HttpGetBody("http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics");
+    std::printf("\r  %4.0f/%.0f s ", elapsed, o.hold_seconds);
+    for (const ReplicaState& r : pods.Replicas()) {
+      auto ws = Sample(last, "podmeter_container_memory_working_set_bytes", {"pod=\"" + r.pod});
+      std::printf(" %s %s %.1fMiB r=%d ", r.app.c_str(), r.ready ? "ready" : "down",
+                  ws.value_or(0) / 1048576.0, r.restarts);
+    }
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  std::cout << "\n";
+
+  // What podmeter measured, per pod.
+  last = HttpGetBody("http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics");
+  nlohmann::json summary = {{"run_id", id}, {"pods", nlohmann::json::array()}};
+  for (const ReplicaState& r : pods.Replicas()) {
+    std::vector<std::string> sel = {"pod=\"" + r.pod + "\""};
+    auto v = [&](const char* metric) -> nlohmann::json {
+      auto x = Sample(last, metric, sel);
+      return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
+    };
+    summary["pods"].push_back(
+        {{"app", r.app},
+         {"pod", r.pod},
+         {"startup_seconds", v("podmeter_container_startup_seconds")},
+         {"working_set_bytes", v("podmeter_container_memory_working_set_bytes")},
+         {"rss_bytes", v("podmeter_container_memory_rss_bytes")},
+         {"restarts_observed", v("podmeter_container_restarts_total")},
+         {"kubelet_restarts", r.restarts}});
+  }
+  std::ofstream(JoinPath(dir, "summary.json")) << summary.dump(2) << "\n";
+  std::ofstream(JoinPath(dir, "metrics-final.txt")) << last;
+  std::cout << summary.dump(2) << "\n";
+  cleanup();
+  std::cout << (g_interrupted ? "interrupted: " : "")
+            << "stopped everything and removed the cgroups\n";
+  return g_interrupted ? 130 : 0;
+}
+
+int Clean() {
+  if (::geteuid() != 0) return Fail("run it as root: cleaning removes cgroups.");
+  auto cgroups = LabCgroups::Detect();
+  if (!cgroups.ok()) return Fail(cgroups.status().message() + ".");
+  Status s = cgroups.value().RemoveAll();
+  if (!s.ok()) return Fail("could not remove every lab cgroup: " + s.message());
+  std::cout << "removed the lab's kubepods cgroups and killed what ran in them\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"podmeter-lab: the Rust vs Go vs Django benchmark on one machine, no cluster."};
+  app.require_subcommand(1);
+  RunOptions o;
+  std::string repo = fs::current_path().string();
+  app.add_option("--repo", repo, "The podmeter checkout (k8s/, servers/, build/)")
+      ->capture_default_str();
+  CLI::App* run =
+      app.add_subcommand("run", "Run the reference servers as pods with podmeter and Prometheus");
+  run->add_option("--stack", o.stack, "Directory with the Deployments")->capture_default_str();
+  run->add_option("--apps", o.apps, "Deployments to run")->capture_default_str();
+  run->add_option("--replicas", o.replicas, "Replicas per app")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+  run->add_option("--hold", o.hold_seconds, "Seconds to keep the stack up once ready")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  run->add_option("--results", o.results, "Where results/<run id>/ goes")->capture_default_str();
+  run->add_flag("!--no-pod-kill", o.pod_kill, "Do not kill a replica halfway");
+  CLI::App* clean = app.add_subcommand("clean", "Remove what a killed run left behind");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  ::signal(SIGINT, OnSignal);
+  ::signal(SIGTERM, OnSignal);
+  ::signal(SIGPIPE, SIG_IGN);
+  if (*clean) return Clean();
+  if (*run) return Run(o, repo);
+  return 2;
+}

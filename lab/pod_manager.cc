@@ -1,0 +1,286 @@
+#include "lab/pod_manager.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+
+#include "collectors/file_util.h"
+#include "lab/process.h"
+
+namespace podmeter::lab {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string RandomHex(size_t digits) {
+  static thread_local std::random_device rd;
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < digits; ++i) out += kHex[rd() % 16];
+  return out;
+}
+
+std::string RandomUuid() {
+  std::string h = RandomHex(32);
+  h[12] = '4';
+  h[16] = "89ab"[std::random_device()() % 4];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+
+PodManager::PodManager(LabCgroups* cgroups, PodManagerOptions options)
+    : cgroups_(cgroups), options_(std::move(options)) {}
+
+PodManager::~PodManager() { Shutdown(); }
+
+Status PodManager::AddReplica(const AppSpec& app, int index, std::vector<std::string> argv,
+                              int port) {
+  Replica r;
+  r.app = app;
+  r.spec = app.containers.front();
+  r.index = index;
+  r.argv = std::move(argv);
+  r.port = port;
+  r.backoff = RestartBackoff(options_.backoff_base_seconds, 30 * options_.backoff_base_seconds);
+  double now = NowSeconds();
+  LabPod& p = r.pod;
+  p.uid = RandomUuid();
+  p.name = app.name + "-" + RandomHex(9) + "-" + RandomHex(5);
+  p.namespace_name = options_.namespace_name;
+  p.node = options_.node;
+  p.qos_class = app.QosClass();
+  p.labels = app.labels;
+  auto name = app.labels.find("app.kubernetes.io/name");
+  p.app = name != app.labels.end() ? name->second : app.name;
+  p.annotations = app.annotations;
+  if (p.annotations.count("podmeter.io/port"))
+    p.annotations["podmeter.io/port"] = std::to_string(port);
+  p.created = p.scheduled = p.started = now;
+  p.not_ready_since = now;
+  LabContainer c;
+  c.name = r.spec.name;
+  c.image = r.spec.image;
+  p.containers.push_back(c);
+  r.pod_rel = LabCgroups::QosParent(p.qos_class) + "/pod" + p.uid;
+  CgroupLimits pod_limits;
+  pod_limits.cpu_request_millis = r.spec.cpu_request_millis;
+  pod_limits.cpu_limit_millis = r.spec.cpu_limit_millis;
+  pod_limits.memory_limit_bytes = r.spec.memory_limit_bytes;
+  pod_limits.cpus = options_.cpus;
+  Status s = cgroups_->Create(r.pod_rel, pod_limits);
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mutex_);
+  replicas_.push_back(std::move(r));
+  dirty_ = true;
+  return Status::Ok();
+}
+
+Status PodManager::StartContainer(Replica& r, double now) {
+  std::string id = RandomHex(64);
+  std::string rel = r.pod_rel + "/" + id;
+  CgroupLimits limits;
+  limits.cpu_request_millis = r.spec.cpu_request_millis;
+  limits.cpu_limit_millis = r.spec.cpu_limit_millis;
+  limits.memory_limit_bytes = r.spec.memory_limit_bytes;
+  limits.cpus = options_.cpus;
+  Status s = cgroups_->Create(rel, limits);
+  if (!s.ok()) return s;
+  auto env = r.spec.env;
+  std::erase_if(env, [](const auto& kv) { return kv.first == "PORT" || kv.first == "HOST"; });
+  env.emplace_back("PORT", std::to_string(r.port));
+  env.emplace_back("HOST", "127.0.0.1");
+  env.emplace_back("MACHINE_ID", std::to_string(r.index));
+  std::string log = JoinPath(options_.log_dir, r.pod.name + "_" + r.spec.name + ".log");
+  auto pid = StartInCgroup(r.argv, env, cgroups_->ProcsFiles(rel), log, options_.workdir);
+  if (!pid.ok()) {
+    (void)cgroups_->Remove(rel);
+    return pid.status();
+  }
+  r.pid = *pid;
+  r.container_rel = rel;
+  r.started_at = now;
+  r.next_probe_at = now + (r.spec.readiness ? r.spec.readiness->initial_delay_seconds : 0);
+  r.probe_failures = 0;
+  LabContainer& c = r.pod.containers.front();
+  c.container_id = id;
+  c.started_at = now;
+  c.waiting_reason.clear();
+  c.ready = !r.spec.readiness;  // without a probe a running container is ready
+  return Status::Ok();
+}
+
+void PodManager::Reap(double now) {
+  for (Replica& r : replicas_) {
+    if (r.pid <= 0) continue;
+    int wstatus = 0;
+    pid_t got = ::waitpid(r.pid, &wstatus, WNOHANG);
+    if (got != r.pid) continue;
+    LabContainer& c = r.pod.containers.front();
+    LabTermination t;
+    t.started_at = r.started_at;
+    t.finished_at = now;
+    t.container_id = c.container_id;
+    if (WIFSIGNALED(wstatus)) {
+      t.exit_code = 128 + WTERMSIG(wstatus);
+      t.reason = cgroups_->OomKills(r.container_rel) > 0 ? "OOMKilled" : "Error";
+    } else {
+      t.exit_code = WEXITSTATUS(wstatus);
+      t.reason = t.exit_code == 0 ? "Completed" : "Error";
+    }
+    (void)cgroups_->Remove(r.container_rel);  // the runtime removes the dead container's cgroup
+    c.last_termination = t;
+    c.started_at.reset();
+    c.ready = false;
+    c.waiting_reason = "CrashLoopBackOff";
+    ++c.restart_count;
+    r.pid = 0;
+    r.next_start_at = now + r.backoff.OnExit(r.started_at, now);
+    r.pod.ready_since.reset();
+    r.pod.not_ready_since = now;
+    dirty_ = true;
+  }
+}
+
+void PodManager::Probe(Replica& r, double now) {
+  if (!r.spec.readiness || r.pid <= 0 || now < r.next_probe_at) return;
+  const ProbeSpec& p = *r.spec.readiness;
+  r.next_probe_at = now + p.period_seconds;
+  int status = HttpGetStatus(r.port, p.path, static_cast<int>(p.timeout_seconds * 1000));
+  bool ok = status >= 200 && status < 400;
+  LabContainer& c = r.pod.containers.front();
+  r.probe_failures = ok ? 0 : r.probe_failures + 1;
+  bool ready = ok || (c.ready && r.probe_failures < p.failure_threshold);
+  if (ready != c.ready) {
+    c.ready = ready;
+    if (ready) {
+      r.pod.ready_since = NowSeconds();
+      r.pod.not_ready_since.reset();
+    } else {
+      r.pod.ready_since.reset();
+      r.pod.not_ready_since = NowSeconds();
+    }
+    dirty_ = true;
+  }
+}
+
+void PodManager::WritePodList() {
+  std::vector<LabPod> pods;
+  for (const Replica& r : replicas_) pods.push_back(r.pod);
+  Status s = WriteFileAtomically(options_.pods_file, PodListJson(pods));
+  if (!s.ok()) last_error_ = s.message();
+}
+
+void PodManager::Tick() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  double now = NowSeconds();
+  Reap(now);
+  for (Replica& r : replicas_) {
+    if (r.pid > 0 || now < r.next_start_at) continue;
+    Status s = StartContainer(r, now);
+    if (!s.ok()) {
+      last_error_ = r.pod.name + ": " + s.message();
+      r.next_start_at = now + r.backoff.OnExit(now, now);
+    }
+    dirty_ = true;
+  }
+  if (dirty_) {  // a started container is in the PodList before it can listen
+    WritePodList();
+    dirty_ = false;
+  }
+  for (Replica& r : replicas_) Probe(r, NowSeconds());
+  if (dirty_) {
+    WritePodList();
+    dirty_ = false;
+  }
+}
+
+void PodManager::Start() {
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      Tick();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+void PodManager::Shutdown() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Replica& r : replicas_) {
+    if (r.pid > 0) {
+      ::kill(-r.pid, SIGTERM);
+      ::kill(r.pid, SIGTERM);
+    }
+  }
+  for (Replica& r : replicas_) {
+    if (r.pid > 0) {
+      for (int i = 0; i < 50 && ::waitpid(r.pid, nullptr, WNOHANG) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      ::kill(-r.pid, SIGKILL);
+      ::waitpid(r.pid, nullptr, 0);
+      r.pid = 0;
+    }
+    if (!r.container_rel.empty()) (void)cgroups_->Remove(r.container_rel);
+    (void)cgroups_->Remove(r.pod_rel);
+  }
+  replicas_.clear();
+}
+
+std::vector<ReplicaState> PodManager::Replicas() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<ReplicaState> out;
+  for (const Replica& r : replicas_) {
+    const LabContainer& c = r.pod.containers.front();
+    out.push_back({r.app.name, r.pod.name, c.name, c.container_id, r.port, r.pid, c.restart_count,
+                   c.ready, r.spec.cpu_limit_millis});
+  }
+  return out;
+}
+
+bool PodManager::AllReady() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Replica& r : replicas_) {
+    if (!r.pod.containers.front().ready) return false;
+  }
+  return !replicas_.empty();
+}
+
+bool PodManager::Kill(const std::string& app, int index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Replica& r : replicas_) {
+    if (r.app.name == app && r.index == index && r.pid > 0) return ::kill(r.pid, SIGKILL) == 0;
+  }
+  return false;
+}
+
+Status PodManager::SetCpuLimit(const std::string& app, std::optional<int64_t> limit_millis) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Replica& r : replicas_) {
+    if (r.app.name != app) continue;
+    // v1 rejects a child quota above its parent's: lower the container first, raise the pod first.
+    bool lowering =
+        limit_millis && (!r.spec.cpu_limit_millis || *limit_millis < *r.spec.cpu_limit_millis);
+    std::vector<std::string> order = {r.pod_rel};
+    if (!r.container_rel.empty())
+      order.insert(lowering ? order.begin() : order.end(), r.container_rel);
+    for (const std::string& rel : order) {
+      Status s = cgroups_->SetCpuLimit(rel, limit_millis);
+      if (!s.ok()) return s;
+    }
+    r.spec.cpu_limit_millis = limit_millis;
+  }
+  return Status::Ok();
+}
+
+std::string PodManager::last_error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_error_;
+}
+
+}  // namespace podmeter::lab

@@ -1,0 +1,99 @@
+// Runs the lab's pods like a kubelet with the cgroupfs driver: each replica is a pod cgroup with
+// one cgroup per container, the container's process started inside it, probed for readiness
+// over HTTP, restarted into a new container cgroup when it exits (restartPolicy Always, with
+// back-off), and the whole state written as a kubelet PodList for podmeter's --pods-file.
+// One thread (Start) drives it; the other methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lab/backoff.h"
+#include "lab/cgroups.h"
+#include "lab/manifest.h"
+#include "lab/pod_list.h"
+
+namespace podmeter::lab {
+
+struct PodManagerOptions {
+  std::string pods_file;  ///< the PodList podmeter reads
+  std::string log_dir;    ///< one log file per container
+  std::string workdir;    ///< where commands run (the repository)
+  std::string namespace_name = "podmeter-bench";
+  std::string node = "lab";
+  std::string cpus;  ///< cpuset for every pod, e.g. "0"
+  double backoff_base_seconds = 10;
+};
+
+struct ReplicaState {
+  std::string app, pod, container, container_id;
+  int port = 0, pid = 0, restarts = 0;
+  bool ready = false;
+  std::optional<int64_t> cpu_limit_millis;
+};
+
+class PodManager {
+ public:
+  PodManager(LabCgroups* cgroups, PodManagerOptions options);
+  ~PodManager();
+  PodManager(const PodManager&) = delete;
+  PodManager& operator=(const PodManager&) = delete;
+
+  /// Adds replica `index` of `app`, its first container running `argv` with PORT=`port`.
+  Status AddReplica(const AppSpec& app, int index, std::vector<std::string> argv, int port);
+  void Start();
+  /// Stops the loop, kills every process and removes every cgroup made.
+  void Shutdown();
+
+  /// One round: reap exits, restart due containers, probe, write the PodList if it changed.
+  void Tick();
+
+  std::vector<ReplicaState> Replicas() const;
+  bool AllReady() const;
+  /// SIGKILL the main process of a replica (the pod-kill scenario); false if not running.
+  bool Kill(const std::string& app, int index);
+  /// Sets the CPU limit of every pod and container of `app` (the squeeze scenario).
+  Status SetCpuLimit(const std::string& app, std::optional<int64_t> limit_millis);
+  /// The last problem starting a container, if any (for progress output).
+  std::string last_error() const;
+
+ private:
+  struct Replica {
+    AppSpec app;
+    ContainerSpec spec;
+    int index = 0;
+    std::vector<std::string> argv;
+    int port = 0;
+    LabPod pod;
+    std::string pod_rel, container_rel;
+    int pid = 0;
+    double started_at = 0, next_start_at = 0, next_probe_at = 0;
+    int probe_failures = 0;
+    RestartBackoff backoff;
+  };
+  Status StartContainer(Replica& r, double now);
+  void Reap(double now);
+  void Probe(Replica& r, double now);
+  void WritePodList();
+
+  LabCgroups* cgroups_;
+  PodManagerOptions options_;
+  mutable std::mutex mutex_;
+  std::vector<Replica> replicas_;  // GUARDED_BY(mutex_)
+  bool dirty_ = true;              // GUARDED_BY(mutex_)
+  std::string last_error_;         // GUARDED_BY(mutex_)
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+/// A random RFC 4122 version-4 uuid / 64 hex digits, from /dev/urandom.
+std::string RandomUuid();
+std::string RandomHex(size_t digits);
+double NowSeconds();
+
+}  // namespace podmeter::lab

@@ -1,0 +1,22 @@
+// Starting a server process inside a cgroup, and probing it over HTTP like the kubelet.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collectors/status.h"
+
+namespace podmeter::lab {
+
+/// fork + join every cgroup in `procs_files` + exec `argv` (PATH searched) with `env` added to the
+/// lab's environment; stdout and stderr go to `log_path`. The child gets its own process group.
+StatusOr<int> StartInCgroup(const std::vector<std::string>& argv,
+                            const std::vector<std::pair<std::string, std::string>>& env,
+                            const std::vector<std::string>& procs_files,
+                            const std::string& log_path, const std::string& workdir);
+
+/// GET http://127.0.0.1:<port><path>; the status code, or -1 on connect failure or timeout.
+int HttpGetStatus(int port, const std::string& path, int timeout_ms);
+
+}  // namespace podmeter::lab
