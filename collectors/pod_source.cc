@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "collectors/file_util.h"
+#include "collectors/http_client.h"
 
 namespace podmeter {
 namespace {
@@ -28,12 +29,6 @@ std::string_view Trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(kSpace);
   return s.substr(b, e - b + 1);
-}
-
-// A host for a URL authority: IPv6 literals get brackets.
-std::string UrlHost(const std::string& host) {
-  if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]";
-  return host;
 }
 
 // Percent-encodes everything but RFC 3986 unreserved characters.
@@ -159,60 +154,6 @@ struct HttpSettings {
   size_t max_body = 0;
 };
 
-struct Transfer {
-  std::string body;
-  size_t max_body = 0;
-  bool too_large = false;
-  const std::atomic<bool>* interrupted = nullptr;
-};
-
-size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
-  auto* t = static_cast<Transfer*>(userdata);
-  size_t n = size * nmemb;
-  if (t->body.size() + n > t->max_body) {
-    t->too_large = true;
-    return 0;  // makes curl fail with CURLE_WRITE_ERROR
-  }
-  t->body.append(data, n);
-  return n;
-}
-
-int Progress(void* userdata, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* t = static_cast<Transfer*>(userdata);
-  return t->interrupted->load(std::memory_order_relaxed) ? 1 : 0;
-}
-
-// The reason for a failed transfer. CURLE_PARTIAL_FILE (a body shorter than its
-// Content-Length) is a truncated document: "parse", like a body cut short without one.
-const char* CurlReason(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timeout";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-      return "tls";
-    case CURLE_FILESIZE_EXCEEDED:
-      return "body_too_large";
-    case CURLE_PARTIAL_FILE:
-    case CURLE_BAD_CONTENT_ENCODING:
-      return "parse";
-    default:
-      return "connect";
-  }
-}
-
 class HttpPodSource : public PodSource {
  public:
   HttpPodSource(std::string kind, HttpSettings settings)
@@ -262,28 +203,15 @@ class HttpPodSource : public PodSource {
       headers.reset(next);
     }
 
-    Transfer transfer;
-    transfer.max_body = s_.max_body;
-    transfer.interrupted = &interrupted_;
+    CurlBody body;
+    body.max_bytes = s_.max_body;
+    body.interrupted = &interrupted_;
     char errbuf[CURL_ERROR_SIZE] = {};
     // Reset keeps the connection, DNS and TLS session caches.
     curl_easy_reset(curl_);
-    curl_easy_setopt(curl_, CURLOPT_URL, s_.url.c_str());
-    curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(s_.timeout.count()));
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min(s_.connect_timeout, s_.timeout).count()));
-    curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, "");  // gzip if offered; limit is decoded
+    SetCommonCurlOptions(curl_, s_.url, "https,http", s_.timeout, s_.connect_timeout, &body,
+                         errbuf);
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &WriteBody);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(curl_, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(s_.max_body));
-    curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, &Progress);
-    curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &transfer);
     if (s_.insecure) {
       curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -298,12 +226,12 @@ class HttpPodSource : public PodSource {
       if (code == CURLE_ABORTED_BY_CALLBACK && interrupted_.load()) {
         return Status::Unavailable(s_.url + ": interrupted");
       }
-      if (code == CURLE_WRITE_ERROR && transfer.too_large) {
+      if (code == CURLE_WRITE_ERROR && body.too_large) {
         *reason = "body_too_large";
         return Status::InvalidData(s_.url + ": body larger than " + std::to_string(s_.max_body) +
                                    " bytes");
       }
-      *reason = CurlReason(code);
+      *reason = CurlFailureReason(code, body);
       return Status::Unavailable(s_.url + ": " + detail);
     }
     long status = 0;
@@ -316,7 +244,7 @@ class HttpPodSource : public PodSource {
       *reason = "http_status";
       return Status::Unavailable(s_.url + ": HTTP " + std::to_string(status));
     }
-    StatusOr<std::vector<PodMeta>> pods = ParsePodList(transfer.body);
+    StatusOr<std::vector<PodMeta>> pods = ParsePodList(body.data);
     if (!pods.ok()) {
       *reason = "parse";
       return Status::InvalidData(s_.url + ": " + pods.status().message());
@@ -333,11 +261,6 @@ class HttpPodSource : public PodSource {
   CURL* const curl_;
   std::atomic<bool> interrupted_{false};
 };
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 }  // namespace
 
