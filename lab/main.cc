@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "collectors/file_util.h"
+#include "lab/benchmark.h"
 #include "lab/cgroups.h"
 #include "lab/manifest.h"
 #include "lab/pod_manager.h"
@@ -34,7 +35,9 @@ struct RunOptions {
   std::string stack = "k8s/base";
   std::vector<std::string> apps = {"rust-api", "go-api", "django-api"};
   int replicas = 1;
-  double hold_seconds = 20;
+  double hold_seconds = 0;
+  std::string profile = "quick";
+  std::vector<std::string> scenarios = AllScenarios();
   std::string results = "results";
   std::string server_cpus = "0";
   bool pod_kill = true;
@@ -114,6 +117,58 @@ std::string PrometheusConfig(int podmeter_port) {
          std::to_string(podmeter_port) + "']\n";
 }
 
+// The scoreboard: one row per runtime, what the reference report's "Final Scoreboard" shows.
+std::string SummaryMarkdown(const nlohmann::json& s) {
+  std::ostringstream md;
+  auto num = [](const nlohmann::json& v, double scale, int digits) {
+    if (!v.is_number()) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.*f", digits, v.get<double>() * scale);
+    return std::string(buf);
+  };
+  md << "# podmeter lab run " << s["run_id"].get<std::string>() << " ("
+     << s["profile"].get<std::string>()
+     << ")\n\n## Pods\n\n| app | start-up (podmeter, exec→listen) | self-reported | idle working "
+        "set | "
+        "idle RSS | working set at end | restarts |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& p : s["pods"]) {
+    md << "| " << p["app"].get<std::string>() << " | " << num(p["startup_seconds"], 1e3, 1)
+       << " ms | " << num(p["self_reported_startup_seconds"], 1e3, 1) << " ms | "
+       << num(p["idle_working_set_bytes"], 1.0 / 1048576, 2) << " MiB | "
+       << num(p["idle_rss_bytes"], 1.0 / 1048576, 2) << " MiB | "
+       << num(p["working_set_bytes"], 1.0 / 1048576, 2) << " MiB | "
+       << num(p["restarts_observed"], 1, 0) << " |\n";
+  }
+  for (const auto& sc : s["scenarios"]) {
+    md << "\n## " << sc["scenario"].get<std::string>()
+       << "\n\n| runtime | requests | req/s | p50 | p95 | p99 | errors | CPU-s | req per CPU-s | "
+          "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+    if (!sc.contains("k6") || !sc["k6"].contains("rows")) continue;
+    for (const auto& row : sc["k6"]["rows"]) {
+      std::string runtime = row.value("runtime", "");
+      nlohmann::json pod;
+      for (const auto& p : sc["podmeter"]) {
+        if (p["app"].get<std::string>().rfind(runtime + "-", 0) == 0) pod = p;
+      }
+      double requests = row.value("requests", 0.0);
+      double cpu = pod.is_object() ? pod.value("cpu_seconds", 0.0) : 0.0;
+      md << "| " << runtime << " | " << num(row["requests"], 1, 0) << " | "
+         << num(row["requests_per_second"], 1, 1) << " | " << num(row["p50_ms"], 1, 1) << " ms | "
+         << num(row["p95_ms"], 1, 1) << " ms | " << num(row["p99_ms"], 1, 1) << " ms | "
+         << num(row["failed_rate"], 100, 2) << " % | " << num(nlohmann::json(cpu), 1, 2) << " | "
+         << (cpu > 0 ? num(nlohmann::json(requests / cpu), 1, 0) : "-") << " | "
+         << (pod.is_object() ? num(pod["throttled_ratio"], 100, 0) : "-") << " % | "
+         << (pod.is_object() ? num(pod["peak_working_set_bytes"], 1.0 / 1048576, 1) : "-")
+         << " MiB |\n";
+      if (row.contains("pod_kill")) {
+        md << "|  | recovery " << num(row["pod_kill"]["recovery_seconds"], 1, 0) << " s, failed "
+           << num(row["pod_kill"]["failed"], 1, 0) << " |  |  |  |  |  |  |  |  |  |\n";
+      }
+    }
+  }
+  return md.str();
+}
+
 int Run(const RunOptions& o, const std::string& repo) {
   if (::geteuid() != 0)
     return Fail("run it as root: the lab creates cgroups (sudo podmeter-lab run).");
@@ -121,6 +176,10 @@ int Run(const RunOptions& o, const std::string& repo) {
     if (std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) != 0) {
       return Fail(std::string(tool) + " is not installed: run sudo scripts/setup first.");
     }
+  }
+  std::string k6_bin = JoinPath(repo, ".cache/bin/k6");
+  if (!o.scenarios.empty() && ::access(k6_bin.c_str(), X_OK) != 0) {
+    return Fail("k6 is not installed: run scripts/setup-k6 first.");
   }
   std::string podmeter_bin = JoinPath(repo, "build/exporter/podmeter");
   if (::access(podmeter_bin.c_str(), X_OK) != 0)
@@ -230,51 +289,91 @@ int Run(const RunOptions& o, const std::string& repo) {
   std::cout << "all pods ready; podmeter http://127.0.0.1:" << o.podmeter_port
             << "/metrics, prometheus http://127.0.0.1:" << o.prometheus_port << "\n";
 
-  // Hold the stack, showing what podmeter sees; kill one replica halfway (pod-kill).
-  auto hold_start = std::chrono::steady_clock::now();
-  bool killed = !o.pod_kill;
-  std::string last;
-  while (!g_interrupted) {
-    double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - hold_start).count();
-    if (elapsed >= o.hold_seconds) break;
-    if (!killed && elapsed >= o.hold_seconds / 2) {
-      killed = pods.Kill(o.apps.front(), 0);
-      std::cout << "\npod-kill: SIGKILL to " << o.apps.front() << " replica 0\n";
-    }
-    last = HttpGetBody("http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics");
-    std::printf("\r  %4.0f/%.0f s ", elapsed, o.hold_seconds);
-    for (const ReplicaState& r : pods.Replicas()) {
-      auto ws = Sample(last, "podmeter_container_memory_working_set_bytes", {"pod=\"" + r.pod});
-      std::printf(" %s %s %.1fMiB r=%d ", r.app.c_str(), r.ready ? "ready" : "down",
-                  ws.value_or(0) / 1048576.0, r.restarts);
-    }
-    std::fflush(stdout);
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  std::cout << "\n";
-
-  // What podmeter measured, per pod.
-  last = HttpGetBody("http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics");
-  nlohmann::json summary = {{"run_id", id}, {"pods", nlohmann::json::array()}};
+  // Idle figures: a few seconds after every pod is ready, before any load.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  std::string url = "http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics";
+  auto idle = ParsePodFigures(HttpGetBody(url));
+  nlohmann::json self_reported = nlohmann::json::object();
   for (const ReplicaState& r : pods.Replicas()) {
-    std::vector<std::string> sel = {"pod=\"" + r.pod + "\""};
-    auto v = [&](const char* metric) -> nlohmann::json {
-      auto x = Sample(last, metric, sel);
-      return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
+    std::string text = HttpGetBody("http://127.0.0.1:" + std::to_string(r.port) + "/metrics");
+    auto v = Sample(text + "\n", "refserver_startup_seconds", {});
+    if (!v) {  // an unlabelled gauge: "name value"
+      for (std::string_view line : SplitLines(text)) {
+        if (line.substr(0, 26) == "refserver_startup_seconds ") {
+          v = std::strtod(std::string(line.substr(26)).c_str(), nullptr);
+        }
+      }
+    }
+    if (v) self_reported[r.pod] = *v;
+  }
+
+  nlohmann::json scenarios = nlohmann::json::array();
+  if (!o.scenarios.empty()) {
+    BenchmarkOptions bo;
+    bo.repo = repo;
+    bo.results_dir = dir;
+    bo.run_id = id;
+    bo.profile = o.profile;
+    bo.k6_bin = k6_bin;
+    bo.podmeter_port = o.podmeter_port;
+    bo.prometheus_port = o.prometheus_port;
+    bo.scenarios = o.scenarios;
+    bo.interrupted = [] { return g_interrupted.load(); };
+    Benchmark bench(bo, &pods);
+    scenarios = bench.RunAll();
+  } else {
+    // No scenarios: hold the stack, showing what podmeter sees; kill one replica halfway.
+    auto hold_start = std::chrono::steady_clock::now();
+    bool killed = !o.pod_kill;
+    while (!g_interrupted) {
+      double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - hold_start).count();
+      if (elapsed >= o.hold_seconds) break;
+      if (!killed && elapsed >= o.hold_seconds / 2) {
+        killed = pods.Kill(o.apps.front(), 0);
+        std::cout << "\npod-kill: SIGKILL to " << o.apps.front() << " replica 0\n";
+      }
+      auto figures = ParsePodFigures(HttpGetBody(url));
+      std::printf("\r  %4.0f/%.0f s ", elapsed, o.hold_seconds);
+      for (const ReplicaState& r : pods.Replicas()) {
+        std::printf(" %s %s %.1fMiB r=%d ", r.app.c_str(), r.ready ? "ready" : "down",
+                    figures[r.pod].working_set / 1048576.0, r.restarts);
+      }
+      std::fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    std::cout << "\n";
+  }
+
+  std::string last = HttpGetBody(url);
+  auto final_figures = ParsePodFigures(last);
+  nlohmann::json summary = {{"run_id", id},
+                            {"profile", o.profile},
+                            {"pods", nlohmann::json::array()},
+                            {"scenarios", scenarios}};
+  for (const ReplicaState& r : pods.Replicas()) {
+    const PodFigures& f = final_figures[r.pod];
+    auto opt = [](const std::optional<double>& v) {
+      return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
     };
     summary["pods"].push_back(
         {{"app", r.app},
          {"pod", r.pod},
-         {"startup_seconds", v("podmeter_container_startup_seconds")},
-         {"working_set_bytes", v("podmeter_container_memory_working_set_bytes")},
-         {"rss_bytes", v("podmeter_container_memory_rss_bytes")},
-         {"restarts_observed", v("podmeter_container_restarts_total")},
+         {"startup_seconds",
+          opt(f.startup_seconds ? f.startup_seconds : idle[r.pod].startup_seconds)},
+         {"self_reported_startup_seconds",
+          self_reported.contains(r.pod) ? self_reported[r.pod] : nlohmann::json(nullptr)},
+         {"idle_working_set_bytes", idle[r.pod].working_set},
+         {"idle_rss_bytes", idle[r.pod].rss},
+         {"working_set_bytes", f.working_set},
+         {"rss_bytes", f.rss},
+         {"restarts_observed", f.restarts},
          {"kubelet_restarts", r.restarts}});
   }
   std::ofstream(JoinPath(dir, "summary.json")) << summary.dump(2) << "\n";
+  std::ofstream(JoinPath(dir, "summary.md")) << SummaryMarkdown(summary);
   std::ofstream(JoinPath(dir, "metrics-final.txt")) << last;
-  std::cout << summary.dump(2) << "\n";
+  std::cout << SummaryMarkdown(summary);
   cleanup();
   std::cout << (g_interrupted ? "interrupted: " : "")
             << "stopped everything and removed the cgroups\n";
@@ -307,8 +406,15 @@ int main(int argc, char** argv) {
   run->add_option("--replicas", o.replicas, "Replicas per app")
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
-  run->add_option("--hold", o.hold_seconds, "Seconds to keep the stack up once ready")
-      ->check(CLI::Range(1.0, 86400.0))
+  run->add_option("--profile", o.profile,
+                  "quick (≤ 10 min), full (the reference durations) or tiny (a test)")
+      ->check(CLI::IsMember({"quick", "full", "tiny"}))
+      ->capture_default_str();
+  run->add_option("--scenarios", o.scenarios, "Scenarios to run; 'none' holds the stack instead")
+      ->delimiter(',')
+      ->capture_default_str();
+  run->add_option("--hold", o.hold_seconds, "With --scenarios none: seconds to keep the stack up")
+      ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   run->add_option("--results", o.results, "Where results/<run id>/ goes")->capture_default_str();
   run->add_flag("!--no-pod-kill", o.pod_kill, "Do not kill a replica halfway");
@@ -323,6 +429,18 @@ int main(int argc, char** argv) {
   ::signal(SIGTERM, OnSignal);
   ::signal(SIGPIPE, SIG_IGN);
   if (*clean) return Clean();
-  if (*run) return Run(o, repo);
+  if (*run) {
+    if (o.scenarios == std::vector<std::string>{"none"}) {
+      o.scenarios.clear();
+      if (o.hold_seconds <= 0) o.hold_seconds = 20;
+    }
+    for (const std::string& sc : o.scenarios) {
+      if (std::find(AllScenarios().begin(), AllScenarios().end(), sc) == AllScenarios().end()) {
+        std::cerr << "podmeter-lab: unknown scenario '" << sc << "'\n";
+        return 2;
+      }
+    }
+    return Run(o, repo);
+  }
   return 2;
 }

@@ -94,6 +94,7 @@ Status PodManager::StartContainer(Replica& r, double now) {
   env.emplace_back("PORT", std::to_string(r.port));
   env.emplace_back("HOST", "127.0.0.1");
   env.emplace_back("MACHINE_ID", std::to_string(r.index));
+  env.emplace_back("REFSERVER_PREBUILT", "1");  // run() built them before any pod started
   std::string log = JoinPath(options_.log_dir, r.pod.name + "_" + r.spec.name + ".log");
   auto pid = StartInCgroup(r.argv, env, cgroups_->ProcsFiles(rel), log, options_.workdir);
   if (!pid.ok()) {

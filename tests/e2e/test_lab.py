@@ -1,5 +1,6 @@
-"""podmeter-lab run on this machine: the three reference Deployments as pods in real cgroups,
-podmeter and Prometheus started, a replica killed halfway, everything removed at the end."""
+"""podmeter-lab run on this machine with the tiny profile (every scenario for a few seconds): the
+three reference Deployments as pods in real cgroups, podmeter, Prometheus and k6; checks the
+summary against what the scenarios did to the pods, and that everything is removed."""
 import glob
 import json
 import os
@@ -13,33 +14,72 @@ from kubepods_v1 import v1_mounts
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or "memory" not in v1_mounts(), reason="needs root and cgroup v1 (memory)")
 
+LAB = os.path.join(ROOT, "build", "lab", "podmeter-lab")
 
-def test_lab_runs_the_stack_and_counts_the_pod_kill(tmp_path):
-    lab = os.path.join(ROOT, "build", "lab", "podmeter-lab")
-    res = subprocess.run([lab, "--repo", ROOT, "run", "--hold", "10", "--results", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    [summary_file] = glob.glob(str(tmp_path / "*" / "summary.json"))
-    summary = json.load(open(summary_file))
-    by_app = {p["app"]: p for p in summary["pods"]}
-    assert set(by_app) == {"rust-api", "go-api", "django-api"}
-    for app, p in by_app.items():
-        assert p["startup_seconds"] is not None and 0 < p["startup_seconds"] < 30, (app, p)
-        assert p["working_set_bytes"] and p["working_set_bytes"] > 0, (app, p)
-    # The first app's replica was killed halfway: restarted, and podmeter saw the new container.
-    assert by_app["rust-api"]["kubelet_restarts"] == 1
-    assert by_app["rust-api"]["restarts_observed"] == 1
-    # Everything was removed.
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    results = tmp_path_factory.mktemp("lab")
+    res = subprocess.run([LAB, "--repo", ROOT, "run", "--profile", "tiny", "--results",
+                          str(results)], capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    [summary] = glob.glob(str(results / "*" / "summary.json"))
+    return json.load(open(summary)), res.stdout, os.path.dirname(summary)
+
+
+def scenario(summary, name):
+    [s] = [s for s in summary["scenarios"] if s["scenario"] == name]
+    return s
+
+
+def test_every_runtime_has_numbers(tiny_run):
+    summary, _, run_dir = tiny_run
+    pods = {p["app"]: p for p in summary["pods"]}
+    assert set(pods) == {"rust-api", "go-api", "django-api"}
+    for app, p in pods.items():
+        # podmeter's exec→listen and the server's own figure are both there.
+        assert 0 < p["startup_seconds"] < 30, (app, p)
+        assert 0 < p["self_reported_startup_seconds"] < 30, (app, p)
+        assert p["idle_working_set_bytes"] > 0 and p["idle_rss_bytes"] > 0, (app, p)
+    rows = {r["runtime"]: r for r in scenario(summary, "load")["k6"]["rows"]}
+    assert set(rows) == {"rust", "go", "django"}
+    for runtime, r in rows.items():
+        assert r["requests"] > 0 and r["p95_ms"] > 0, (runtime, r)
+    assert os.path.exists(os.path.join(run_dir, "summary.md"))
+    assert os.path.isdir(os.path.join(run_dir, "prometheus"))
+
+
+def test_pod_kill_restart_is_counted(tiny_run):
+    summary, _, _ = tiny_run
+    for p in summary["pods"]:
+        assert p["kubelet_restarts"] == 1, p
+        assert p["restarts_observed"] == 1, p  # podmeter saw the new container id
+    for row in scenario(summary, "pod-kill")["k6"]["rows"]:
+        assert row["pod_kill"]["recovery_seconds"] >= 0
+
+
+def test_squeeze_throttles_at_50m(tiny_run):
+    summary, _, _ = tiny_run
+    s = scenario(summary, "squeeze")
+    for p in s["podmeter"]:
+        assert p["throttled_ratio"] > 0.2, p
+        # Under a 50m quota no runtime can use more than 0.05 cores over the scenario.
+        assert p["cpu_seconds"] <= 0.05 * s["seconds"] * 1.1, (p, s["seconds"])
+
+
+def test_everything_is_removed(tiny_run):
+    _, stdout, _ = tiny_run
+    assert "removed the cgroups" in stdout
     assert not os.path.exists(os.path.join(v1_mounts()["memory"], "kubepods"))
-    assert "removed the cgroups" in res.stdout
 
 
 def test_lab_clean_and_clear_errors():
-    lab = os.path.join(ROOT, "build", "lab", "podmeter-lab")
-    res = subprocess.run([lab, "clean"], capture_output=True, text=True, timeout=60)
+    res = subprocess.run([LAB, "clean"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    res = subprocess.run([lab, "run", "--replicas", "0"], capture_output=True, text=True)
+    res = subprocess.run([LAB, "run", "--replicas", "0"], capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.strip()
+    res = subprocess.run([LAB, "run", "--scenarios", "nope"], capture_output=True, text=True)
+    assert res.returncode == 2 and "unknown scenario" in res.stderr
     res = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                          lab, "run"], capture_output=True, text=True)
+                          LAB, "run"], capture_output=True, text=True)
     assert res.returncode == 1 and "as root" in res.stderr
