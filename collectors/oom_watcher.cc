@@ -121,11 +121,16 @@ size_t OomWatcher::Sync(const std::vector<Container>& living) {
       counts_[c.pod_uid].emplace(c.container_id, 0);
       watches_.emplace(c.container_id, w);
     }
-    Refresh(c.container_id, w.oom_control_path);  // kills from before podmeter started
   }
-  // Sampler-side read of the living ones too: a count is never lower than the file says.
-  for (const Container& c : living)
-    Refresh(c.container_id, JoinPath(c.memory_dir, "memory.oom_control"));
+  {
+    // The sampler's own read of each living container: a count is never below the file's.
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Container& c : living) {
+      if (!c.oom_kills) continue;
+      uint64_t& stored = counts_[c.pod_uid][c.container_id];
+      if (*c.oom_kills > stored) stored = *c.oom_kills;
+    }
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = watches_.begin(); it != watches_.end();) {
     if (alive.count(it->first)) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -39,7 +40,8 @@ class OomWatcher {
   struct Container {
     std::string pod_uid;
     std::string container_id;
-    std::string memory_dir;  ///< the container's v1 memory cgroup directory
+    std::string memory_dir;             ///< the container's v1 memory cgroup directory
+    std::optional<uint64_t> oom_kills;  ///< memory.oom_control's oom_kill as the sampler read it
   };
 
   /// Registers containers not seen before and releases the eventfds of those no longer listed

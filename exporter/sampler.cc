@@ -87,7 +87,10 @@ void Sampler::EnsureMounts() {
   const bool v2 = mounts_.version == CgroupMounts::Version::kV2;
   Log(LogLevel::kInfo, std::string("cgroup ") + (v2 ? "v2 at " + mounts_.unified : "v1") +
                            " found under " + options_.cgroup_root);
-  if (!v2) oom_watcher_ = std::make_unique<OomWatcher>();
+  if (!v2) {
+    oom_watcher_ = std::make_unique<OomWatcher>();
+    errors_["oom_watch"] = 0;
+  }
   if (!options_.watch_startups) return;
   StartupWatcher::Options so;
   auto memory = mounts_.v1.find("memory");
@@ -180,10 +183,14 @@ void Sampler::CountOomKills(std::vector<PodSample>* pods) {
   for (const PodSample& pod : *pods) {
     for (const ContainerSample& c : pod.containers) {
       auto dir = memory_dirs_.find(c.id);
-      if (dir != memory_dirs_.end()) living.push_back({pod.uid, c.id, dir->second});
+      if (dir == memory_dirs_.end()) continue;
+      std::optional<uint64_t> kills;
+      if (c.data.memory) kills = c.data.memory->oom_kills;
+      living.push_back({pod.uid, c.id, dir->second, kills});
     }
   }
-  oom_watcher_->Sync(living);
+  // Containers whose OOM eventfd could not be registered still get the sampler's 1 s reads.
+  errors_["oom_watch"] += oom_watcher_->Sync(living);
   for (PodSample& pod : *pods) pod.oom_kills = oom_watcher_->PodOomKills(pod.uid);
 }
 
