@@ -202,13 +202,16 @@ struct Sample {
   std::optional<int64_t> timestamp;
 };
 
-class Parser {
+}  // namespace
+
+class ExpositionParser::Impl {
  public:
-  Parser(const ExpositionLimits& limits, bool* over_limit)
-      : limits_(limits),
-        max_families_(limits.max_series > (SIZE_MAX - 64) / 4 ? SIZE_MAX
-                                                              : limits.max_series * 4 + 64),
-        over_limit_(over_limit) {}
+  explicit Impl(ExpositionLimits limits)
+      : limits_(std::move(limits)),
+        max_families_(limits_.max_series > (SIZE_MAX - 64) / 4 ? SIZE_MAX
+                                                               : limits_.max_series * 4 + 64) {}
+
+  bool over_limit() const { return over_limit_; }
 
   Status Line(std::string_view line) {
     ++line_no_;
@@ -276,8 +279,8 @@ class Parser {
     return Status::InvalidData(LineError(line_no_, what));
   }
 
-  Status OverLimit(std::string_view what) const {
-    if (over_limit_ != nullptr) *over_limit_ = true;
+  Status OverLimit(std::string_view what) {
+    over_limit_ = true;
     return Error(what);
   }
 
@@ -618,9 +621,9 @@ class Parser {
     return Status::Ok();
   }
 
-  const ExpositionLimits& limits_;
+  const ExpositionLimits limits_;
   const size_t max_families_;
-  bool* const over_limit_;
+  bool over_limit_ = false;
   size_t line_no_ = 0;
   size_t kept_series_ = 0;
   std::vector<Family> families_;
@@ -628,7 +631,50 @@ class Parser {
   std::unordered_set<std::string> seen_;           // sample name '\0' label key, kept samples
 };
 
-}  // namespace
+ExpositionParser::ExpositionParser(ExpositionLimits limits)
+    : impl_(std::make_unique<Impl>(std::move(limits))) {}
+
+ExpositionParser::~ExpositionParser() = default;
+
+bool ExpositionParser::Feed(std::string_view chunk) {
+  if (!status_.ok()) return false;
+  if (!partial_.empty()) {
+    size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) {
+      partial_.append(chunk);
+      return true;
+    }
+    partial_.append(chunk.substr(0, nl));
+    status_ = impl_->Line(partial_);
+    std::string().swap(partial_);
+    if (!status_.ok()) return false;
+    chunk.remove_prefix(nl + 1);
+  }
+  while (!chunk.empty()) {
+    size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) {
+      partial_.assign(chunk);
+      return true;
+    }
+    status_ = impl_->Line(chunk.substr(0, nl));
+    if (!status_.ok()) return false;
+    chunk.remove_prefix(nl + 1);
+  }
+  return true;
+}
+
+StatusOr<std::vector<MetricFamily>> ExpositionParser::Finish() {
+  if (status_.ok() && !partial_.empty()) {
+    status_ = impl_->Line(partial_);
+    std::string().swap(partial_);
+  }
+  if (!status_.ok()) return status_;
+  StatusOr<std::vector<MetricFamily>> out = impl_->Finish();
+  if (!out.ok()) status_ = out.status();
+  return out;
+}
+
+bool ExpositionParser::over_limit() const { return impl_->over_limit(); }
 
 bool ParseExpositionValue(std::string_view text, double* out) {
   std::string_view unsigned_part = text;
@@ -662,16 +708,11 @@ bool ParseExpositionValue(std::string_view text, double* out) {
 StatusOr<std::vector<MetricFamily>> ParseExposition(std::string_view text,
                                                     const ExpositionLimits& limits,
                                                     bool* over_limit) {
-  if (over_limit != nullptr) *over_limit = false;
-  Parser parser(limits, over_limit);
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    Status s = parser.Line(line);
-    if (!s.ok()) return s;
-  }
-  return parser.Finish();
+  ExpositionParser parser(limits);
+  parser.Feed(text);
+  StatusOr<std::vector<MetricFamily>> out = parser.Finish();
+  if (over_limit != nullptr) *over_limit = parser.over_limit();
+  return out;
 }
 
 }  // namespace podmeter

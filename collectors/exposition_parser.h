@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,31 @@ struct ExpositionLimits {
   /// Which families to keep, by family name (empty: all). Called once per family; the samples of
   /// the others are checked, then dropped, and not counted.
   std::function<bool(const std::string& family)> keep_family;
+};
+
+/// The incremental form of ParseExposition: Feed the text in pieces of any size (a network
+/// body as it arrives), then Finish. Besides the parsed families it holds at most one partial
+/// line. Once a Feed fails (malformed text or over a limit) the parser stays failed. Used by one
+/// thread at a time.
+class ExpositionParser {
+ public:
+  explicit ExpositionParser(ExpositionLimits limits = {});
+  ~ExpositionParser();
+  ExpositionParser(const ExpositionParser&) = delete;
+  ExpositionParser& operator=(const ExpositionParser&) = delete;
+
+  /// false once the text is known to be unacceptable.
+  bool Feed(std::string_view chunk);
+  /// The families, or why not (as ParseExposition). Call once.
+  StatusOr<std::vector<prometheus::MetricFamily>> Finish();
+  /// Whether the failure is a limit (series or families) rather than malformed text.
+  bool over_limit() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string partial_;  // a line not yet ended
+  Status status_;
 };
 
 /// Parses a text exposition. Families come in order of first appearance (HELP, TYPE or sample),

@@ -9,9 +9,20 @@ namespace {
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
   auto* body = static_cast<CurlBody*>(userdata);
   size_t n = size * nmemb;
-  if (n > body->max_bytes - body->data.size()) {
+  if (n > body->max_bytes - body->received) {
     body->too_large = true;
     return 0;  // makes curl fail with CURLE_WRITE_ERROR
+  }
+  body->received += n;
+  if (body->on_data) {
+    if (body->on_data(std::string_view(data, n))) return n;
+    body->refused = true;
+    return 0;
+  }
+  size_t need = body->data.size() + n;
+  if (need > body->data.capacity()) {
+    // Doubling, but never past the limit: a body at the limit costs the limit, not 1.6 times it.
+    body->data.reserve(std::min(body->max_bytes, std::max(need, 2 * body->data.capacity())));
   }
   body->data.append(data, n);
   return n;
@@ -73,7 +84,7 @@ const char* CurlFailureReason(CURLcode code, const CurlBody& body) {
     case CURLE_FILESIZE_EXCEEDED:
       return "body_too_large";
     case CURLE_WRITE_ERROR:
-      return body.too_large ? "body_too_large" : "connect";
+      return body.too_large ? "body_too_large" : body.refused ? "parse" : "connect";
     case CURLE_PARTIAL_FILE:
     case CURLE_BAD_CONTENT_ENCODING:
       return "parse";

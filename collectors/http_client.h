@@ -9,19 +9,25 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace podmeter {
 
 /// Calls curl_global_init once per process; call before creating handles. Thread-safe.
 void InitCurlOnce();
 
-/// Where a transfer's body goes. More than max_bytes aborts the transfer with too_large set and
-/// nothing past the limit buffered.
+/// Where a transfer's body goes: appended to `data`, or passed to `on_data` piece by piece as it
+/// arrives. More than max_bytes aborts the transfer with too_large set and nothing past the limit
+/// kept; on_data returning false aborts it with refused set (both: CURLE_WRITE_ERROR).
 struct CurlBody {
-  std::string data;
+  std::string data;  // unused with on_data
+  std::function<bool(std::string_view)> on_data;
+  size_t received = 0;
   size_t max_bytes = SIZE_MAX;
   bool too_large = false;
+  bool refused = false;
   /// While it points at true, the transfer aborts (CURLE_ABORTED_BY_CALLBACK). May be null.
   const std::atomic<bool>* interrupted = nullptr;
 };
@@ -38,7 +44,8 @@ void SetCommonCurlOptions(CURL* curl, const std::string& url, const char* protoc
 
 /// The error reason for a failed transfer: "timeout", "tls", "body_too_large", "parse" (a body
 /// shorter than its Content-Length, or undecodable) or "connect" (everything else, including a
-/// connection reset mid-response). A CURLE_WRITE_ERROR with body->too_large is "body_too_large".
+/// connection reset mid-response). A CURLE_WRITE_ERROR with body.too_large is "body_too_large";
+/// with body.refused, "parse" (the caller knows better).
 const char* CurlFailureReason(CURLcode code, const CurlBody& body);
 
 /// A host for a URL authority: IPv6 literals get brackets.

@@ -98,6 +98,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   bool over_limit = false;
   auto first = podmeter::ParseExposition(text, limits, &over_limit);
+  // Fed in three pieces cut where the input says, the incremental parser agrees.
+  if (size >= 2) {
+    size_t a = data[0] % size;
+    size_t b = a + data[size - 1] % (size - a);
+    podmeter::ExpositionParser parser(limits);
+    parser.Feed(text.substr(0, a));
+    parser.Feed(text.substr(a, b - a));
+    parser.Feed(text.substr(b));
+    auto pieces = parser.Finish();
+    if (pieces.ok() != first.ok() || parser.over_limit() != over_limit) {
+      Fail("incremental parse disagrees", std::string(text));
+    }
+    if (pieces.ok()) Compare(*first, *pieces, std::string(text));
+  }
   if (!first.ok()) return 0;
   if (over_limit) Fail("over_limit set on success", std::string(text));
   size_t series = 0;
