@@ -548,6 +548,35 @@ TEST(ExpositionParser, KeepFamilyFilter) {
   EXPECT_FALSE(over);
 }
 
+TEST(ExpositionParser, IncrementalFeedingMatchesOneShot) {
+  std::string text = std::string(kGoExposition) + "# HELP last No final newline\r\nlast 1";
+  std::vector<MetricFamily> whole = MustParse(text);
+  for (size_t piece : {size_t{1}, size_t{2}, size_t{7}, size_t{64}, text.size()}) {
+    SCOPED_TRACE(piece);
+    ExpositionParser parser;
+    for (size_t i = 0; i < text.size(); i += piece) {
+      ASSERT_TRUE(parser.Feed(std::string_view(text).substr(i, piece)));
+    }
+    StatusOr<std::vector<MetricFamily>> r = parser.Finish();
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ExpectSameFamilies(whole, *r);
+  }
+  // A bad line fails the Feed that completes it, and every Feed after.
+  ExpositionParser parser;
+  EXPECT_TRUE(parser.Feed("a 1\nb{"));
+  EXPECT_FALSE(parser.Feed("\nc 1\n"));
+  EXPECT_FALSE(parser.Feed("d 1\n"));
+  EXPECT_FALSE(parser.Finish().ok());
+  EXPECT_FALSE(parser.over_limit());
+  // The series limit is seen as soon as it is passed.
+  ExpositionLimits limits;
+  limits.max_series = 2;
+  ExpositionParser limited(limits);
+  EXPECT_TRUE(limited.Feed("a 1\nb 2\n"));
+  EXPECT_FALSE(limited.Feed("c 3\n"));
+  EXPECT_TRUE(limited.over_limit());
+}
+
 TEST(ExpositionParser, RoundTripThroughTextSerializer) {
   // Values with at most 16 significant digits come back exactly.
   const char text[] = R"(# HELP c A counter with \\ and \n in its help.

@@ -7,6 +7,7 @@ The path picks the behaviour (each fake pod gets its own path through its annota
   /stall             10 s of silence, then a valid exposition
   /huge              200, 50 MiB of valid comment lines with Content-Length
   /huge_chunked      the same, chunked (no Content-Length), streamed
+  /gzip_bomb         200, Content-Encoding: gzip, 50 MiB of comment lines in 300 KiB
   /malformed         200, valid lines, then one broken line, then more valid lines
   /many              200, 100,000 valid series (about 3 MiB)
   /reset             200 with Content-Length 1 MiB, 64 KiB of it, then a TCP reset
@@ -14,6 +15,7 @@ The path picks the behaviour (each fake pod gets its own path through its annota
 Writes the chosen port to --port-file once listening. Exits when its parent process goes away.
 """
 import argparse
+import gzip
 import http.server
 import os
 import socket
@@ -42,6 +44,8 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port-file", required=True)
     args = ap.parse_args()
+
+    bomb = gzip.compress((b"# " + b"z" * 1021 + b"\n") * 50 * 1024, 1)  # 0.1 s
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -90,6 +94,9 @@ def main():
                     for _ in range(50):
                         self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
+            elif path == "/gzip_bomb":
+                self.head(200, len(bomb), extra=[("Content-Encoding", "gzip")])
+                self.wfile.write(bomb)
             elif path == "/malformed":
                 data = GOOD.format(tag="m") + "demo_broken{code=\"200\" 1\n" + "after_total 1\n"
                 self.body(200, data.encode())

@@ -423,9 +423,9 @@ TEST_F(RelayTargetsTest, StallTimesOutWithoutDelayingOthers) {
 
 TEST_F(RelayTargetsTest, HostileBodiesAreRefusedAndCounted) {
   SetPods({TargetPod("huge", "/huge"), TargetPod("huge-chunked", "/huge_chunked"),
-           TargetPod("malformed", "/malformed"), TargetPod("many", "/many"),
-           TargetPod("reset", "/reset"), TargetPod("err500", "/status500"),
-           TargetPod("good", "/ok/good")});
+           TargetPod("gzip-bomb", "/gzip_bomb"), TargetPod("malformed", "/malformed"),
+           TargetPod("many", "/many"), TargetPod("reset", "/reset"),
+           TargetPod("err500", "/status500"), TargetPod("good", "/ok/good")});
   auto relay = MakeRelay();
   ASSERT_NE(relay, nullptr);
   Clock::time_point start = Clock::now();
@@ -455,7 +455,7 @@ TEST_F(RelayTargetsTest, HostileBodiesAreRefusedAndCounted) {
     EXPECT_EQ(r->series, 0u) << w.pod;
     EXPECT_EQ(SeriesOfPod(*s, w.pod), 0u) << w.pod;  // nothing partial
   }
-  EXPECT_EQ(s->errors.at("body_too_large"), 2u);
+  EXPECT_EQ(s->errors.at("body_too_large"), 3u);
   EXPECT_EQ(s->errors.at("parse") + s->errors.at("connect"), 2u);
   EXPECT_EQ(s->errors.at("series_limit"), 1u);
   EXPECT_EQ(s->errors.at("http_status"), 1u);
@@ -476,8 +476,9 @@ TEST_F(RelayTargetsTest, HostileRoundsLeaveMemoryBounded) {
   for (int i = 0; i < 3; ++i) relay->RoundOnce();
   double before = RssMiB();
   SetPods({TargetPod("huge", "/huge"), TargetPod("huge-chunked", "/huge_chunked"),
-           TargetPod("malformed", "/malformed"), TargetPod("many", "/many"),
-           TargetPod("reset", "/reset"), TargetPod("good", "/ok/good")});
+           TargetPod("gzip-bomb", "/gzip_bomb"), TargetPod("malformed", "/malformed"),
+           TargetPod("many", "/many"), TargetPod("reset", "/reset"),
+           TargetPod("good", "/ok/good")});
   // The transient peak, sampled while the rounds run (for the record, not asserted).
   std::atomic<bool> done{false};
   double peak = before;
@@ -498,7 +499,7 @@ TEST_F(RelayTargetsTest, HostileRoundsLeaveMemoryBounded) {
       before, peak, after);
   EXPECT_LT(after - before, 1.0);  // the bound; measured: about +0.1 MiB
   ASSERT_NE(relay->Latest(), nullptr);
-  EXPECT_EQ(relay->Latest()->errors.at("body_too_large"), 10u);
+  EXPECT_EQ(relay->Latest()->errors.at("body_too_large"), 15u);
 }
 
 TEST_F(RelayTargetsTest, TransportFailuresKeepSeriesForThreeRounds) {
