@@ -189,6 +189,11 @@ json Benchmark::RunScenario(const std::string& name) {
   json result = {{"scenario", name}};
   auto before = Scrape();
   auto t0 = std::chrono::steady_clock::now();
+  auto unix_now = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  result["start"] = unix_now();  // unix seconds: the scenario's window in Prometheus
   std::string summary = JoinPath(o_.results_dir, "k6-" + name + ".json");
   double expected = ExpectedSeconds(name, o_.profile);
   int rc = 0;
@@ -255,6 +260,7 @@ json Benchmark::RunScenario(const std::string& name) {
   }
   result["podmeter"] = pods;
   result["seconds"] = seconds;
+  result["end"] = unix_now();
   result["k6_exit_code"] = rc;
   return result;
 }

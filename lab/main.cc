@@ -21,6 +21,7 @@
 #include "lab/manifest.h"
 #include "lab/pod_manager.h"
 #include "lab/process.h"
+#include "lab/report.h"
 
 namespace fs = std::filesystem;
 using namespace podmeter;
@@ -374,6 +375,15 @@ int Run(const RunOptions& o, const std::string& repo) {
   std::ofstream(JoinPath(dir, "summary.md")) << SummaryMarkdown(summary);
   std::ofstream(JoinPath(dir, "metrics-final.txt")) << last;
   std::cout << SummaryMarkdown(summary);
+  if (!scenarios.empty()) {  // while Prometheus is still up
+    auto charts = WriteReport({repo, dir, "http://127.0.0.1:" + std::to_string(o.prometheus_port)});
+    if (charts.ok()) {
+      std::cout << "report: " << JoinPath(dir, "report.html") << " (" << *charts
+                << " charts with data)\n";
+    } else {
+      std::cerr << "podmeter-lab: report.html: " << charts.status().message() << "\n";
+    }
+  }
   cleanup();
   std::cout << (g_interrupted ? "interrupted: " : "")
             << "stopped everything and removed the cgroups\n";
@@ -419,6 +429,10 @@ int main(int argc, char** argv) {
   run->add_option("--results", o.results, "Where results/<run id>/ goes")->capture_default_str();
   run->add_flag("!--no-pod-kill", o.pod_kill, "Do not kill a replica halfway");
   CLI::App* clean = app.add_subcommand("clean", "Remove what a killed run left behind");
+  CLI::App* report =
+      app.add_subcommand("report", "Regenerate report.html of a finished run from its Prometheus");
+  std::string report_run;
+  report->add_option("--run", report_run, "The run's directory, results/<run id>")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -429,6 +443,12 @@ int main(int argc, char** argv) {
   ::signal(SIGTERM, OnSignal);
   ::signal(SIGPIPE, SIG_IGN);
   if (*clean) return Clean();
+  if (*report) {
+    auto charts = RegenerateReport(repo, report_run);
+    if (!charts.ok()) return Fail(charts.status().message() + ".");
+    std::cout << JoinPath(report_run, "report.html") << ": " << *charts << " charts with data\n";
+    return 0;
+  }
   if (*run) {
     if (o.scenarios == std::vector<std::string>{"none"}) {
       o.scenarios.clear();

@@ -1,0 +1,83 @@
+// report.html: one self-contained page per lab run with each scenario plotted over time for the
+// three runtimes (k6's and podmeter's series from the run's Prometheus, through the panels of
+// lab/report_queries.json), the summary.md scoreboard on top and uPlot (lab/report/node_modules)
+// inlined. Single-threaded; no global state but curl's global init.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "collectors/status.h"
+
+namespace podmeter::lab {
+
+/// One PromQL of a panel and how its series are named (Grafana's legendFormat, "{{runtime}}").
+struct ReportTarget {
+  std::string expr, legend_format;
+  bool dash = false;
+};
+
+/// One chart: the same definition a Grafana panel has.
+struct ReportPanel {
+  std::string id, title, unit;
+  std::vector<ReportTarget> targets;
+};
+
+/// The panels of lab/report_queries.json; an error names what is wrong.
+StatusOr<std::vector<ReportPanel>> ParseReportQueries(const std::string& json_text);
+
+/// `expr` with $run_id, $scenario and $namespace (the keys of `vars`) replaced; other `$` (a
+/// label_replace "$1") are left alone.
+std::string ExpandQuery(const std::string& expr, const std::map<std::string, std::string>& vars);
+
+/// The query_range step for a window: 1 s, or larger so a series has at most ~1,000 points.
+int64_t QueryStep(int64_t start, int64_t end);
+
+/// A chart's data as the page draws it: x = start, start + step, … end (unix seconds), one value
+/// array per series (null where Prometheus had no sample or NaN/±Inf).
+struct ChartData {
+  std::vector<int64_t> x;
+  struct Series {
+    std::string label, runtime;
+    bool dash = false;
+    std::vector<std::optional<double>> values;
+  };
+  std::vector<Series> series;
+};
+
+/// An empty chart over the window (every x, no series yet).
+ChartData EmptyChart(int64_t start, int64_t end, int64_t step);
+
+/// Adds the series of one Prometheus /api/v1/query_range answer (the whole JSON document) to
+/// `chart`, named by `target.legend_format`, in the order rust, go, django, then the rest.
+Status AddQueryRangeAnswer(const std::string& answer, const ReportTarget& target, ChartData* chart);
+
+/// The chart as the page's JSON: {title, unit, x, series: [{label, runtime, dash, values}]}.
+nlohmann::json ChartJson(const ReportPanel& panel, const ChartData& chart);
+
+/// summary.md's headings and tables as HTML (text escaped).
+std::string MarkdownToHtml(const std::string& markdown);
+
+/// The page: `tmpl` (lab/report/report.html.tmpl) with @TITLE@, @SUMMARY@, @DATA@ (the sections'
+/// JSON, safe inside a <script>), @UPLOT_CSS@ and @UPLOT_JS@ filled in.
+std::string RenderReport(const std::string& tmpl, const std::string& title,
+                         const std::string& summary_html, const nlohmann::json& sections,
+                         const std::string& uplot_css, const std::string& uplot_js);
+
+struct ReportOptions {
+  std::string repo;        // lab/report_queries.json, lab/report/ (template, node_modules)
+  std::string run_dir;     // results/<run>: summary.json, summary.md, pods.json; report.html
+  std::string prometheus;  // e.g. http://127.0.0.1:19090
+};
+
+/// Queries the run's Prometheus for every scenario of summary.json and writes report.html.
+/// Returns the number of charts with data.
+StatusOr<int> WriteReport(const ReportOptions& options);
+
+/// `podmeter-lab report`: starts a Prometheus on the run's TSDB (a free loopback port), writes
+/// report.html, stops it.
+StatusOr<int> RegenerateReport(const std::string& repo, const std::string& run_dir);
+
+}  // namespace podmeter::lab

@@ -1,0 +1,135 @@
+// report.html's pure parts: the query templating, a recorded Prometheus query_range answer turned
+// into the chart data the page embeds, the scoreboard's markdown and the page's filling-in.
+#include "lab/report.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace podmeter::lab {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ExpandQuery, ReplacesOnlyTheKnownPlaceholders) {
+  std::map<std::string, std::string> vars = {
+      {"run_id", "20261123T220000Z"}, {"scenario", "load"}, {"namespace", "podmeter-bench"}};
+  EXPECT_EQ(
+      ExpandQuery("rate(k6_http_reqs_total{run_id=\"$run_id\",scenario=\"$scenario\"}[5s])", vars),
+      "rate(k6_http_reqs_total{run_id=\"20261123T220000Z\",scenario=\"load\"}[5s])");
+  // label_replace's "$1" and an unknown variable stay as they are.
+  EXPECT_EQ(ExpandQuery("label_replace(x{namespace=\"$namespace\"}, \"r\", \"$1\", \"a\", \"$x\")$",
+                        vars),
+            "label_replace(x{namespace=\"podmeter-bench\"}, \"r\", \"$1\", \"a\", \"$x\")$");
+}
+
+TEST(ReportQueries, TheShippedPanelsParseAndExpandCompletely) {
+  auto panels =
+      ParseReportQueries(ReadFile(std::string(PODMETER_REPO_DIR) + "/lab/report_queries.json"));
+  ASSERT_TRUE(panels.ok()) << panels.status().message();
+  EXPECT_GE(panels->size(), 9u);
+  std::map<std::string, std::string> vars = {
+      {"run_id", "r"}, {"scenario", "s"}, {"namespace", "n"}};
+  for (const ReportPanel& p : *panels) {
+    EXPECT_FALSE(p.unit.empty()) << p.id;
+    for (const ReportTarget& t : p.targets) {
+      std::string q = ExpandQuery(t.expr, vars);
+      EXPECT_EQ(q.find("$run_id"), std::string::npos) << q;
+      EXPECT_EQ(q.find("$scenario"), std::string::npos) << q;
+      EXPECT_EQ(q.find("$namespace"), std::string::npos) << q;
+    }
+  }
+  EXPECT_FALSE(ParseReportQueries("{\"panels\": [{\"title\": \"x\"}]}").ok());
+  EXPECT_FALSE(ParseReportQueries("not json").ok());
+}
+
+TEST(QueryStep, OneSecondUpToAThousandPoints) {
+  EXPECT_EQ(QueryStep(100, 100), 1);
+  EXPECT_EQ(QueryStep(0, 60), 1);
+  EXPECT_EQ(QueryStep(0, 1000), 1);
+  EXPECT_EQ(QueryStep(0, 1001), 2);
+  EXPECT_EQ(QueryStep(0, 4800), 5);
+  EXPECT_LE((86400 / QueryStep(0, 86400)), 1000);
+}
+
+TEST(AddQueryRangeAnswer, RecordedAnswerBecomesAlignedSeriesInRuntimeOrder) {
+  ChartData chart = EmptyChart(1700000000, 1700000003, 1);
+  ASSERT_EQ(chart.x, (std::vector<int64_t>{1700000000, 1700000001, 1700000002, 1700000003}));
+  ReportTarget target{"unused", "{{runtime}}", false};
+  Status s = AddQueryRangeAnswer(
+      ReadFile(std::string(PODMETER_FIXTURES_DIR) + "/prometheus/query_range_cpu.json"), target,
+      &chart);
+  ASSERT_TRUE(s.ok()) << s.message();
+  // "other" had only NaN: dropped, so the page shows "no data" rather than an empty line.
+  ASSERT_EQ(chart.series.size(), 3u);
+  EXPECT_EQ(chart.series[0].label, "rust");
+  EXPECT_EQ(chart.series[1].label, "go");
+  EXPECT_EQ(chart.series[2].label, "django");
+  using V = std::vector<std::optional<double>>;
+  EXPECT_EQ(chart.series[0].values, (V{10, 12.5, 11, 9}));
+  EXPECT_EQ(chart.series[1].values, (V{std::nullopt, 40, std::nullopt, std::nullopt}));
+  EXPECT_EQ(chart.series[2].values, (V{120.5, std::nullopt, 130, std::nullopt}));
+
+  ReportTarget limit{"unused", "{{runtime}} limit", true};
+  ASSERT_TRUE(AddQueryRangeAnswer(
+                  ReadFile(std::string(PODMETER_FIXTURES_DIR) + "/prometheus/query_range_cpu.json"),
+                  limit, &chart)
+                  .ok());
+  ASSERT_EQ(chart.series.size(), 6u);
+  EXPECT_EQ(chart.series[3].label, "rust limit");
+  EXPECT_TRUE(chart.series[3].dash);
+
+  ReportPanel panel{"cpu", "CPU", "millicores", {target}};
+  nlohmann::json j = ChartJson(panel, chart);
+  EXPECT_EQ(j["unit"], "millicores");
+  EXPECT_EQ(j["x"].size(), 4u);
+  EXPECT_EQ(j["series"][1]["values"].dump(), "[null,40.0,null,null]");
+  EXPECT_EQ(j["series"][0]["runtime"], "rust");
+}
+
+TEST(AddQueryRangeAnswer, ErrorsAndEmptyResults) {
+  ChartData chart = EmptyChart(0, 10, 5);
+  EXPECT_EQ(chart.x, (std::vector<int64_t>{0, 5, 10}));
+  ReportTarget t{"q", "{{runtime}}", false};
+  EXPECT_FALSE(AddQueryRangeAnswer("{\"status\":\"error\",\"error\":\"parse\"}", t, &chart).ok());
+  EXPECT_FALSE(AddQueryRangeAnswer("<html>", t, &chart).ok());
+  ASSERT_TRUE(
+      AddQueryRangeAnswer(
+          "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}", t, &chart)
+          .ok());
+  EXPECT_TRUE(chart.series.empty());
+}
+
+TEST(MarkdownToHtml, HeadingsAndTables) {
+  std::string html = MarkdownToHtml(
+      "# run x (tiny)\n\n## load\n\n| runtime | p95 |\n|---|---|\n| rust | 1.2 ms |\n| "
+      "go<script> | - |\n");
+  EXPECT_NE(html.find("<h1>run x (tiny)</h1>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<h2>load</h2>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<thead><tr><th>runtime</th><th>p95</th></tr></thead>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<tr><td>rust</td><td>1.2 ms</td></tr>"), std::string::npos) << html;
+  EXPECT_NE(html.find("go&lt;script&gt;"), std::string::npos) << html;
+  EXPECT_EQ(html.find("---"), std::string::npos) << html;
+}
+
+TEST(RenderReport, FillsTheTemplateOnceAndKeepsTheDataInsideItsScript) {
+  nlohmann::json sections = nlohmann::json::array({{{"scenario", "</script><b>"}}});
+  std::string page = RenderReport(
+      "<title>@TITLE@</title><style>@UPLOT_CSS@</style><script>@UPLOT_JS@</script>"
+      "<script type=\"application/json\">@DATA@</script>@SUMMARY@ a@b@",
+      "run <1>", "<table></table>", sections, ".u{}", "var a='@DATA@';");
+  EXPECT_EQ(page,
+            "<title>run &lt;1&gt;</title><style>.u{}</style><script>var a='@DATA@';</script>"
+            "<script type=\"application/json\">[{\"scenario\":\"<\\/script><b>\"}]</script>"
+            "<table></table> a@b@");
+}
+
+}  // namespace
+}  // namespace podmeter::lab
