@@ -1,7 +1,6 @@
 // Benchmarks of the sampler's hot path: parsers, one whole sample over N synthetic pods, and one
 // scrape (copy + text serialisation). Run: build/bench/podmeter_bench
 #include <benchmark/benchmark.h>
-#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include "collectors/memory_stat.h"
 #include "collectors/process_table.h"
 #include "exporter/sampler.h"
+#include "exporter/text_format.h"
 
 namespace podmeter {
 namespace {
@@ -109,9 +109,7 @@ void BM_Scrape(benchmark::State& state) {
   sampler.SampleOnce();
   size_t bytes = 0;
   for (auto _ : state) {
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, store.Collect());
-    bytes = out.str().size();
+    bytes = SerializeText(store.Collect()).size();
   }
   state.counters["bytes"] = static_cast<double>(bytes);
   fs::remove_all(root);

@@ -1,8 +1,10 @@
 #include "collectors/oom_watcher.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,7 +99,10 @@ size_t OomWatcher::Sync(const std::vector<Container>& living) {
     w.pod_uid = c.pod_uid;
     w.container_id = c.container_id;
     w.oom_control_path = JoinPath(c.memory_dir, "memory.oom_control");
-    if (epoll_fd_ >= 0) {
+    // Only on a real cgroup filesystem: a fixture tree's cgroup.event_control is a plain file.
+    struct statfs fs {};
+    bool cgroupfs = ::statfs(c.memory_dir.c_str(), &fs) == 0 && fs.f_type == CGROUP_SUPER_MAGIC;
+    if (epoll_fd_ >= 0 && cgroupfs) {
       w.control_fd = ::open(w.oom_control_path.c_str(), O_RDONLY | O_CLOEXEC);
       w.event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
       std::string reg;

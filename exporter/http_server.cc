@@ -2,12 +2,14 @@
 
 #include <CivetServer.h>
 #include <civetweb.h>
+#include <strings.h>
 
 #include <atomic>
 #include <cstring>
 #include <exception>
 
 #include "collectors/file_util.h"
+#include "exporter/text_format.h"
 
 namespace podmeter {
 namespace {
@@ -30,11 +32,42 @@ void Reply(mg_connection* conn, int status, const char* reason, const char* type
             status, reason, type, std::strlen(body), body);
 }
 
-// Serves / and /healthz; returns 0 to let the exposer handle everything else (/metrics, 404s).
+bool AcceptsGzip(const mg_request_info* info) {
+  for (int i = 0; i < info->num_headers; ++i) {
+    if (strcasecmp(info->http_headers[i].name, "Accept-Encoding") == 0 &&
+        std::strstr(info->http_headers[i].value, "gzip") != nullptr) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// /metrics: the latest snapshot in podmeter's own exact text format, gzip when asked.
+int ServeMetrics(mg_connection* conn, const mg_request_info* info) {
+  SnapshotStore* store = g_store.load();
+  std::string body = store != nullptr ? SerializeText(store->Collect()) : std::string();
+  const char* encoding = "";
+  if (AcceptsGzip(info)) {
+    std::string zipped = Gzip(body);
+    if (!zipped.empty()) {
+      body.swap(zipped);
+      encoding = "Content-Encoding: gzip\r\n";
+    }
+  }
+  mg_printf(conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            "%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+            encoding, body.size());
+  mg_write(conn, body.data(), body.size());
+  return 200;
+}
+
+// Serves /, /healthz and /metrics; returns 0 to let civetweb answer everything else (404s).
 int BeginRequest(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   if (info == nullptr || info->local_uri == nullptr) return 0;
   std::string_view uri = info->local_uri;
+  if (uri == "/metrics") return ServeMetrics(conn, info);
   if (uri == "/") {
     Reply(conn, 200, "OK", "text/html; charset=utf-8", kIndexPage);
     return 200;
@@ -91,7 +124,6 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& liste
     g_store = nullptr;
     return Status::Unavailable("cannot listen on '" + listen + "': " + e.what());
   }
-  server->exposer_->RegisterCollectable(server->store_, "/metrics");
   return server;
 }
 

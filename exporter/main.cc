@@ -6,6 +6,7 @@
 #include "collectors/collector.h"
 #include "collectors/pod_source.h"
 #include "collectors/process_table.h"
+#include "collectors/relay.h"
 #include "exporter/http_server.h"
 #include "exporter/log.h"
 #include "exporter/sampler.h"
@@ -85,6 +86,31 @@ int main(int argc, char** argv) {
                  "Seconds a new container is watched for its first listening socket")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  RelayOptions relay_options;
+  bool relay_on = true;
+  double relay_timeout_s = 0.5;
+  app.add_flag("!--no-relay", relay_on,
+               "Do not relay the metrics of pods annotated podmeter.io/scrape: \"true\"");
+  app.add_option("--relay-timeout", relay_timeout_s, "Seconds a pod's metrics fetch may take")
+      ->check(CLI::Range(0.01, 60.0))
+      ->capture_default_str();
+  app.add_option("--relay-max-series", relay_options.max_series_per_pod,
+                 "Series per pod; a pod over it is skipped for that round")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}))
+      ->capture_default_str();
+  app.add_option("--relay-max-body-bytes", relay_options.max_body_bytes,
+                 "Body size per pod; a pod over it is skipped for that round")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--relay-allow", relay_options.allow_regex,
+                 "Relay only families whose whole name matches this regex");
+  app.add_option("--relay-deny", relay_options.deny_regex,
+                 "Do not relay families whose whole name matches this regex");
+  app.add_flag(
+      "--relay-prometheus-annotations", relay_options.honour_prometheus_annotations,
+      "Also relay pods annotated prometheus.io/scrape (off: never a whole node by accident)");
+  app.add_option("--relay-host", relay_options.host_override,
+                 "Fetch this host instead of the pod IP (the one-machine lab: 127.0.0.1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -133,6 +159,20 @@ int main(int argc, char** argv) {
     feed.latest = [p] { return p->Latest(); };
     feed.error_counts = [p] { return p->ErrorCounts(); };
   }
+  std::unique_ptr<Relay> relay;
+  if (poller && relay_on) {
+    relay_options.timeout = std::chrono::milliseconds(static_cast<long>(relay_timeout_s * 1000));
+    relay_options.interval = options.interval;
+    PodMetadataPoller* p = poller.get();
+    auto made = NewRelay(relay_options, [p] { return p->Latest(); });
+    if (!made.ok()) {
+      std::cerr << "podmeter: " << made.status().message() << "\n";
+      return 2;
+    }
+    relay = std::move(made.value());
+    Relay* r = relay.get();
+    feed.relay = [r] { return r->Latest(); };
+  }
 
   std::unique_ptr<ProcessTable> processes = options.proc_root == "/proc"
                                                 ? NewLibproc2ProcessTable()
@@ -160,11 +200,13 @@ int main(int argc, char** argv) {
     // Give the first sample names rather than ids when the source answers quickly.
     poller->WaitForSuccess(0, std::chrono::milliseconds(1000));
   }
+  if (relay) relay->Start();
   Sampler sampler(options, std::move(collectors.value()), store.get(), feed);
   sampler.Start();
   while (!g_stop) ::pause();
   Log(LogLevel::kInfo, "shutting down");
   sampler.Stop();
+  if (relay) relay->Stop();
   if (poller) poller->Stop();
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "exporter/sampler.h"
 
+#include <algorithm>
+
 #include "collectors/cgroup_discovery.h"
 #include "collectors/file_util.h"
 #include "exporter/family_builder.h"
@@ -24,6 +26,7 @@ Sampler::Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>>
       metadata_(std::move(metadata)),
       tracker_(options_.stale_after_seconds) {
   errors_["discovery"] = 0;
+  if (metadata_.relay) errors_["relay"] = 0;
   for (const auto& c : collectors_) {
     errors_[std::string(c->name())] = 0;
     collector_seconds_[std::string(c->name())] = 0;
@@ -194,6 +197,27 @@ void Sampler::CountOomKills(std::vector<PodSample>* pods) {
   for (PodSample& pod : *pods) pod.oom_kills = oom_watcher_->PodOomKills(pod.uid);
 }
 
+void Sampler::AddRelay(FamilyBuilder* b, std::vector<prometheus::MetricFamily>* families) {
+  std::shared_ptr<const RelaySnapshot> snap = metadata_.relay();
+  if (!snap) return;
+  for (const RelayPodResult& p : snap->pods) {
+    Labels labels = {{"namespace", p.target.namespace_name}, {"pod", p.target.pod}};
+    b->Gauge("podmeter_relay_up", "1 when the pod's metrics were fetched and parsed this round.",
+             labels, p.up ? 1 : 0);
+    b->Gauge("podmeter_relay_series", "Series relayed for the pod.", labels,
+             static_cast<double>(p.series));
+  }
+  b->Gauge("podmeter_relay_duration_seconds",
+           "Duration of the last relay round (all pods, in parallel), in seconds.", {},
+           snap->round_seconds);
+  for (const auto& [reason, count] : snap->errors) {
+    b->Counter("podmeter_relay_errors_total",
+               "Relay fetches that failed or were refused, by reason.", {{"reason", reason}},
+               static_cast<double>(count));
+  }
+  *families = snap->families;
+}
+
 void Sampler::SampleOnce() {
   auto start = std::chrono::steady_clock::now();
   std::vector<PodSample> pods = ReadPods();
@@ -265,7 +289,30 @@ void Sampler::SampleOnce() {
     b.Gauge("process_start_time_seconds", "podmeter's start time since the unix epoch, in seconds.",
             {}, self.start_time_seconds);
   }
-  store_->Publish(std::make_shared<const SnapshotStore::Families>(b.Take()));
+  std::vector<prometheus::MetricFamily> relayed;
+  if (metadata_.relay) AddRelay(&b, &relayed);
+  auto families = b.Take();
+  if (!relayed.empty()) {
+    // Relayed families go beside podmeter's own; one that shares a name (e.g. a Go server's
+    // process_* next to podmeter's) joins that family when the types agree.
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < families.size(); ++i) index[families[i].name] = i;
+    for (auto& f : relayed) {
+      auto it = index.find(f.name);
+      if (it == index.end()) {
+        families.push_back(std::move(f));
+      } else if (families[it->second].type == f.type) {
+        auto& into = families[it->second].metric;
+        into.insert(into.end(), std::make_move_iterator(f.metric.begin()),
+                    std::make_move_iterator(f.metric.end()));
+      } else {
+        ++errors_["relay"];  // counted from the next sample on
+      }
+    }
+    std::sort(families.begin(), families.end(),
+              [](const auto& a, const auto& c) { return a.name < c.name; });
+  }
+  store_->Publish(std::make_shared<const SnapshotStore::Families>(std::move(families)));
 }
 
 }  // namespace podmeter

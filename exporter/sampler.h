@@ -18,8 +18,10 @@
 #include "collectors/mountinfo.h"
 #include "collectors/oom_watcher.h"
 #include "collectors/pod_metadata.h"
+#include "collectors/relay.h"
 #include "collectors/samples.h"
 #include "collectors/startup_watcher.h"
+#include "exporter/family_builder.h"
 #include "exporter/pod_tracker.h"
 #include "exporter/snapshot_store.h"
 
@@ -41,6 +43,8 @@ struct SamplerOptions {
 struct MetadataFeed {
   std::function<std::shared_ptr<const std::vector<PodMeta>>()> latest;
   std::function<std::map<std::string, uint64_t>()> error_counts;
+  /// The metrics relay's latest round (null: none yet); empty when the relay is off.
+  std::function<std::shared_ptr<const RelaySnapshot>()> relay;
 };
 
 class Sampler {
@@ -62,6 +66,7 @@ class Sampler {
   std::vector<PodSample> ReadPods();
   void EnsureMounts();
   void CountOomKills(std::vector<PodSample>* pods);
+  void AddRelay(FamilyBuilder* b, std::vector<prometheus::MetricFamily>* families);
   void Loop();
 
   SamplerOptions options_;

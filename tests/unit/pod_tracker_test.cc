@@ -1,12 +1,12 @@
 #include "exporter/pod_tracker.h"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
 
 #include <sstream>
 
 #include "collectors/oom_watcher.h"
 #include "collectors/startup_watcher.h"
+#include "exporter/text_format.h"
 
 namespace podmeter {
 namespace {
@@ -49,9 +49,7 @@ std::vector<PodSample> Samples(const std::string& container_id) {
 std::string Text(const PodTracker& t) {
   FamilyBuilder b;
   t.AddMetrics(&b);
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, b.Take());
-  return out.str();
+  return SerializeText(b.Take());
 }
 
 TEST(PodTracker, JoinsNamesAndCountsANewContainerIdAsARestart) {

@@ -3,7 +3,6 @@
 #include "exporter/sampler.h"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "collectors/process_table.h"
+#include "exporter/text_format.h"
 
 namespace podmeter {
 namespace {
@@ -34,11 +34,7 @@ class RemovingCollector : public Collector {
   std::string root_;
 };
 
-std::string Scrape(SnapshotStore& store) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, store.Collect());
-  return out.str();
-}
+std::string Scrape(SnapshotStore& store) { return SerializeText(store.Collect()); }
 
 class SamplerTest : public ::testing::Test {
  protected:
