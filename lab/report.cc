@@ -414,6 +414,7 @@ StatusOr<int> WriteReport(const ReportOptions& o) {
     const int64_t end = static_cast<int64_t>(std::ceil(sc["end"].get<double>())) + kPadSeconds;
     const int64_t step = QueryStep(start, end);
     vars["scenario"] = name;
+    vars["__rate_interval"] = std::to_string(std::max<int64_t>(5, 4 * step)) + "s";
     json charts = json::array();
     for (const ReportPanel& panel : *panels) {
       ChartData chart = EmptyChart(start, end, step);

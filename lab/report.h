@@ -28,8 +28,8 @@ struct ReportPanel {
 /// The panels of lab/report_queries.json; an error names what is wrong.
 StatusOr<std::vector<ReportPanel>> ParseReportQueries(const std::string& json_text);
 
-/// `expr` with $run_id, $scenario and $namespace (the keys of `vars`) replaced; other `$` (a
-/// label_replace "$1") are left alone.
+/// `expr` with the variables in `vars` ($run_id, $scenario, $namespace, $__rate_interval)
+/// replaced; other `$` (a label_replace "$1") are left alone.
 std::string ExpandQuery(const std::string& expr, const std::map<std::string, std::string>& vars);
 
 /// The query_range step for a window: 1 s, or larger so a series has at most ~1,000 points.

@@ -23,6 +23,7 @@ TEST(ExpandQuery, ReplacesOnlyTheKnownPlaceholders) {
   EXPECT_EQ(
       ExpandQuery("rate(k6_http_reqs_total{run_id=\"$run_id\",scenario=\"$scenario\"}[5s])", vars),
       "rate(k6_http_reqs_total{run_id=\"20261123T220000Z\",scenario=\"load\"}[5s])");
+  EXPECT_EQ(ExpandQuery("rate(x[$__rate_interval])", {{"__rate_interval", "20s"}}), "rate(x[20s])");
   // label_replace's "$1" and an unknown variable stay as they are.
   EXPECT_EQ(ExpandQuery("label_replace(x{namespace=\"$namespace\"}, \"r\", \"$1\", \"a\", \"$x\")$",
                         vars),
@@ -35,7 +36,7 @@ TEST(ReportQueries, TheShippedPanelsParseAndExpandCompletely) {
   ASSERT_TRUE(panels.ok()) << panels.status().message();
   EXPECT_GE(panels->size(), 9u);
   std::map<std::string, std::string> vars = {
-      {"run_id", "r"}, {"scenario", "s"}, {"namespace", "n"}};
+      {"run_id", "r"}, {"scenario", "s"}, {"namespace", "n"}, {"__rate_interval", "5s"}};
   for (const ReportPanel& p : *panels) {
     EXPECT_FALSE(p.unit.empty()) << p.id;
     for (const ReportTarget& t : p.targets) {
@@ -43,6 +44,7 @@ TEST(ReportQueries, TheShippedPanelsParseAndExpandCompletely) {
       EXPECT_EQ(q.find("$run_id"), std::string::npos) << q;
       EXPECT_EQ(q.find("$scenario"), std::string::npos) << q;
       EXPECT_EQ(q.find("$namespace"), std::string::npos) << q;
+      EXPECT_EQ(q.find("$__"), std::string::npos) << q;
     }
   }
   EXPECT_FALSE(ParseReportQueries("{\"panels\": [{\"title\": \"x\"}]}").ok());
