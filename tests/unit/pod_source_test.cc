@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "collectors/file_util.h"
+#include "tests/unit/test_support.h"
 
 extern char** environ;
 
@@ -29,31 +30,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+using testing::Child;
+using testing::TempDir;
 using Clock = std::chrono::steady_clock;
 
 const std::string kFixture = std::string(PODMETER_FIXTURES_DIR) + "/podlists/kubelet_pods.json";
 const std::string kFakeKubelet = std::string(PODMETER_FIXTURES_DIR) + "/../unit/fake_kubelet.py";
 const char kToken[] = "t0ken-for-podmeter-tests";
-
-// A private temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "podmeter-pod-source-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -65,62 +48,6 @@ void ReplaceFile(const std::string& path, const std::string& content) {
   WriteFile(path + ".new", content);
   fs::rename(path + ".new", path);
 }
-
-// A child process, ended (SIGTERM, then SIGKILL) and reaped when this goes out of scope.
-class Child {
- public:
-  // Starts argv[0] from $PATH; `quiet` sends its stdout and stderr to /dev/null.
-  Child(const std::vector<std::string>& argv, bool quiet) {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (quiet) {
-      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-      posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    }
-    if (posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Child() { Stop(); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  // True while the process runs.
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_status_ = status;
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  // Waits for the exit; returns the exit code (-1 if killed by a signal or never started).
-  int Wait() {
-    if (pid_ > 0) {
-      ::waitpid(pid_, &exit_status_, 0);
-      pid_ = -1;
-    }
-    return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : -1;
-  }
-  void Stop() {
-    if (!Running()) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && Running(); ++i) std::this_thread::sleep_for(milliseconds(20));
-    if (Running()) {
-      ::kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  int exit_status_ = -1;
-};
 
 int Run(const std::vector<std::string>& argv) {
   Child child(argv, /*quiet=*/true);

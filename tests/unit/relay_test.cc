@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "collectors/file_util.h"
+#include "tests/unit/test_support.h"
 
 extern char** environ;
 
@@ -198,55 +199,8 @@ TEST(Relay, NoMetadataNoTargets) {
 // ---------------------------------------------------------------------------------------------
 // Against real targets
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "podmeter-relay-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-// A child process, ended (SIGTERM, then SIGKILL) and reaped when this goes out of scope.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    if (posix_spawnp(&pid_, args[0], nullptr, nullptr, args.data(), environ) != 0) pid_ = -1;
-  }
-  ~Child() {
-    if (!Running()) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && Running(); ++i) std::this_thread::sleep_for(milliseconds(20));
-    if (Running()) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool Running() {
-    if (pid_ <= 0) return false;
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
-    return pid_ > 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+using testing::Child;
+using testing::TempDir;
 
 // Resident set size of this process, from /proc/self/statm.
 double RssMiB() {
