@@ -82,37 +82,45 @@ void BM_ParseCpuStatV2(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseCpuStatV2);
 
+// A sampler over a synthetic node of `pods` pods; the tree is removed with it.
+class SyntheticNode {
+ public:
+  explicit SyntheticNode(int pods) : root_(MakeTree(pods)) {
+    options_.cgroup_root = (root_ / "sys/fs/cgroup").string();
+    options_.proc_root = (root_ / "proc").string();
+    options_.watch_startups = false;
+    table_ = NewProcfsProcessTable(options_.proc_root);
+    auto collectors = BuildCollectors({}, table_.get());
+    sampler_ = std::make_unique<Sampler>(options_, std::move(collectors.value()), &store_);
+  }
+  ~SyntheticNode() {
+    sampler_.reset();
+    fs::remove_all(root_);
+  }
+  Sampler& sampler() { return *sampler_; }
+  SnapshotStore& store() { return store_; }
+
+ private:
+  fs::path root_;
+  SamplerOptions options_;
+  std::unique_ptr<ProcessTable> table_;
+  SnapshotStore store_;
+  std::unique_ptr<Sampler> sampler_;
+};
+
 void BM_SampleOnce(benchmark::State& state) {
-  fs::path root = MakeTree(static_cast<int>(state.range(0)));
-  SamplerOptions options;
-  options.cgroup_root = (root / "sys/fs/cgroup").string();
-  options.proc_root = (root / "proc").string();
-  auto table = NewProcfsProcessTable(options.proc_root);
-  SnapshotStore store;
-  auto collectors = BuildCollectors({}, table.get());
-  Sampler sampler(options, std::move(collectors.value()), &store);
-  for (auto _ : state) sampler.SampleOnce();
+  SyntheticNode node(static_cast<int>(state.range(0)));
+  for (auto _ : state) node.sampler().SampleOnce();
   state.counters["pods"] = static_cast<double>(state.range(0));
-  fs::remove_all(root);
 }
 BENCHMARK(BM_SampleOnce)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 void BM_Scrape(benchmark::State& state) {
-  fs::path root = MakeTree(static_cast<int>(state.range(0)));
-  SamplerOptions options;
-  options.cgroup_root = (root / "sys/fs/cgroup").string();
-  options.proc_root = (root / "proc").string();
-  auto table = NewProcfsProcessTable(options.proc_root);
-  SnapshotStore store;
-  auto collectors = BuildCollectors({}, table.get());
-  Sampler sampler(options, std::move(collectors.value()), &store);
-  sampler.SampleOnce();
+  SyntheticNode node(static_cast<int>(state.range(0)));
+  node.sampler().SampleOnce();
   size_t bytes = 0;
-  for (auto _ : state) {
-    bytes = SerializeText(store.Collect()).size();
-  }
+  for (auto _ : state) bytes = SerializeText(node.store().Collect()).size();
   state.counters["bytes"] = static_cast<double>(bytes);
-  fs::remove_all(root);
 }
 BENCHMARK(BM_Scrape)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond);
 
