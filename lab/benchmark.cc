@@ -20,17 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Fetch(const std::string& url) {
-  std::string out;
-  if (FILE* p = ::popen(("curl -fsS --max-time 3 '" + url + "' 2>/dev/null").c_str(), "r")) {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
-
 std::string LabelValue(std::string_view line, std::string_view label) {
   std::string key = std::string(label) + "=\"";
   size_t at = line.find(key);
@@ -102,7 +91,7 @@ std::map<std::string, PodFigures> ParsePodFigures(const std::string& text) {
 
 std::map<std::string, PodFigures> Benchmark::Scrape() const {
   return ParsePodFigures(
-      Fetch("http://127.0.0.1:" + std::to_string(o_.podmeter_port) + "/metrics"));
+      HttpGetOrEmpty("http://127.0.0.1:" + std::to_string(o_.podmeter_port) + "/metrics"));
 }
 
 std::string Benchmark::Targets(const std::vector<std::string>& apps) const {

@@ -85,19 +85,6 @@ bool WaitHttp(int port, const std::string& path, double seconds) {
   return false;
 }
 
-// GET body over loopback with curl (already a dependency of the exporter's tooling).
-std::string HttpGetBody(const std::string& url) {
-  std::string cmd = "curl -fsS --max-time 3 '" + url + "' 2>/dev/null";
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
-
 // The value of the first sample of `name` whose line contains every fragment in `needles`.
 std::optional<double> Sample(const std::string& text, const std::string& name,
                              const std::vector<std::string>& needles) {
@@ -293,10 +280,10 @@ int Run(const RunOptions& o, const std::string& repo) {
   // Idle figures: a few seconds after every pod is ready, before any load.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   std::string url = "http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics";
-  auto idle = ParsePodFigures(HttpGetBody(url));
+  auto idle = ParsePodFigures(HttpGetOrEmpty(url));
   nlohmann::json self_reported = nlohmann::json::object();
   for (const ReplicaState& r : pods.Replicas()) {
-    std::string text = HttpGetBody("http://127.0.0.1:" + std::to_string(r.port) + "/metrics");
+    std::string text = HttpGetOrEmpty("http://127.0.0.1:" + std::to_string(r.port) + "/metrics");
     auto v = Sample(text + "\n", "refserver_startup_seconds", {});
     if (!v) {  // an unlabelled gauge: "name value"
       for (std::string_view line : SplitLines(text)) {
@@ -334,7 +321,7 @@ int Run(const RunOptions& o, const std::string& repo) {
         killed = pods.Kill(o.apps.front(), 0);
         std::cout << "\npod-kill: SIGKILL to " << o.apps.front() << " replica 0\n";
       }
-      auto figures = ParsePodFigures(HttpGetBody(url));
+      auto figures = ParsePodFigures(HttpGetOrEmpty(url));
       std::printf("\r  %4.0f/%.0f s ", elapsed, o.hold_seconds);
       for (const ReplicaState& r : pods.Replicas()) {
         std::printf(" %s %s %.1fMiB r=%d ", r.app.c_str(), r.ready ? "ready" : "down",
@@ -346,7 +333,7 @@ int Run(const RunOptions& o, const std::string& repo) {
     std::cout << "\n";
   }
 
-  std::string last = HttpGetBody(url);
+  std::string last = HttpGetOrEmpty(url);
   auto final_figures = ParsePodFigures(last);
   nlohmann::json summary = {{"run_id", id},
                             {"profile", o.profile},

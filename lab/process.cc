@@ -1,6 +1,7 @@
 #include "lab/process.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+
+#include "collectors/http_client.h"
 
 extern char** environ;
 
@@ -89,6 +92,32 @@ StatusOr<int> StartInCgroup(const std::vector<std::string>& argv,
     return Status::FromErrno(child_errno, "starting " + argv[0]);
   }
   return static_cast<int>(pid);
+}
+
+StatusOr<std::string> HttpGet(const std::string& url, std::chrono::milliseconds timeout,
+                              size_t max_bytes) {
+  InitCurlOnce();
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return Status::IoError("curl_easy_init failed");
+  CurlBody body;
+  body.max_bytes = max_bytes;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  SetCommonCurlOptions(curl, url, "http", timeout, std::chrono::seconds(3), &body, errbuf);
+  CURLcode rc = curl_easy_perform(curl);
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return Status::Unavailable(url + ": " + errbuf);
+  if (code != 200) {
+    return Status::InvalidData(url + " answered HTTP " + std::to_string(code) + ": " +
+                               body.data.substr(0, 300));
+  }
+  return body.data;
+}
+
+std::string HttpGetOrEmpty(const std::string& url) {
+  auto body = HttpGet(url, std::chrono::seconds(3));
+  return body.ok() ? *body : std::string();
 }
 
 int HttpGetStatus(int port, const std::string& path, int timeout_ms) {

@@ -1,6 +1,8 @@
 // Starting a server process inside a cgroup, and probing it over HTTP like the kubelet.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +17,14 @@ StatusOr<int> StartInCgroup(const std::vector<std::string>& argv,
                             const std::vector<std::pair<std::string, std::string>>& env,
                             const std::vector<std::string>& procs_files,
                             const std::string& log_path, const std::string& workdir);
+
+/// GET `url` with libcurl: the body of a 200 answer; Unavailable on a transport failure,
+/// InvalidData on another status (the message has the start of the body).
+StatusOr<std::string> HttpGet(const std::string& url, std::chrono::milliseconds timeout,
+                              size_t max_bytes = size_t{64} << 20);
+
+/// HttpGet with a 3 s timeout, "" on any failure (live progress keeps going without a figure).
+std::string HttpGetOrEmpty(const std::string& url);
 
 /// GET http://127.0.0.1:<port><path>; the status code, or -1 on connect failure or timeout.
 int HttpGetStatus(int port, const std::string& path, int timeout_ms);

@@ -127,23 +127,12 @@ StatusOr<std::string> QueryRange(const std::string& prometheus, const std::strin
   std::string url = prometheus + "/api/v1/query_range?query=" + UrlEscape(curl, expr) +
                     "&start=" + std::to_string(start) + "&end=" + std::to_string(end) +
                     "&step=" + std::to_string(step);
-  CurlBody body;
-  body.max_bytes = 64 << 20;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  SetCommonCurlOptions(curl, url, "http", std::chrono::seconds(30), std::chrono::seconds(3), &body,
-                       errbuf);
-  CURLcode rc = curl_easy_perform(curl);
-  long code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    return Status::Unavailable("query_range on " + prometheus + ": " + errbuf);
+  auto body = HttpGet(url, std::chrono::seconds(30));
+  if (!body.ok() && body.status().code() == Status::Code::kInvalidData) {
+    return Status::InvalidData(body.status().message() + " (query: " + expr + ")");
   }
-  if (code != 200) {
-    return Status::InvalidData("query_range answered HTTP " + std::to_string(code) + ": " +
-                               body.data.substr(0, 300) + " (query: " + expr + ")");
-  }
-  return body.data;
+  return body;
 }
 
 std::string PodsNamespace(const std::string& run_dir) {
