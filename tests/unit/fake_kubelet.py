@@ -17,11 +17,11 @@ Writes the chosen port to --port-file once listening. Exits when its parent proc
 import argparse
 import http.server
 import json
-import os
 import ssl
 import sys
-import threading
 import time
+
+from test_server_util import QuietServer, serve_until_parent_exits
 
 
 def main():
@@ -97,31 +97,12 @@ def main():
             else:
                 self.send_body(500, b"unknown mode\n", "text/plain")
 
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request, client_address):
-            pass  # clients that give up (timeouts, bad CA) are expected
-
-    server = Server(("127.0.0.1", 0), Handler)
+    server = QuietServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
 
-    parent = os.getppid()
-
-    def watch_parent():
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(0)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(tmp, args.port_file)
-    server.serve_forever()
+    serve_until_parent_exits(server, args.port_file)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ import os
 import socket
 import struct
 import sys
-import threading
 import time
+
+from test_server_util import QuietServer, serve_until_parent_exits
 
 MIB = 1 << 20
 
@@ -118,27 +119,8 @@ def main():
             else:
                 self.body(404, b"no such target\n")
 
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 64
-
-        def handle_error(self, request, client_address):
-            pass  # clients that give up (timeouts, limits) are expected
-
-    server = Server(("127.0.0.1", 0), Handler)
-    parent = os.getppid()
-
-    def watch_parent():
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(0)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(tmp, args.port_file)
-    server.serve_forever()
+    server = QuietServer(("127.0.0.1", 0), Handler)
+    serve_until_parent_exits(server, args.port_file)
 
 
 if __name__ == "__main__":
