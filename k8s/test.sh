@@ -113,8 +113,9 @@ promdir="$out/prometheus"
 mkdir -p "$promdir"
 cp overlays/monitoring/prometheus.yml ../rules/podmeter.rules.yml "$promdir/"
 if "$PROMTOOL_K8S" check config "$promdir/prometheus.yml" >"$out/promtool" 2>&1; then
-  echo "promtool check config overlays/monitoring/prometheus.yml with rules/podmeter.rules.yml$([[ -n $rules_pending ]] && echo ' (stand-in)'):" \
-    "ok ($("$PROMTOOL_K8S" --version 2>&1 | head -1))"
+  echo "promtool $("$PROMTOOL_K8S" --version 2>&1 | awk 'NR == 1 { print $3 }') (Kubernetes SD):" \
+    "overlays/monitoring/prometheus.yml valid, with rules/podmeter.rules.yml$([[ -n $rules_pending ]] && echo ' (stand-in)'):" \
+    "$(grep -o '[0-9]* rules found' "$out/promtool")"
 else
   cat "$out/promtool" >&2
   echo "FAIL: promtool check config overlays/monitoring/prometheus.yml" >&2
