@@ -5,16 +5,20 @@ Usage: validate.py K8S_VERSION[,K8S_VERSION...] NAME=RENDERED.yaml...
   - every core object: strict schema validation (unknown fields rejected) with
     kubernetes-validate, against each requested Kubernetes version (or the closest one the
     installed kubernetes-validate ships, said so in the output);
-  - every k6.io TestRun: the vendored openAPIV3Schema of the k6 operator's CRD
-    (crds/k6.io_testruns-v1alpha1-schema.yaml), made strict the way the API server's strict
-    field validation is (unknown fields rejected), with python jsonschema;
-  - the project's own rules (checks()): what docs/kubernetes.md and the lab rely on.
+  - every custom resource: the vendored openAPIV3Schema of its CRD (crds/*-schema.yaml: the
+    k6 operator's TestRun, prometheus-operator's ServiceMonitor, PodMonitor and
+    PrometheusRule), made strict the way the API server's strict field validation is
+    (unknown fields rejected), with python jsonschema; a custom resource without a vendored
+    schema fails;
+  - the project's own rules (check_*()): what docs/kubernetes.md and the lab rely on.
 
 Prints each failure and a count per section (every check with VERBOSE=1) and a summary;
 exits 1 on any failure.
 """
 
 import copy
+import glob
+import json
 import os
 import re
 import sys
@@ -26,7 +30,12 @@ from kubernetes_validate import utils as kv_utils
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-TESTRUN_SCHEMA = os.path.join(HERE, "crds", "k6.io_testruns-v1alpha1-schema.yaml")
+CRD_SCHEMAS = os.path.join(HERE, "crds", "*-schema.yaml")
+PROMETHEUS_YML = os.path.join(HERE, "overlays", "monitoring", "prometheus.yml")
+DASHBOARDS = ("rust-vs-go-vs-django", "soak", "squeeze", "podmeter")
+# What client-side `kubectl apply` can store in its last-applied annotation (server-side
+# apply has no such limit; a ConfigMap holds up to 1 MiB).
+CLIENT_SIDE_APPLY_MAX_BYTES = 262144
 
 failures = []
 passes = 0
@@ -84,6 +93,10 @@ def strictify(schema):
 
     def walk(node, is_root):
         if isinstance(node, dict):
+            # Go's RE2 takes an inline flag anywhere ("^(?i)(abort|warn)?$", prometheus-
+            # operator); Python's re only at the start, where it means the same here.
+            if isinstance(node.get("pattern"), str) and "(?i)" in node["pattern"]:
+                node["pattern"] = "(?i)" + node["pattern"].replace("(?i)", "")
             if (
                 "properties" in node
                 and "additionalProperties" not in node
@@ -115,9 +128,27 @@ def object_name(doc):
     return f"{doc.get('kind')}/{(ns + '/') if ns else ''}{meta.get('name')}"
 
 
-def validate_core(label, docs, versions):
+def load_cr_validators():
+    """{(apiVersion, kind): validator} for every vendored CRD schema in crds/."""
+    validators = {}
+    for path in sorted(glob.glob(CRD_SCHEMAS)):
+        with open(path) as fh:
+            vendored = yaml.safe_load(fh)
+        schema = strictify(vendored["openAPIV3Schema"])
+        jsonschema.Draft7Validator.check_schema(schema)
+        key = (f"{vendored['group']}/{vendored['version']}", vendored["kind"])
+        validators[key] = (jsonschema.Draft7Validator(schema), os.path.basename(path))
+    return validators
+
+
+def is_custom_resource(doc, cr_validators):
+    group = doc.get("apiVersion", "").rpartition("/")[0]
+    return any(key[0].rpartition("/")[0] == group for key in cr_validators)
+
+
+def validate_core(label, docs, versions, cr_validators):
     for doc in docs:
-        if doc.get("apiVersion", "").startswith("k6.io/"):
+        if is_custom_resource(doc, cr_validators):
             continue
         for shown, version in versions:
             try:
@@ -130,16 +161,20 @@ def validate_core(label, docs, versions):
                 fail(f"{label}: {object_name(doc)}: no schema on Kubernetes {shown}: {e}")
 
 
-def validate_testruns(label, docs, testrun_validator):
+def validate_custom_resources(label, docs, cr_validators):
     for doc in docs:
-        if doc.get("kind") != "TestRun":
+        if not is_custom_resource(doc, cr_validators):
             continue
-        expect(doc.get("apiVersion") == "k6.io/v1alpha1", f"{label}: {object_name(doc)} is k6.io/v1alpha1")
-        errors = sorted(testrun_validator.iter_errors(doc), key=lambda e: list(e.path))
+        key = (doc.get("apiVersion"), doc.get("kind"))
+        if key not in cr_validators:
+            fail(f"{label}: {object_name(doc)}: no vendored CRD schema for {key[0]} {key[1]}")
+            continue
+        validator, schema_file = cr_validators[key]
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
         for e in errors:
             fail(f"{label}: {object_name(doc)}: {'/'.join(str(p) for p in e.path)}: {e.message}")
         if not errors:
-            ok(f"{label}: {object_name(doc)} valid (strict) against the k6 operator CRD schema")
+            ok(f"{label}: {object_name(doc)} valid (strict) against crds/{schema_file}")
 
 
 def find(docs, kind, name):
@@ -294,6 +329,96 @@ def check_k6(label, docs):
         )
 
 
+def check_monitoring(label, docs, base):
+    """The ServiceMonitor and PodMonitor select what base/ deploys, on the ports it names, as
+    prometheus.yml does; the dashboards are ConfigMaps the Grafana sidecar loads."""
+    release = {"release": "kube-prometheus-stack"}
+    for doc in docs:
+        expect(doc["metadata"].get("namespace") == "podmeter-bench", f"{label}: {object_name(doc)} in podmeter-bench")
+    with open(PROMETHEUS_YML) as fh:
+        plain = yaml.safe_load(fh)
+    interval = plain["global"]["scrape_interval"]
+    jobs = {job["job_name"]: job for job in plain["scrape_configs"]}
+
+    smon = find(docs, "ServiceMonitor", "podmeter")
+    svc = find(base, "Service", "podmeter")
+    if smon is None or svc is None:
+        fail(f"{label}: ServiceMonitor podmeter (or base's Service podmeter) missing")
+    else:
+        sel = smon["spec"]["selector"]["matchLabels"]
+        ep = smon["spec"]["endpoints"][0]
+        expect(
+            sel.items() <= svc["metadata"]["labels"].items()
+            and ep["port"] in {p["name"] for p in svc["spec"]["ports"]}
+            and ep.get("honorLabels") is True
+            and ep["interval"] == interval
+            and release.items() <= smon["metadata"]["labels"].items(),
+            f"{label}: ServiceMonitor podmeter selects base's Service podmeter, port {ep['port']}, "
+            f"honorLabels, every {interval} (= prometheus.yml), label release",
+        )
+        expect(
+            jobs.get("podmeter", {}).get("honor_labels") is True,
+            f"{label}: prometheus.yml job podmeter honours podmeter's labels too",
+        )
+    pmon = find(docs, "PodMonitor", "reference-servers")
+    servers = [d for d in base if d["kind"] == "Deployment"
+               and d["metadata"]["labels"].get("app.kubernetes.io/component") == "reference-server"]
+    if pmon is None or not servers:
+        fail(f"{label}: PodMonitor reference-servers (or base's server Deployments) missing")
+    else:
+        sel = pmon["spec"]["selector"]["matchLabels"]
+        ep = pmon["spec"]["podMetricsEndpoints"][0]
+        drops_relayed = {"sourceLabels": ["__meta_kubernetes_pod_annotation_podmeter_io_scrape"],
+                         "regex": "true", "action": "drop"}
+        for dep in servers:
+            pod = dep["spec"]["template"]
+            expect(
+                sel.items() <= pod["metadata"]["labels"].items()
+                and ep["port"] in {p["name"] for p in pod["spec"]["containers"][0]["ports"]},
+                f"{label}: PodMonitor reference-servers selects {dep['metadata']['name']}'s pods, port {ep['port']}",
+            )
+        expect(
+            drops_relayed in ep.get("relabelings", [])
+            and ep["interval"] == interval
+            and release.items() <= pmon["metadata"]["labels"].items(),
+            f"{label}: PodMonitor reference-servers skips pods podmeter relays, every {interval}, label release",
+        )
+        expect(
+            any(r.get("action") == "drop" and r.get("regex") == "true"
+                and r.get("source_labels") == drops_relayed["sourceLabels"]
+                for r in jobs.get("reference-servers", {}).get("relabel_configs", [])),
+            f"{label}: prometheus.yml job reference-servers skips relayed pods too",
+        )
+    rule = find(docs, "PrometheusRule", "podmeter")
+    expect(rule is not None and release.items() <= rule["metadata"]["labels"].items(),
+           f"{label}: PrometheusRule podmeter, label release")
+    expect(plain.get("rule_files") == ["podmeter.rules.yml"], f"{label}: prometheus.yml loads podmeter.rules.yml")
+
+    uids = {}
+    for name in DASHBOARDS:
+        cm = find(docs, "ConfigMap", f"podmeter-dashboard-{name}")
+        if cm is None:
+            fail(f"{label}: ConfigMap podmeter-dashboard-{name} missing")
+            continue
+        data = cm.get("data", {})
+        try:
+            dashboard = json.loads(data.get(f"{name}.json", ""))
+        except ValueError as e:
+            fail(f"{label}: ConfigMap podmeter-dashboard-{name}: {name}.json is not JSON: {e}")
+            continue
+        size = sum(len(v.encode()) for v in data.values())
+        uids.setdefault(dashboard.get("uid"), []).append(name)
+        expect(
+            list(data) == [f"{name}.json"]
+            and cm["metadata"]["labels"].get("grafana_dashboard") == "1"
+            and dashboard.get("uid") and dashboard.get("title")
+            and size < CLIENT_SIDE_APPLY_MAX_BYTES,
+            f"{label}: ConfigMap podmeter-dashboard-{name}: {name}.json with uid and title, "
+            f"label grafana_dashboard=1, {size} bytes (< {CLIENT_SIDE_APPLY_MAX_BYTES})",
+        )
+    expect(all(len(v) == 1 for v in uids.values()), f"{label}: dashboard uids are unique")
+
+
 def check_file_names(directory):
     """One resource per file, named <metadata.name>-<kind in lowerCamelCase>.yaml."""
     with open(os.path.join(directory, "kustomization.yaml")) as fh:
@@ -323,11 +448,8 @@ def main(argv):
         if substituted:
             print(f"NOTE: Kubernetes {wanted} schemas are not shipped; using the closest, {shown}")
         versions.append((shown, version))
-    with open(TESTRUN_SCHEMA) as fh:
-        vendored = yaml.safe_load(fh)
-    testrun_schema = strictify(vendored["openAPIV3Schema"])
-    jsonschema.Draft7Validator.check_schema(testrun_schema)
-    testrun_validator = jsonschema.Draft7Validator(testrun_schema)
+    cr_validators = load_cr_validators()
+    print("CRD schemas: " + ", ".join(f"{k[1]} {k[0]}" for k in sorted(cr_validators, key=lambda k: k[1])))
 
     rendered = {}
     for arg in argv[2:]:
@@ -335,17 +457,19 @@ def main(argv):
         with open(path) as fh:
             rendered[label] = [d for d in yaml.safe_load_all(fh) if d]
         section(f"{label}: {len(rendered[label])} objects")
-        validate_core(label, rendered[label], versions)
-        validate_testruns(label, rendered[label], testrun_validator)
+        validate_core(label, rendered[label], versions, cr_validators)
+        validate_custom_resources(label, rendered[label], cr_validators)
         if label == "base":
             check_base(label, rendered[label], "100m", "500m", True)
         elif label == "overlays/squeeze":
             check_base(label, rendered[label], "50m", "50m", False)
         elif label == "overlays/k6":
             check_k6(label, rendered[label])
+        elif label == "overlays/monitoring":
+            check_monitoring(label, rendered[label], rendered.get("base", []))
 
     section("file layout")
-    for d in ("base", "overlays/k6"):
+    for d in ("base", "overlays/k6", "overlays/monitoring"):
         check_file_names(os.path.join(HERE, d))
 
     # The schema check must be able to fail: an unknown field and a wrong type are rejected.
@@ -353,7 +477,18 @@ def main(argv):
     bad = copy.deepcopy(find(rendered.get("overlays/k6", []), "TestRun", "soak") or {})
     if bad:
         bad["spec"]["paralelism"] = 1
-        expect(any(True for _ in testrun_validator.iter_errors(bad)), "TestRun with an unknown field is rejected")
+        validator = cr_validators[("k6.io/v1alpha1", "TestRun")][0]
+        expect(any(True for _ in validator.iter_errors(bad)), "TestRun with an unknown field is rejected")
+    for kind, name, spoil in (
+        ("ServiceMonitor", "podmeter", lambda d: d["spec"]["endpoints"][0].update(honorLabel=True)),
+        ("PodMonitor", "reference-servers", lambda d: d["spec"].update(podMetricEndpoints=[])),
+        ("PrometheusRule", "podmeter", lambda d: d["spec"]["groups"][0].update(rules="x")),
+    ):
+        bad = copy.deepcopy(find(rendered.get("overlays/monitoring", []), kind, name) or {})
+        if bad:
+            spoil(bad)
+            validator = cr_validators[("monitoring.coreos.com/v1", kind)][0]
+            expect(any(True for _ in validator.iter_errors(bad)), f"{kind} with an unknown field or wrong type is rejected")
     dep = copy.deepcopy(find(rendered.get("base", []), "Deployment", "go-api") or {})
     if dep:
         dep["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
