@@ -10,14 +10,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "collectors/file_util.h"
+#include "lab/analysis.h"
 #include "lab/benchmark.h"
 #include "lab/cgroups.h"
+#include "lab/cold_start.h"
 #include "lab/manifest.h"
 #include "lab/pod_manager.h"
 #include "lab/process.h"
@@ -42,6 +45,7 @@ struct RunOptions {
   std::string results = "results";
   std::string server_cpus = "0";
   bool pod_kill = true;
+  int cold_starts = 5;
   int base_port = 18080;
   int podmeter_port = 10101;
   int prometheus_port = 19090;
@@ -63,6 +67,7 @@ std::string Slurp(const std::string& path) {
 struct Service {
   std::string name;
   int pid = 0;
+  ~Service() { Stop(); }
   void Stop() {
     if (pid <= 0) return;
     ::kill(-pid, SIGTERM);
@@ -105,18 +110,161 @@ std::string PrometheusConfig(int podmeter_port) {
          std::to_string(podmeter_port) + "']\n";
 }
 
-// The scoreboard: one row per runtime, what the reference report's "Final Scoreboard" shows.
+std::string Num(const nlohmann::json& v, double scale, int digits) {
+  if (!v.is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v.get<double>() * scale);
+  return buf;
+}
+
+// "median (min–max)" of a {min, median, max} object, in ms.
+std::string SpreadMs(const nlohmann::json& s) {
+  if (!s.is_object()) return "-";
+  int digits = s.value("median", 0.0) < 0.01 ? 2 : 1;
+  return Num(s["median"], 1e3, digits) + " ms (" + Num(s["min"], 1e3, digits) + "–" +
+         Num(s["max"], 1e3, digits) + ")";
+}
+
+const nlohmann::json* FindScenario(const nlohmann::json& s, const std::string& name) {
+  if (!s.contains("scenarios")) return nullptr;
+  for (const auto& sc : s["scenarios"]) {
+    if (sc.value("scenario", "") == name) return &sc;
+  }
+  return nullptr;
+}
+
+const nlohmann::json* FindByRuntime(const nlohmann::json& list, const std::string& runtime) {
+  if (!list.is_array()) return nullptr;
+  for (const auto& e : list) {
+    if (e.value("runtime", "") == runtime) return &e;
+  }
+  return nullptr;
+}
+
+// The scoreboard: one column per runtime, what the reference report's "Final Scoreboard" shows,
+// then the details: cold start, soak memory trend, cost projection, pods, every scenario.
 std::string SummaryMarkdown(const nlohmann::json& s) {
   std::ostringstream md;
-  auto num = [](const nlohmann::json& v, double scale, int digits) {
-    if (!v.is_number()) return std::string("-");
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.*f", digits, v.get<double>() * scale);
-    return std::string(buf);
-  };
+  auto num = Num;
+  static const nlohmann::json kNull;
   md << "# podmeter lab run " << s["run_id"].get<std::string>() << " ("
-     << s["profile"].get<std::string>()
-     << ")\n\n## Pods\n\n| app | start-up (podmeter, exec→listen) | self-reported | idle working "
+     << s["profile"].get<std::string>() << ")\n\n";
+  std::vector<std::string> runtimes;
+  for (const auto& p : s["pods"]) {
+    std::string r = RuntimeOf(p.value("app", ""));
+    if (std::find(runtimes.begin(), runtimes.end(), r) == runtimes.end()) runtimes.push_back(r);
+  }
+  const nlohmann::json* cold = FindScenario(s, "cold-start");
+  const nlohmann::json* load = FindScenario(s, "load");
+  auto cell = [](const nlohmann::json* e, const char* key) -> const nlohmann::json& {
+    return e != nullptr && e->contains(key) ? (*e)[key] : kNull;
+  };
+  // The scoreboard.
+  md << "## Scoreboard\n\n| | ";
+  for (const auto& r : runtimes) md << r << " | ";
+  md << "\n|---|";
+  for (size_t i = 0; i < runtimes.size(); ++i) md << "---|";
+  md << "\n";
+  auto board_row = [&](const std::string& title,
+                       const std::function<std::string(const std::string&)>& f) {
+    md << "| " << title << " | ";
+    for (const auto& r : runtimes) md << f(r) << " | ";
+    md << "\n";
+  };
+  auto cold_of = [&](const std::string& r) {
+    return cold != nullptr
+               ? cold->contains("runtimes") ? FindByRuntime((*cold)["runtimes"], r) : nullptr
+               : nullptr;
+  };
+  board_row("cold start exec→listen (podmeter, median)", [&](const std::string& r) {
+    return SpreadMs(cell(cold_of(r), "exec_to_listen_seconds"));
+  });
+  board_row("cold start exec→ready (probe, median)", [&](const std::string& r) {
+    return SpreadMs(cell(cold_of(r), "exec_to_ready_seconds"));
+  });
+  board_row("cold start self-reported (median)", [&](const std::string& r) {
+    return SpreadMs(cell(cold_of(r), "self_reported_seconds"));
+  });
+  auto pod_of = [&](const std::string& r) -> const nlohmann::json* {
+    for (const auto& p : s["pods"]) {
+      if (RuntimeOf(p.value("app", "")) == r) return &p;
+    }
+    return nullptr;
+  };
+  board_row("idle working set", [&](const std::string& r) {
+    return num(cell(pod_of(r), "idle_working_set_bytes"), 1.0 / 1048576, 2) + " MiB";
+  });
+  auto load_row = [&](const std::string& r) -> const nlohmann::json* {
+    if (load == nullptr || !load->contains("k6")) return nullptr;
+    const nlohmann::json& k6 = (*load)["k6"];
+    return k6.contains("rows") ? FindByRuntime(k6["rows"], r) : nullptr;
+  };
+  board_row("load p95",
+            [&](const std::string& r) { return num(cell(load_row(r), "p95_ms"), 1, 1) + " ms"; });
+  const nlohmann::json& cost = s.contains("cost_projection") ? s["cost_projection"] : kNull;
+  board_row("requests per CPU-second (load)", [&](const std::string& r) {
+    return num(cell(FindByRuntime(cost, r), "requests_per_cpu_second"), 1, 0);
+  });
+  const nlohmann::json& leak = s.contains("leak_check") ? s["leak_check"] : kNull;
+  board_row("soak RSS slope", [&](const std::string& r) {
+    const nlohmann::json* e = FindByRuntime(leak, r);
+    if (e == nullptr || !e->contains("rss")) return std::string("-");
+    return num((*e)["rss"]["slope_mib_per_hour"], 1, 1) + " MiB/h, " + e->value("verdict", "");
+  });
+  board_row("pods for 100 req/s",
+            [&](const std::string& r) { return num(cell(FindByRuntime(cost, r), "pods"), 1, 0); });
+  board_row("memory for 100 req/s", [&](const std::string& r) {
+    return num(cell(FindByRuntime(cost, r), "memory_mib"), 1, 1) + " MiB";
+  });
+
+  if (cold != nullptr) {
+    md << "\n## Cold start (" << cold->value("starts", 0)
+       << " starts per runtime from nothing; median (min–max))\n\n"
+          "| runtime | exec→listen (podmeter) | exec→ready (readiness probe) | self-reported | "
+          "starts |\n|---|---|---|---|---|\n";
+    for (const auto& r : cold->value("runtimes", nlohmann::json::array())) {
+      md << "| " << r.value("runtime", "") << " | " << SpreadMs(r["exec_to_listen_seconds"])
+         << " | " << SpreadMs(r["exec_to_ready_seconds"]) << " | "
+         << SpreadMs(r["self_reported_seconds"]) << " | " << r["starts"].size() << " |\n";
+    }
+  }
+  if (leak.is_array()) {
+    md << "\n## Soak: memory trend (least squares after the warm-up; growing = ≥ 10 MiB/h, "
+          "R² ≥ 0.5 and ≥ 1 MiB risen)\n\n| pod | fitted window | samples | RSS slope | R² | "
+          "working set slope | verdict |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& e : leak) {
+      if (!e.contains("rss")) {
+        md << "| " << e.value("pod", e.value("error", std::string("?")))
+           << " | - | - | - | - | - | - |\n";
+        continue;
+      }
+      const auto& rss = e["rss"];
+      md << "| " << e.value("app", "") << " | "
+         << num(nlohmann::json(e["fitted_window"][1].get<double>() -
+                               e["fitted_window"][0].get<double>()),
+                1, 0)
+         << " s | " << rss.value("samples", 0) << " | " << num(rss["slope_mib_per_hour"], 1, 2)
+         << " MiB/h | " << num(rss["r2"], 1, 2) << " | "
+         << (e.contains("working_set") ? num(e["working_set"]["slope_mib_per_hour"], 1, 2) : "-")
+         << " MiB/h | " << e.value("verdict", "") << " |\n";
+    }
+  }
+  if (cost.is_array()) {
+    md << "\n## Cost projection: 100 req/s (req/s per pod = requests per CPU-second × CPU "
+          "limit)\n\n| runtime | requests per CPU-s | CPU limit | req/s per pod | pods | MiB "
+          "per pod | memory | CPU used |\n|---|---|---|---|---|---|---|---|\n";
+    for (const auto& e : cost) {
+      md << "| " << e.value("runtime", "") << " | "
+         << num(e.value("requests_per_cpu_second", kNull), 1, 0) << " | "
+         << num(e.value("cpu_limit_cores", kNull), 1000, 0) << "m | "
+         << num(e.value("requests_per_second_per_pod", kNull), 1, 1) << " | "
+         << num(e.value("pods", kNull), 1, 0) << " | " << num(e.value("mib_per_pod", kNull), 1, 1)
+         << " MiB | " << num(e.value("memory_mib", kNull), 1, 1) << " MiB | "
+         << num(e.value("cpu_millicores", kNull), 1, 0) << "m |\n";
+    }
+  }
+
+  md << "\n## Pods\n\n| app | start-up (podmeter, exec→listen) | self-reported | idle working "
         "set | "
         "idle RSS | working set at end | restarts |\n|---|---|---|---|---|---|---|\n";
   for (const auto& p : s["pods"]) {
@@ -128,6 +276,7 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
        << num(p["restarts_observed"], 1, 0) << " |\n";
   }
   for (const auto& sc : s["scenarios"]) {
+    if (sc.value("scenario", "") == "cold-start") continue;  // its table is above
     md << "\n## " << sc["scenario"].get<std::string>()
        << "\n\n| runtime | requests | req/s | p50 | p95 | p99 | errors | CPU-s | req per CPU-s | "
           "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
@@ -209,6 +358,8 @@ int Run(const RunOptions& o, const std::string& repo) {
     (void)cgroups.value().RemoveAll();
   };
 
+  // Every Deployment read before anything starts; the pods are created after podmeter.
+  std::vector<ColdStartApp> apps;
   int port = o.base_port;
   for (const std::string& app_name : o.apps) {
     std::string path = JoinPath(JoinPath(repo, o.stack), app_name + "-deployment.yaml");
@@ -222,14 +373,8 @@ int Run(const RunOptions& o, const std::string& repo) {
       cleanup();
       return Fail("lab/images.json has no command for image " + image + ".");
     }
-    auto argv = images[image].get<std::vector<std::string>>();
-    for (int i = 0; i < o.replicas; ++i) {
-      Status s = pods.AddReplica(*app, i, argv, port++);
-      if (!s.ok()) {
-        cleanup();
-        return Fail("creating the pod cgroup failed: " + s.message());
-      }
-    }
+    apps.push_back({*app, images[image].get<std::vector<std::string>>(), port});
+    port += o.replicas;
   }
   // podmeter first, so that it measures the pods' start-up.
   auto pm_pid =
@@ -257,9 +402,36 @@ int Run(const RunOptions& o, const std::string& repo) {
     return Fail("starting prometheus: " + prom_pid.status().message());
   }
   prometheus.pid = *prom_pid;
-
-  auto start = std::chrono::steady_clock::now();
+  if (!WaitHttp(o.prometheus_port, "/-/ready", 30)) {
+    cleanup();
+    return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
+  }
   pods.Start();
+
+  // Cold start first: nothing of the runtime (nor anything else) is running yet.
+  nlohmann::json scenarios = nlohmann::json::array();
+  auto wanted = [&](const std::string& name) {
+    return std::find(o.scenarios.begin(), o.scenarios.end(), name) != o.scenarios.end();
+  };
+  if (wanted("cold-start")) {
+    std::cout << "scenario cold-start (" << o.cold_starts << " starts per runtime)\n";
+    ColdStartOptions co;
+    co.starts = o.cold_starts;
+    co.podmeter_port = o.podmeter_port;
+    co.interrupted = [] { return g_interrupted.load(); };
+    scenarios.push_back(RunColdStart(&pods, apps, co));
+  }
+
+  for (const ColdStartApp& a : apps) {
+    for (int i = 0; i < o.replicas; ++i) {
+      auto added = pods.AddReplica(a.app, i, a.argv, a.port + i);
+      if (!added.ok()) {
+        cleanup();
+        return Fail("creating the pod cgroup failed: " + added.status().message());
+      }
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
   std::cout << "starting " << o.apps.size() * static_cast<size_t>(o.replicas)
             << " pods (servers on CPU " << o.server_cpus << ") ...\n";
   while (!pods.AllReady() && !g_interrupted) {
@@ -269,10 +441,6 @@ int Run(const RunOptions& o, const std::string& repo) {
                   "; logs in " + dir + "/logs.");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  if (!WaitHttp(o.prometheus_port, "/-/ready", 30)) {
-    cleanup();
-    return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
   }
   std::cout << "all pods ready; podmeter http://127.0.0.1:" << o.podmeter_port
             << "/metrics, prometheus http://127.0.0.1:" << o.prometheus_port << "\n";
@@ -295,7 +463,8 @@ int Run(const RunOptions& o, const std::string& repo) {
     if (v) self_reported[r.pod] = *v;
   }
 
-  nlohmann::json scenarios = nlohmann::json::array();
+  std::vector<std::string> k6_scenarios = o.scenarios;
+  std::erase(k6_scenarios, "cold-start");
   if (!o.scenarios.empty()) {
     BenchmarkOptions bo;
     bo.repo = repo;
@@ -305,10 +474,10 @@ int Run(const RunOptions& o, const std::string& repo) {
     bo.k6_bin = k6_bin;
     bo.podmeter_port = o.podmeter_port;
     bo.prometheus_port = o.prometheus_port;
-    bo.scenarios = o.scenarios;
+    bo.scenarios = k6_scenarios;
     bo.interrupted = [] { return g_interrupted.load(); };
     Benchmark bench(bo, &pods);
-    scenarios = bench.RunAll();
+    for (auto& sc : bench.RunAll()) scenarios.push_back(std::move(sc));
   } else {
     // No scenarios: hold the stack, showing what podmeter sees; kill one replica halfway.
     auto hold_start = std::chrono::steady_clock::now();
@@ -339,6 +508,20 @@ int Run(const RunOptions& o, const std::string& repo) {
                             {"profile", o.profile},
                             {"pods", nlohmann::json::array()},
                             {"scenarios", scenarios}};
+  // From the run's Prometheus, after its last scrape and k6's last push.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  AnalysisOptions ao{"http://127.0.0.1:" + std::to_string(o.prometheus_port), id,
+                     pm.namespace_name};
+  std::map<std::string, int64_t> limits;
+  for (const ReplicaState& r : pods.Replicas()) {
+    if (r.cpu_limit_millis) limits[r.app] = *r.cpu_limit_millis;
+  }
+  for (const auto& sc : scenarios) {
+    if (sc.value("scenario", "") == "soak") summary["leak_check"] = LeakChecks(ao, sc);
+    if (sc.value("scenario", "") == "load") {
+      summary["cost_projection"] = CostProjections(ao, sc, limits);
+    }
+  }
   for (const ReplicaState& r : pods.Replicas()) {
     const PodFigures& f = final_figures[r.pod];
     auto opt = [](const std::optional<double>& v) {
@@ -415,6 +598,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--results", o.results, "Where results/<run id>/ goes")->capture_default_str();
   run->add_flag("!--no-pod-kill", o.pod_kill, "Do not kill a replica halfway");
+  run->add_option("--cold-starts", o.cold_starts, "Starts per runtime in the cold-start scenario")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   CLI::App* clean = app.add_subcommand("clean", "Remove what a killed run left behind");
   CLI::App* report =
       app.add_subcommand("report", "Regenerate report.html of a finished run from its Prometheus");
@@ -447,7 +633,15 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    return Run(o, repo);
+    try {
+      return Run(o, repo);
+    } catch (const std::exception& e) {
+      // Unwinding stopped the services and the pods; the QoS parents go too.
+      auto cgroups = LabCgroups::Detect();
+      if (cgroups.ok()) (void)cgroups.value().RemoveAll();
+      return Fail(std::string("internal error: ") + e.what() +
+                  "; stopped everything and removed the cgroups.");
+    }
   }
   return 2;
 }
