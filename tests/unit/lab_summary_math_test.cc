@@ -12,6 +12,7 @@
 
 #include "lab/analysis.h"
 #include "lab/cold_start.h"
+#include "lab/summary_markdown.h"
 #include "lab/summary_math.h"
 
 namespace podmeter::lab {
@@ -207,6 +208,44 @@ TEST(FindSample, LabelsMatchWholeNames) {
   EXPECT_EQ(FindSample(text, "podmeter_container_startup_seconds", {{"pod", "b"}}), 0.5);
   EXPECT_FALSE(FindSample(text, "podmeter_container_startup_seconds", {{"pod", "z"}}));
   EXPECT_FALSE(FindSample(text, "refserver_startup", {}));
+}
+
+TEST(SummaryMarkdown, ScoreboardOfARecordedTinyRun) {
+  // summary.json of the tiny run (cold-start, load, soak) the answers above were recorded from.
+  auto summary = nlohmann::json::parse(Recorded("summary_tiny.json"));
+  std::string md = SummaryMarkdown(summary);
+  EXPECT_NE(md.find("| | rust | go | django | \n"), std::string::npos) << md;
+  EXPECT_NE(md.find("| cold start exec→listen (podmeter, median) | 3.75 ms (1.27–4.74) | 29.7 ms "
+                    "(17.0–44.0) | 1017.3 ms (895.1–1181.8) | "),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| pods for 100 req/s | 1 | 1 | 13 | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| memory for 100 req/s | 0.9 MiB | 5.0 MiB | 784.3 MiB | "), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| soak RSS slope | 7.5 MiB/h, stable | 5.0 MiB/h, stable | 75.7 MiB/h, "
+                    "stable | "),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("## Cold start (5 starts per runtime"), std::string::npos);
+  EXPECT_NE(md.find("| django | 16 | 500m | 8.2 | 13 | 60.3 MiB | 784.3 MiB | 6093m |"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("## cold-start"), std::string::npos);  // no k6 table for it
+}
+
+TEST(SummaryMarkdown, MissingFiguresAreDashes) {
+  nlohmann::json bare = {{"run_id", "x"},
+                         {"profile", "tiny"},
+                         {"pods", nlohmann::json::array()},
+                         {"scenarios", nlohmann::json::array()}};
+  EXPECT_NE(SummaryMarkdown(bare).find("## Scoreboard"), std::string::npos);
+  bare["pods"].push_back({{"app", "go-api"}});
+  bare["leak_check"] = nlohmann::json::array({{{"error", "connection refused"}}});
+  bare["cost_projection"] = nlohmann::json::array({{{"runtime", "go"}, {"error", "no limit"}}});
+  bare["scenarios"].push_back({{"scenario", "cold-start"}, {"starts", 5}});
+  std::string md = SummaryMarkdown(bare);
+  EXPECT_NE(md.find("| pods for 100 req/s | - | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| connection refused | - |"), std::string::npos) << md;
 }
 
 }  // namespace
