@@ -11,6 +11,23 @@
 namespace podmeter::lab {
 namespace {
 
+const nlohmann::json kMissing;
+
+std::string Str(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
+
+// b - a of a [a, b] pair of numbers, else null.
+nlohmann::json Width(const nlohmann::json& w) {
+  if (!w.is_array() || w.size() != 2 || !w[0].is_number() || !w[1].is_number()) return nullptr;
+  return w[1].get<double>() - w[0].get<double>();
+}
+
+// j[key] when j is an object that has it, else null (const operator[] must not miss).
+const nlohmann::json& At(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return kMissing;
+  auto it = j.find(key);
+  return it == j.end() ? kMissing : *it;
+}
+
 std::string Num(const nlohmann::json& v, double scale, int digits) {
   if (!v.is_number()) return "-";
   char buf[32];
@@ -22,13 +39,13 @@ std::string Num(const nlohmann::json& v, double scale, int digits) {
 std::string SpreadMs(const nlohmann::json& s) {
   if (!s.is_object()) return "-";
   int digits = s.value("median", 0.0) < 0.01 ? 2 : 1;
-  return Num(s["median"], 1e3, digits) + " ms (" + Num(s["min"], 1e3, digits) + "–" +
-         Num(s["max"], 1e3, digits) + ")";
+  return Num(At(s, "median"), 1e3, digits) + " ms (" + Num(At(s, "min"), 1e3, digits) + "–" +
+         Num(At(s, "max"), 1e3, digits) + ")";
 }
 
 const nlohmann::json* FindScenario(const nlohmann::json& s, const std::string& name) {
   if (!s.contains("scenarios")) return nullptr;
-  for (const auto& sc : s["scenarios"]) {
+  for (const auto& sc : At(s, "scenarios")) {
     if (sc.value("scenario", "") == name) return &sc;
   }
   return nullptr;
@@ -48,10 +65,9 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
   std::ostringstream md;
   auto num = Num;
   static const nlohmann::json kNull;
-  md << "# podmeter lab run " << s["run_id"].get<std::string>() << " ("
-     << s["profile"].get<std::string>() << ")\n\n";
+  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile")) << ")\n\n";
   std::vector<std::string> runtimes;
-  for (const auto& p : s["pods"]) {
+  for (const auto& p : At(s, "pods")) {
     std::string r = RuntimeOf(p.value("app", ""));
     if (std::find(runtimes.begin(), runtimes.end(), r) == runtimes.end()) runtimes.push_back(r);
   }
@@ -74,7 +90,7 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
   };
   auto cold_of = [&](const std::string& r) {
     return cold != nullptr
-               ? cold->contains("runtimes") ? FindByRuntime((*cold)["runtimes"], r) : nullptr
+               ? cold->contains("runtimes") ? FindByRuntime(At((*cold), "runtimes"), r) : nullptr
                : nullptr;
   };
   board_row("cold start exec→listen (podmeter, median)", [&](const std::string& r) {
@@ -87,7 +103,7 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
     return SpreadMs(cell(cold_of(r), "self_reported_seconds"));
   });
   auto pod_of = [&](const std::string& r) -> const nlohmann::json* {
-    for (const auto& p : s["pods"]) {
+    for (const auto& p : At(s, "pods")) {
       if (RuntimeOf(p.value("app", "")) == r) return &p;
     }
     return nullptr;
@@ -97,20 +113,21 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
   });
   auto load_row = [&](const std::string& r) -> const nlohmann::json* {
     if (load == nullptr || !load->contains("k6")) return nullptr;
-    const nlohmann::json& k6 = (*load)["k6"];
-    return k6.contains("rows") ? FindByRuntime(k6["rows"], r) : nullptr;
+    const nlohmann::json& k6 = At((*load), "k6");
+    return k6.contains("rows") ? FindByRuntime(At(k6, "rows"), r) : nullptr;
   };
   board_row("load p95",
             [&](const std::string& r) { return num(cell(load_row(r), "p95_ms"), 1, 1) + " ms"; });
-  const nlohmann::json& cost = s.contains("cost_projection") ? s["cost_projection"] : kNull;
+  const nlohmann::json& cost = s.contains("cost_projection") ? At(s, "cost_projection") : kNull;
   board_row("requests per CPU-second (load)", [&](const std::string& r) {
     return num(cell(FindByRuntime(cost, r), "requests_per_cpu_second"), 1, 0);
   });
-  const nlohmann::json& leak = s.contains("leak_check") ? s["leak_check"] : kNull;
+  const nlohmann::json& leak = s.contains("leak_check") ? At(s, "leak_check") : kNull;
   board_row("soak RSS slope", [&](const std::string& r) {
     const nlohmann::json* e = FindByRuntime(leak, r);
     if (e == nullptr || !e->contains("rss")) return std::string("-");
-    return num((*e)["rss"]["slope_mib_per_hour"], 1, 1) + " MiB/h, " + e->value("verdict", "");
+    return num(At(At(*e, "rss"), "slope_mib_per_hour"), 1, 1) + " MiB/h, " +
+           e->value("verdict", "");
   });
   board_row("pods for 100 req/s",
             [&](const std::string& r) { return num(cell(FindByRuntime(cost, r), "pods"), 1, 0); });
@@ -124,9 +141,9 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
           "| runtime | exec→listen (podmeter) | exec→ready (readiness probe) | self-reported | "
           "starts |\n|---|---|---|---|---|\n";
     for (const auto& r : cold->value("runtimes", nlohmann::json::array())) {
-      md << "| " << r.value("runtime", "") << " | " << SpreadMs(r["exec_to_listen_seconds"])
-         << " | " << SpreadMs(r["exec_to_ready_seconds"]) << " | "
-         << SpreadMs(r["self_reported_seconds"]) << " | " << r["starts"].size() << " |\n";
+      md << "| " << r.value("runtime", "") << " | " << SpreadMs(At(r, "exec_to_listen_seconds"))
+         << " | " << SpreadMs(At(r, "exec_to_ready_seconds")) << " | "
+         << SpreadMs(At(r, "self_reported_seconds")) << " | " << At(r, "starts").size() << " |\n";
     }
   }
   if (leak.is_array()) {
@@ -139,14 +156,12 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
            << " | - | - | - | - | - | - |\n";
         continue;
       }
-      const auto& rss = e["rss"];
-      md << "| " << e.value("app", "") << " | "
-         << num(nlohmann::json(e["fitted_window"][1].get<double>() -
-                               e["fitted_window"][0].get<double>()),
-                1, 0)
-         << " s | " << rss.value("samples", 0) << " | " << num(rss["slope_mib_per_hour"], 1, 2)
-         << " MiB/h | " << num(rss["r2"], 1, 2) << " | "
-         << (e.contains("working_set") ? num(e["working_set"]["slope_mib_per_hour"], 1, 2) : "-")
+      const auto& rss = At(e, "rss");
+      md << "| " << e.value("app", "") << " | " << num(Width(At(e, "fitted_window")), 1, 0)
+         << " s | " << rss.value("samples", 0) << " | " << num(At(rss, "slope_mib_per_hour"), 1, 2)
+         << " MiB/h | " << num(At(rss, "r2"), 1, 2) << " | "
+         << (e.contains("working_set") ? num(At(At(e, "working_set"), "slope_mib_per_hour"), 1, 2)
+                                       : "-")
          << " MiB/h | " << e.value("verdict", "") << " |\n";
     }
   }
@@ -168,39 +183,41 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
   md << "\n## Pods\n\n| app | start-up (podmeter, exec→listen) | self-reported | idle working "
         "set | "
         "idle RSS | working set at end | restarts |\n|---|---|---|---|---|---|---|\n";
-  for (const auto& p : s["pods"]) {
-    md << "| " << p["app"].get<std::string>() << " | " << num(p["startup_seconds"], 1e3, 1)
-       << " ms | " << num(p["self_reported_startup_seconds"], 1e3, 1) << " ms | "
-       << num(p["idle_working_set_bytes"], 1.0 / 1048576, 2) << " MiB | "
-       << num(p["idle_rss_bytes"], 1.0 / 1048576, 2) << " MiB | "
-       << num(p["working_set_bytes"], 1.0 / 1048576, 2) << " MiB | "
-       << num(p["restarts_observed"], 1, 0) << " |\n";
+  for (const auto& p : At(s, "pods")) {
+    md << "| " << Str(At(p, "app")) << " | " << num(At(p, "startup_seconds"), 1e3, 1) << " ms | "
+       << num(At(p, "self_reported_startup_seconds"), 1e3, 1) << " ms | "
+       << num(At(p, "idle_working_set_bytes"), 1.0 / 1048576, 2) << " MiB | "
+       << num(At(p, "idle_rss_bytes"), 1.0 / 1048576, 2) << " MiB | "
+       << num(At(p, "working_set_bytes"), 1.0 / 1048576, 2) << " MiB | "
+       << num(At(p, "restarts_observed"), 1, 0) << " |\n";
   }
-  for (const auto& sc : s["scenarios"]) {
+  for (const auto& sc : At(s, "scenarios")) {
     if (sc.value("scenario", "") == "cold-start") continue;  // its table is above
-    md << "\n## " << sc["scenario"].get<std::string>()
+    md << "\n## " << Str(At(sc, "scenario"))
        << "\n\n| runtime | requests | req/s | p50 | p95 | p99 | errors | CPU-s | req per CPU-s | "
           "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
-    if (!sc.contains("k6") || !sc["k6"].contains("rows")) continue;
-    for (const auto& row : sc["k6"]["rows"]) {
+    if (!sc.contains("k6") || !At(sc, "k6").contains("rows")) continue;
+    for (const auto& row : At(At(sc, "k6"), "rows")) {
       std::string runtime = row.value("runtime", "");
       nlohmann::json pod;
-      for (const auto& p : sc["podmeter"]) {
-        if (p["app"].get<std::string>().rfind(runtime + "-", 0) == 0) pod = p;
+      for (const auto& p : At(sc, "podmeter")) {
+        if (Str(At(p, "app")).rfind(runtime + "-", 0) == 0) pod = p;
       }
       double requests = row.value("requests", 0.0);
       double cpu = pod.is_object() ? pod.value("cpu_seconds", 0.0) : 0.0;
-      md << "| " << runtime << " | " << num(row["requests"], 1, 0) << " | "
-         << num(row["requests_per_second"], 1, 1) << " | " << num(row["p50_ms"], 1, 1) << " ms | "
-         << num(row["p95_ms"], 1, 1) << " ms | " << num(row["p99_ms"], 1, 1) << " ms | "
-         << num(row["failed_rate"], 100, 2) << " % | " << num(nlohmann::json(cpu), 1, 2) << " | "
+      md << "| " << runtime << " | " << num(At(row, "requests"), 1, 0) << " | "
+         << num(At(row, "requests_per_second"), 1, 1) << " | " << num(At(row, "p50_ms"), 1, 1)
+         << " ms | " << num(At(row, "p95_ms"), 1, 1) << " ms | " << num(At(row, "p99_ms"), 1, 1)
+         << " ms | " << num(At(row, "failed_rate"), 100, 2) << " % | "
+         << num(nlohmann::json(cpu), 1, 2) << " | "
          << (cpu > 0 ? num(nlohmann::json(requests / cpu), 1, 0) : "-") << " | "
-         << (pod.is_object() ? num(pod["throttled_ratio"], 100, 0) : "-") << " % | "
-         << (pod.is_object() ? num(pod["peak_working_set_bytes"], 1.0 / 1048576, 1) : "-")
+         << (pod.is_object() ? num(At(pod, "throttled_ratio"), 100, 0) : "-") << " % | "
+         << (pod.is_object() ? num(At(pod, "peak_working_set_bytes"), 1.0 / 1048576, 1) : "-")
          << " MiB |\n";
       if (row.contains("pod_kill")) {
-        md << "|  | recovery " << num(row["pod_kill"]["recovery_seconds"], 1, 0) << " s, failed "
-           << num(row["pod_kill"]["failed"], 1, 0) << " |  |  |  |  |  |  |  |  |  |\n";
+        md << "|  | recovery " << num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
+           << " s, failed " << num(At(At(row, "pod_kill"), "failed"), 1, 0)
+           << " |  |  |  |  |  |  |  |  |  |\n";
       }
     }
   }
