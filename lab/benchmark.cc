@@ -48,8 +48,9 @@ double ExpectedSeconds(const std::string& scenario, const std::string& profile) 
 }  // namespace
 
 const std::vector<std::string>& AllScenarios() {
-  static const std::vector<std::string> all = {
-      "compute-scaling", "load", "payload", "spike", "soak", "squeeze", "pod-kill", "interference"};
+  static const std::vector<std::string> all = {"cold-start", "compute-scaling", "load",
+                                               "payload",    "spike",           "soak",
+                                               "squeeze",    "pod-kill",        "interference"};
   return all;
 }
 
@@ -111,6 +112,12 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
                      const std::string& summary, double kill_after, const std::string& kill_app,
                      double expected_seconds) {
   std::vector<std::pair<std::string, std::string>> env = ProfileEnv(o_.profile);
+  if (o_.profile == "tiny" && scenario == "soak") {
+    // The leak check fits a line after a warm-up: it needs more than the tiny 3 s.
+    for (auto& [k, v] : env) {
+      if (k == "DURATION") v = "10s";
+    }
+  }
   env.emplace_back("TARGETS", targets);
   env.emplace_back("RUN_ID", o_.run_id);
   env.emplace_back("SUMMARY_FILE", summary);
@@ -258,6 +265,7 @@ json Benchmark::RunAll() {
   json out = json::array();
   for (const std::string& name : o_.scenarios) {
     if (o_.interrupted()) break;
+    if (name == "cold-start") continue;  // run by the caller before the pods (lab/cold_start.h)
     std::printf("scenario %s\n", name.c_str());
     out.push_back(RunScenario(name));
   }

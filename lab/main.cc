@@ -10,18 +10,22 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "collectors/file_util.h"
+#include "lab/analysis.h"
 #include "lab/benchmark.h"
 #include "lab/cgroups.h"
+#include "lab/cold_start.h"
 #include "lab/manifest.h"
 #include "lab/pod_manager.h"
 #include "lab/process.h"
 #include "lab/report.h"
+#include "lab/summary_markdown.h"
 
 namespace fs = std::filesystem;
 using namespace podmeter;
@@ -42,6 +46,7 @@ struct RunOptions {
   std::string results = "results";
   std::string server_cpus = "0";
   bool pod_kill = true;
+  int cold_starts = 5;
   int base_port = 18080;
   int podmeter_port = 10101;
   int prometheus_port = 19090;
@@ -63,6 +68,7 @@ std::string Slurp(const std::string& path) {
 struct Service {
   std::string name;
   int pid = 0;
+  ~Service() { Stop(); }
   void Stop() {
     if (pid <= 0) return;
     ::kill(-pid, SIGTERM);
@@ -103,58 +109,6 @@ std::string PrometheusConfig(int podmeter_port) {
          "scrape_configs:\n  - job_name: podmeter\n    static_configs:\n      - targets: "
          "['127.0.0.1:" +
          std::to_string(podmeter_port) + "']\n";
-}
-
-// The scoreboard: one row per runtime, what the reference report's "Final Scoreboard" shows.
-std::string SummaryMarkdown(const nlohmann::json& s) {
-  std::ostringstream md;
-  auto num = [](const nlohmann::json& v, double scale, int digits) {
-    if (!v.is_number()) return std::string("-");
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.*f", digits, v.get<double>() * scale);
-    return std::string(buf);
-  };
-  md << "# podmeter lab run " << s["run_id"].get<std::string>() << " ("
-     << s["profile"].get<std::string>()
-     << ")\n\n## Pods\n\n| app | start-up (podmeter, exec→listen) | self-reported | idle working "
-        "set | "
-        "idle RSS | working set at end | restarts |\n|---|---|---|---|---|---|---|\n";
-  for (const auto& p : s["pods"]) {
-    md << "| " << p["app"].get<std::string>() << " | " << num(p["startup_seconds"], 1e3, 1)
-       << " ms | " << num(p["self_reported_startup_seconds"], 1e3, 1) << " ms | "
-       << num(p["idle_working_set_bytes"], 1.0 / 1048576, 2) << " MiB | "
-       << num(p["idle_rss_bytes"], 1.0 / 1048576, 2) << " MiB | "
-       << num(p["working_set_bytes"], 1.0 / 1048576, 2) << " MiB | "
-       << num(p["restarts_observed"], 1, 0) << " |\n";
-  }
-  for (const auto& sc : s["scenarios"]) {
-    md << "\n## " << sc["scenario"].get<std::string>()
-       << "\n\n| runtime | requests | req/s | p50 | p95 | p99 | errors | CPU-s | req per CPU-s | "
-          "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
-    if (!sc.contains("k6") || !sc["k6"].contains("rows")) continue;
-    for (const auto& row : sc["k6"]["rows"]) {
-      std::string runtime = row.value("runtime", "");
-      nlohmann::json pod;
-      for (const auto& p : sc["podmeter"]) {
-        if (p["app"].get<std::string>().rfind(runtime + "-", 0) == 0) pod = p;
-      }
-      double requests = row.value("requests", 0.0);
-      double cpu = pod.is_object() ? pod.value("cpu_seconds", 0.0) : 0.0;
-      md << "| " << runtime << " | " << num(row["requests"], 1, 0) << " | "
-         << num(row["requests_per_second"], 1, 1) << " | " << num(row["p50_ms"], 1, 1) << " ms | "
-         << num(row["p95_ms"], 1, 1) << " ms | " << num(row["p99_ms"], 1, 1) << " ms | "
-         << num(row["failed_rate"], 100, 2) << " % | " << num(nlohmann::json(cpu), 1, 2) << " | "
-         << (cpu > 0 ? num(nlohmann::json(requests / cpu), 1, 0) : "-") << " | "
-         << (pod.is_object() ? num(pod["throttled_ratio"], 100, 0) : "-") << " % | "
-         << (pod.is_object() ? num(pod["peak_working_set_bytes"], 1.0 / 1048576, 1) : "-")
-         << " MiB |\n";
-      if (row.contains("pod_kill")) {
-        md << "|  | recovery " << num(row["pod_kill"]["recovery_seconds"], 1, 0) << " s, failed "
-           << num(row["pod_kill"]["failed"], 1, 0) << " |  |  |  |  |  |  |  |  |  |\n";
-      }
-    }
-  }
-  return md.str();
 }
 
 int Run(const RunOptions& o, const std::string& repo) {
@@ -209,6 +163,8 @@ int Run(const RunOptions& o, const std::string& repo) {
     (void)cgroups.value().RemoveAll();
   };
 
+  // Every Deployment read before anything starts; the pods are created after podmeter.
+  std::vector<ColdStartApp> apps;
   int port = o.base_port;
   for (const std::string& app_name : o.apps) {
     std::string path = JoinPath(JoinPath(repo, o.stack), app_name + "-deployment.yaml");
@@ -222,14 +178,8 @@ int Run(const RunOptions& o, const std::string& repo) {
       cleanup();
       return Fail("lab/images.json has no command for image " + image + ".");
     }
-    auto argv = images[image].get<std::vector<std::string>>();
-    for (int i = 0; i < o.replicas; ++i) {
-      Status s = pods.AddReplica(*app, i, argv, port++);
-      if (!s.ok()) {
-        cleanup();
-        return Fail("creating the pod cgroup failed: " + s.message());
-      }
-    }
+    apps.push_back({*app, images[image].get<std::vector<std::string>>(), port});
+    port += o.replicas;
   }
   // podmeter first, so that it measures the pods' start-up.
   auto pm_pid =
@@ -257,9 +207,36 @@ int Run(const RunOptions& o, const std::string& repo) {
     return Fail("starting prometheus: " + prom_pid.status().message());
   }
   prometheus.pid = *prom_pid;
-
-  auto start = std::chrono::steady_clock::now();
+  if (!WaitHttp(o.prometheus_port, "/-/ready", 30)) {
+    cleanup();
+    return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
+  }
   pods.Start();
+
+  // Cold start first: nothing of the runtime (nor anything else) is running yet.
+  nlohmann::json scenarios = nlohmann::json::array();
+  auto wanted = [&](const std::string& name) {
+    return std::find(o.scenarios.begin(), o.scenarios.end(), name) != o.scenarios.end();
+  };
+  if (wanted("cold-start")) {
+    std::cout << "scenario cold-start (" << o.cold_starts << " starts per runtime)\n";
+    ColdStartOptions co;
+    co.starts = o.cold_starts;
+    co.podmeter_port = o.podmeter_port;
+    co.interrupted = [] { return g_interrupted.load(); };
+    scenarios.push_back(RunColdStart(&pods, apps, co));
+  }
+
+  for (const ColdStartApp& a : apps) {
+    for (int i = 0; i < o.replicas; ++i) {
+      auto added = pods.AddReplica(a.app, i, a.argv, a.port + i);
+      if (!added.ok()) {
+        cleanup();
+        return Fail("creating the pod cgroup failed: " + added.status().message());
+      }
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
   std::cout << "starting " << o.apps.size() * static_cast<size_t>(o.replicas)
             << " pods (servers on CPU " << o.server_cpus << ") ...\n";
   while (!pods.AllReady() && !g_interrupted) {
@@ -269,10 +246,6 @@ int Run(const RunOptions& o, const std::string& repo) {
                   "; logs in " + dir + "/logs.");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  if (!WaitHttp(o.prometheus_port, "/-/ready", 30)) {
-    cleanup();
-    return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
   }
   std::cout << "all pods ready; podmeter http://127.0.0.1:" << o.podmeter_port
             << "/metrics, prometheus http://127.0.0.1:" << o.prometheus_port << "\n";
@@ -295,7 +268,8 @@ int Run(const RunOptions& o, const std::string& repo) {
     if (v) self_reported[r.pod] = *v;
   }
 
-  nlohmann::json scenarios = nlohmann::json::array();
+  std::vector<std::string> k6_scenarios = o.scenarios;
+  std::erase(k6_scenarios, "cold-start");
   if (!o.scenarios.empty()) {
     BenchmarkOptions bo;
     bo.repo = repo;
@@ -305,10 +279,10 @@ int Run(const RunOptions& o, const std::string& repo) {
     bo.k6_bin = k6_bin;
     bo.podmeter_port = o.podmeter_port;
     bo.prometheus_port = o.prometheus_port;
-    bo.scenarios = o.scenarios;
+    bo.scenarios = k6_scenarios;
     bo.interrupted = [] { return g_interrupted.load(); };
     Benchmark bench(bo, &pods);
-    scenarios = bench.RunAll();
+    for (auto& sc : bench.RunAll()) scenarios.push_back(std::move(sc));
   } else {
     // No scenarios: hold the stack, showing what podmeter sees; kill one replica halfway.
     auto hold_start = std::chrono::steady_clock::now();
@@ -339,6 +313,20 @@ int Run(const RunOptions& o, const std::string& repo) {
                             {"profile", o.profile},
                             {"pods", nlohmann::json::array()},
                             {"scenarios", scenarios}};
+  // From the run's Prometheus, after its last scrape and k6's last push.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  AnalysisOptions ao{"http://127.0.0.1:" + std::to_string(o.prometheus_port), id,
+                     pm.namespace_name};
+  std::map<std::string, int64_t> limits;
+  for (const ReplicaState& r : pods.Replicas()) {
+    if (r.cpu_limit_millis) limits[r.app] = *r.cpu_limit_millis;
+  }
+  for (const auto& sc : scenarios) {
+    if (sc.value("scenario", "") == "soak") summary["leak_check"] = LeakChecks(ao, sc);
+    if (sc.value("scenario", "") == "load") {
+      summary["cost_projection"] = CostProjections(ao, sc, limits);
+    }
+  }
   for (const ReplicaState& r : pods.Replicas()) {
     const PodFigures& f = final_figures[r.pod];
     auto opt = [](const std::optional<double>& v) {
@@ -415,6 +403,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--results", o.results, "Where results/<run id>/ goes")->capture_default_str();
   run->add_flag("!--no-pod-kill", o.pod_kill, "Do not kill a replica halfway");
+  run->add_option("--cold-starts", o.cold_starts, "Starts per runtime in the cold-start scenario")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   CLI::App* clean = app.add_subcommand("clean", "Remove what a killed run left behind");
   CLI::App* report =
       app.add_subcommand("report", "Regenerate report.html of a finished run from its Prometheus");
@@ -447,7 +438,15 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    return Run(o, repo);
+    try {
+      return Run(o, repo);
+    } catch (const std::exception& e) {
+      // Unwinding stopped the services and the pods; the QoS parents go too.
+      auto cgroups = LabCgroups::Detect();
+      if (cgroups.ok()) (void)cgroups.value().RemoveAll();
+      return Fail(std::string("internal error: ") + e.what() +
+                  "; stopped everything and removed the cgroups.");
+    }
   }
   return 2;
 }

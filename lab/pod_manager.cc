@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -37,8 +38,8 @@ PodManager::PodManager(LabCgroups* cgroups, PodManagerOptions options)
 
 PodManager::~PodManager() { Shutdown(); }
 
-Status PodManager::AddReplica(const AppSpec& app, int index, std::vector<std::string> argv,
-                              int port) {
+StatusOr<std::string> PodManager::AddReplica(const AppSpec& app, int index,
+                                             std::vector<std::string> argv, int port) {
   Replica r;
   r.app = app;
   r.spec = app.containers.front();
@@ -73,9 +74,35 @@ Status PodManager::AddReplica(const AppSpec& app, int index, std::vector<std::st
   pod_limits.cpus = options_.cpus;
   Status s = cgroups_->Create(r.pod_rel, pod_limits);
   if (!s.ok()) return s;
+  std::string pod_name = p.name;
   std::lock_guard<std::mutex> lock(mutex_);
   replicas_.push_back(std::move(r));
   dirty_ = true;
+  return pod_name;
+}
+
+Status PodManager::RemoveReplica(const std::string& pod) {
+  std::future<std::pair<int, double>> probe;  // waited for after the lock is released
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = std::find_if(replicas_.begin(), replicas_.end(),
+                           [&](const Replica& r) { return r.pod.name == pod; });
+    if (it == replicas_.end()) return Status::NotFound("no pod " + pod);
+    Replica& r = *it;
+    if (r.pid > 0) {
+      ::kill(-r.pid, SIGKILL);
+      ::kill(r.pid, SIGKILL);
+      ::waitpid(r.pid, nullptr, 0);
+    }
+    Status s = r.container_rel.empty() ? Status::Ok() : cgroups_->Remove(r.container_rel);
+    Status p = cgroups_->Remove(r.pod_rel);
+    probe = std::move(r.probe);
+    replicas_.erase(it);
+    WritePodList();
+    dirty_ = false;
+    if (!s.ok()) return s;
+    if (!p.ok()) return p;
+  }
   return Status::Ok();
 }
 
@@ -146,23 +173,39 @@ void PodManager::Reap(double now) {
   }
 }
 
-void PodManager::Probe(Replica& r, double now) {
-  if (!r.spec.readiness || r.pid <= 0 || now < r.next_probe_at) return;
+void PodManager::StartProbe(Replica& r, double now) {
+  if (!r.spec.readiness || r.pid <= 0 || now < r.next_probe_at || r.probe.valid()) return;
   const ProbeSpec& p = *r.spec.readiness;
   r.next_probe_at = now + p.period_seconds;
-  int status = HttpGetStatus(r.port, p.path, static_cast<int>(p.timeout_seconds * 1000));
-  bool ok = status >= 200 && status < 400;
+  r.probe_container_id = r.pod.containers.front().container_id;
+  r.probe = std::async(
+      std::launch::async,
+      [port = r.port, path = p.path, timeout_ms = static_cast<int>(p.timeout_seconds * 1000)] {
+        int status = HttpGetStatus(port, path, timeout_ms);
+        return std::make_pair(status, NowSeconds());
+      });
+}
+
+void PodManager::CollectProbe(Replica& r) {
+  if (!r.probe.valid() || r.probe.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return;
+  }
+  auto [status, finished_at] = r.probe.get();
   LabContainer& c = r.pod.containers.front();
+  // A probe of a container that has exited (or been replaced) since says nothing.
+  if (r.pid <= 0 || r.probe_container_id != c.container_id) return;
+  const ProbeSpec& p = *r.spec.readiness;
+  bool ok = status >= 200 && status < 400;
   r.probe_failures = ok ? 0 : r.probe_failures + 1;
   bool ready = ok || (c.ready && r.probe_failures < p.failure_threshold);
   if (ready != c.ready) {
     c.ready = ready;
     if (ready) {
-      r.pod.ready_since = NowSeconds();
+      r.pod.ready_since = finished_at;
       r.pod.not_ready_since.reset();
     } else {
       r.pod.ready_since.reset();
-      r.pod.not_ready_since = NowSeconds();
+      r.pod.not_ready_since = finished_at;
     }
     dirty_ = true;
   }
@@ -192,7 +235,10 @@ void PodManager::Tick() {
     WritePodList();
     dirty_ = false;
   }
-  for (Replica& r : replicas_) Probe(r, NowSeconds());
+  for (Replica& r : replicas_) {
+    CollectProbe(r);
+    StartProbe(r, NowSeconds());
+  }
   if (dirty_) {
     WritePodList();
     dirty_ = false;
@@ -238,8 +284,20 @@ std::vector<ReplicaState> PodManager::Replicas() const {
   std::vector<ReplicaState> out;
   for (const Replica& r : replicas_) {
     const LabContainer& c = r.pod.containers.front();
-    out.push_back({r.app.name, r.pod.name, c.name, c.container_id, r.port, r.pid, c.restart_count,
-                   c.ready, r.spec.cpu_limit_millis});
+    ReplicaState s;
+    s.app = r.app.name;
+    s.pod = r.pod.name;
+    s.uid = r.pod.uid;
+    s.container = c.name;
+    s.container_id = c.container_id;
+    s.port = r.port;
+    s.pid = r.pid;
+    s.restarts = c.restart_count;
+    s.ready = c.ready;
+    s.cpu_limit_millis = r.spec.cpu_limit_millis;
+    if (r.pid > 0) s.started_at = r.started_at;
+    if (c.ready) s.ready_since = r.pod.ready_since;
+    out.push_back(std::move(s));
   }
   return out;
 }

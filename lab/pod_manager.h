@@ -2,10 +2,13 @@
 // one cgroup per container, the container's process started inside it, probed for readiness
 // over HTTP, restarted into a new container cgroup when it exits (restartPolicy Always, with
 // back-off), and the whole state written as a kubelet PodList for podmeter's --pods-file.
-// One thread (Start) drives it; the other methods are thread-safe.
+// One thread (Start) drives it every 50 ms; each readiness probe runs on its own thread
+// (std::async) and is collected by a later round, so a slow probe never delays a restart or
+// another pod's probe. The other methods are thread-safe.
 #pragma once
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -31,10 +34,12 @@ struct PodManagerOptions {
 };
 
 struct ReplicaState {
-  std::string app, pod, container, container_id;
+  std::string app, pod, uid, container, container_id;
   int port = 0, pid = 0, restarts = 0;
   bool ready = false;
   std::optional<int64_t> cpu_limit_millis;
+  std::optional<double> started_at;   ///< the running container's start (fork + exec), unix s
+  std::optional<double> ready_since;  ///< when its readiness probe first succeeded, unix s
 };
 
 class PodManager {
@@ -44,8 +49,13 @@ class PodManager {
   PodManager(const PodManager&) = delete;
   PodManager& operator=(const PodManager&) = delete;
 
-  /// Adds replica `index` of `app`, its first container running `argv` with PORT=`port`.
-  Status AddReplica(const AppSpec& app, int index, std::vector<std::string> argv, int port);
+  /// Adds replica `index` of `app`, its first container running `argv` with PORT=`port`; the
+  /// loop starts it at its next round. Returns the new pod's name.
+  StatusOr<std::string> AddReplica(const AppSpec& app, int index, std::vector<std::string> argv,
+                                   int port);
+  /// Deletes a pod: SIGKILL to its processes, its container and pod cgroups removed, gone from
+  /// the PodList. NotFound if no such pod.
+  Status RemoveReplica(const std::string& pod);
   void Start();
   /// Stops the loop, kills every process and removes every cgroup made.
   void Shutdown();
@@ -75,10 +85,13 @@ class PodManager {
     double started_at = 0, next_start_at = 0, next_probe_at = 0;
     int probe_failures = 0;
     RestartBackoff backoff;
+    std::future<std::pair<int, double>> probe;  ///< in flight: (HTTP status or -1, finished at)
+    std::string probe_container_id;             ///< the container it probes
   };
   Status StartContainer(Replica& r, double now);
   void Reap(double now);
-  void Probe(Replica& r, double now);
+  void StartProbe(Replica& r, double now);
+  void CollectProbe(Replica& r);
   void WritePodList();
 
   LabCgroups* cgroups_;

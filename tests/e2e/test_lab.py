@@ -1,6 +1,7 @@
 """podmeter-lab run on this machine with the tiny profile (every scenario for a few seconds): the
 three reference Deployments as pods in real cgroups, podmeter, Prometheus and k6; checks the
 summary against what the scenarios did to the pods, and that everything is removed."""
+import math
 import os
 import subprocess
 
@@ -58,6 +59,82 @@ def test_squeeze_throttles_at_50m(tiny_run):
         assert p["throttled_ratio"] > 0.2, p
         # Under a 50m quota no runtime can use more than 0.05 cores over the scenario.
         assert p["cpu_seconds"] <= 0.05 * s["seconds"] * 1.1, (p, s["seconds"])
+
+
+RUNTIMES = {"rust", "go", "django"}
+
+
+def test_cold_start_five_fresh_pods_per_runtime(tiny_run):
+    summary, _, _ = tiny_run
+    cold = scenario(summary, "cold-start")
+    assert cold["end"] > cold["start"]
+    runtimes = {r["runtime"]: r for r in cold["runtimes"]}
+    assert set(runtimes) == RUNTIMES
+    main_pods = {p["pod"] for p in summary["pods"]}
+    for runtime, r in runtimes.items():
+        assert len(r["starts"]) == 5, r
+        pods = [s["pod"] for s in r["starts"]]
+        assert len(set(pods)) == 5 and not set(pods) & main_pods, pods  # a fresh pod each time
+        for s in r["starts"]:
+            assert "error" not in s, s
+            # podmeter's exec→listen, the server's own main→listen, and exec→ready (the first
+            # successful probe, 1 s period) in the order they must come.
+            assert 0 < s["exec_to_listen_seconds"] < 20, s
+            assert 0 < s["self_reported_seconds"] < 20, s
+            assert s["self_reported_seconds"] <= s["exec_to_listen_seconds"] + 0.005, s
+            assert s["exec_to_listen_seconds"] <= s["exec_to_ready_seconds"] < 30, s
+        for key in ("exec_to_listen_seconds", "exec_to_ready_seconds", "self_reported_seconds"):
+            spread = r[key]
+            assert spread["count"] == 5, (runtime, key, spread)
+            assert spread["min"] <= spread["median"] <= spread["max"], (runtime, key, spread)
+    # Django's interpreter and gunicorn take far longer to listen than either binary.
+    assert (runtimes["django"]["exec_to_listen_seconds"]["median"]
+            > 5 * max(runtimes["rust"]["exec_to_listen_seconds"]["median"],
+                      runtimes["go"]["exec_to_listen_seconds"]["median"]))
+
+
+def test_soak_memory_slope_and_verdict(tiny_run):
+    summary, _, run_dir = tiny_run
+    checks = {c["runtime"]: c for c in summary["leak_check"]}
+    assert set(checks) == RUNTIMES, summary["leak_check"]
+    soak = scenario(summary, "soak")
+    for runtime, c in checks.items():
+        lo, hi = c["load_window"]
+        assert soak["start"] - 3 <= lo < hi <= soak["end"] + 3, (runtime, c, soak)
+        assert c["fitted_window"][0] > lo  # the warm-up is left out
+        for key in ("rss", "working_set"):
+            fit = c[key]
+            assert fit["samples"] >= 5, (runtime, key, fit)
+            assert 0 <= fit["r2"] <= 1, (runtime, key, fit)
+            assert fit["mean_mib"] > 0.1, (runtime, key, fit)
+            assert abs(fit["slope_mib_per_hour"] * 1048576 / 3600
+                       - fit["slope_bytes_per_second"]) < 1e-6 * max(1, abs(fit["slope_bytes_per_second"]))
+        assert c["verdict"] in ("stable", "growing (possible leak)"), c
+    md = open(os.path.join(run_dir, "summary.md")).read()
+    assert "## Soak: memory trend" in md and "soak RSS slope" in md
+
+
+def test_cost_projection_for_100_rps(tiny_run):
+    summary, _, run_dir = tiny_run
+    cost = {c["runtime"]: c for c in summary["cost_projection"]}
+    assert set(cost) == RUNTIMES, summary["cost_projection"]
+    load = scenario(summary, "load")
+    cpu = {p["app"]: p["cpu_seconds"] for p in load["podmeter"]}
+    requests = {r["runtime"]: r["requests"] for r in load["k6"]["rows"]}
+    for runtime, c in cost.items():
+        assert "error" not in c, c
+        assert c["cpu_limit_cores"] == 0.5  # the manifests' 500m, restored after the squeeze
+        per_cpu_s = requests[runtime] / cpu[runtime + "-api"]
+        assert c["requests_per_cpu_second"] == pytest.approx(per_cpu_s, rel=1e-9)
+        assert c["requests_per_second_per_pod"] == pytest.approx(per_cpu_s * 0.5, rel=1e-9)
+        assert c["pods"] == max(1, math.ceil(100 / (per_cpu_s * 0.5))), c
+        assert 0.1 < c["mib_per_pod"] < 512, c
+        assert c["memory_mib"] == pytest.approx(c["pods"] * c["mib_per_pod"])
+    # The interpreter needs more pods (and far more memory) than either compiled server.
+    assert cost["django"]["pods"] > max(cost["rust"]["pods"], cost["go"]["pods"])
+    assert cost["django"]["memory_mib"] > 5 * max(cost["rust"]["memory_mib"], cost["go"]["memory_mib"])
+    md = open(os.path.join(run_dir, "summary.md")).read()
+    assert "## Cost projection: 100 req/s" in md and "pods for 100 req/s" in md
 
 
 def test_everything_is_removed(tiny_run):
