@@ -175,3 +175,16 @@ def test_throttled_ratio_high_during_squeeze(run):
         # lab's ratio over the squeeze alone.
         assert max(0.05, 1.5 * before.get(app, 0)) < peak[app] <= lab[app] + 0.05, (
             app, before, peak, lab)
+
+
+def test_lab_final_scrape_passes_promtool(lab_tiny_run):
+    """podmeter's last scrape of the run (its own families and the servers' relayed ones after
+    every scenario) passes promtool's lint, as the scrape in test_relay does."""
+    _, _, run_dir = lab_tiny_run
+    with open(os.path.join(run_dir, "metrics-final.txt")) as f:
+        text = f.read()
+    assert "# TYPE http_server_request_duration_seconds histogram" in text
+    res = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                         text=True, timeout=60)
+    problems = (res.stdout + res.stderr).strip()
+    assert res.returncode == 0 and not problems, problems or f"promtool exit {res.returncode}"
