@@ -170,11 +170,14 @@ def test_throttled_ratio_high_during_squeeze(run):
     for p in sc["podmeter"]:
         lab[p["app"]] = max(lab.get(p["app"], 0), p["throttled_ratio"])
     for app in APPS:
-        # 50 millicores under load: the ratio climbs. A tiny squeeze lasts seconds, so the 1m
-        # window still holds the less throttled minute before it, and the rule stays below the
-        # lab's ratio over the squeeze alone.
-        assert max(0.05, 1.5 * before.get(app, 0)) < peak[app] <= lab[app] + 0.05, (
-            app, before, peak, lab)
+        # 50 millicores under load: the ratio climbs above what it was before (Django is
+        # throttled at its 500 millicores already; Rust and Go are not).
+        assert peak[app] > max(0.1, before.get(app, 0)), (app, before, peak, lab)
+        if before.get(app, 0) < 0.02:
+            # A tiny squeeze lasts seconds, so the 1m window still holds the unthrottled periods
+            # before it: the rule stays below the lab's ratio over the squeeze alone.
+            assert peak[app] <= lab[app] + 0.05, (app, before, peak, lab)
+    assert before.get("rust-api", 0) < 0.02 and before.get("go-api", 0) < 0.02, before
 
 
 def test_lab_final_scrape_passes_promtool(lab_tiny_run):
