@@ -104,9 +104,13 @@ std::optional<double> Sample(const std::string& text, const std::string& name,
   return std::nullopt;
 }
 
-std::string PrometheusConfig(int podmeter_port) {
+// Scrapes podmeter every second and evaluates rules/podmeter.rules.yml of the checkout at `repo`
+// (an absolute path: Prometheus resolves relative rule files against the config's directory).
+std::string PrometheusConfig(int podmeter_port, const std::string& repo) {
   return "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-         "scrape_configs:\n  - job_name: podmeter\n    static_configs:\n      - targets: "
+         "rule_files:\n  - '" +
+         fs::absolute(JoinPath(repo, "rules/podmeter.rules.yml")).lexically_normal().string() +
+         "'\nscrape_configs:\n  - job_name: podmeter\n    static_configs:\n      - targets: "
          "['127.0.0.1:" +
          std::to_string(podmeter_port) + "']\n";
 }
@@ -195,7 +199,7 @@ int Run(const RunOptions& o, const std::string& repo) {
     cleanup();
     return Fail("podmeter did not become healthy; see " + dir + "/logs/podmeter.log.");
   }
-  std::ofstream(JoinPath(dir, "prometheus.yml")) << PrometheusConfig(o.podmeter_port);
+  std::ofstream(JoinPath(dir, "prometheus.yml")) << PrometheusConfig(o.podmeter_port, repo);
   auto prom_pid =
       StartInCgroup({"prometheus", "--config.file=" + JoinPath(dir, "prometheus.yml"),
                      "--storage.tsdb.path=" + JoinPath(dir, "prometheus"),
