@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -135,13 +136,16 @@ StatusOr<std::string> QueryRange(const std::string& prometheus, const std::strin
   return body;
 }
 
-std::string PodsNamespace(const std::string& run_dir) {
+json PodList(const std::string& run_dir) {
   auto text = ReadFile(JoinPath(run_dir, "pods.json"));
-  if (text.ok()) {
-    json pods = json::parse(*text, nullptr, false);
-    if (!pods.is_discarded() && pods.contains("items") && !pods["items"].empty()) {
-      return pods["items"][0]["metadata"].value("namespace", "podmeter-bench");
-    }
+  if (!text.ok()) return json::object();
+  json pods = json::parse(*text, nullptr, false);
+  return pods.is_discarded() ? json::object() : pods;
+}
+
+std::string PodsNamespace(const json& pods) {
+  if (pods.contains("items") && pods["items"].is_array() && !pods["items"].empty()) {
+    return pods["items"][0].value("metadata", json::object()).value("namespace", "podmeter-bench");
   }
   return "podmeter-bench";
 }
@@ -173,53 +177,191 @@ void StopProcessGroup(int pid) {
 
 }  // namespace
 
-StatusOr<std::vector<ReportPanel>> ParseReportQueries(const std::string& json_text) {
+StatusOr<std::vector<ReportChartRef>> ParseReportPanelList(const std::string& json_text) {
   json doc = json::parse(json_text, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("panels") || !doc["panels"].is_array()) {
-    return Status::InvalidData("report queries: not JSON with a \"panels\" array");
+  if (doc.is_discarded() || !doc.contains("charts") || !doc["charts"].is_array()) {
+    return Status::InvalidData("report panels: not JSON with a \"charts\" array");
   }
-  std::vector<ReportPanel> panels;
-  for (const json& p : doc["panels"]) {
-    ReportPanel panel;
-    panel.id = p.value("id", "");
-    panel.title = p.value("title", "");
-    panel.unit = p.value("unit", "");
-    if (panel.title.empty() || !p.contains("targets") || p["targets"].empty()) {
-      return Status::InvalidData("report queries: panel '" + panel.id +
-                                 "' needs a title and targets");
+  std::vector<ReportChartRef> refs;
+  for (const json& c : doc["charts"]) {
+    ReportChartRef ref;
+    if (c.is_object()) {
+      ref.id = c.value("id", "");
+      ref.dashboard = c.value("dashboard", "");
+      ref.panel = c.value("panel", "");
     }
-    for (const json& t : p["targets"]) {
-      ReportTarget target;
-      target.expr = t.value("expr", "");
-      target.legend_format = t.value("legendFormat", "{{runtime}}");
-      target.dash = t.value("dash", false);
-      if (target.expr.empty()) {
-        return Status::InvalidData("report queries: panel '" + panel.id + "' has an empty expr");
+    if (ref.id.empty() || ref.dashboard.empty() || ref.panel.empty() ||
+        ref.dashboard.find('/') != std::string::npos) {
+      return Status::InvalidData("report panels: every chart needs an id, a dashboard file name " +
+                                 std::string("and a panel title: ") + c.dump());
+    }
+    refs.push_back(std::move(ref));
+  }
+  return refs;
+}
+
+std::string DisplayUnit(const std::string& grafana_unit) {
+  static const std::map<std::string, std::string> units = {
+      {"reqps", "req/s"}, {"percent", "%"}, {"mbytes", "MiB"}, {"short", ""}, {"none", ""}};
+  if (grafana_unit.rfind("suffix:", 0) == 0) return Trim(grafana_unit.substr(7));
+  auto it = units.find(grafana_unit);
+  return it != units.end() ? it->second : grafana_unit;
+}
+
+namespace {
+
+// PanelFromDashboard on the parsed document; a value of the wrong JSON type throws.
+StatusOr<ReportPanel> PanelOf(const json& d, const ReportChartRef& ref) {
+  const std::string where = "dashboards/" + ref.dashboard;
+  const json* found = nullptr;
+  auto title_of = [](const json& p) { return p.is_object() ? p.value("title", "") : ""; };
+  for (const json& p : d["panels"]) {  // and a collapsed row's panels (by reference: kept)
+    if (title_of(p) == ref.panel) found = &p;
+    if (!p.is_object() || !p.contains("panels") || !p["panels"].is_array()) continue;
+    for (const json& nested : p["panels"]) {
+      if (title_of(nested) == ref.panel) found = &nested;
+    }
+  }
+  if (found == nullptr) return Status::NotFound(where + " has no panel \"" + ref.panel + "\"");
+  const json& p = *found;
+  ReportPanel panel;
+  panel.id = ref.id;
+  panel.title = ref.panel;
+  const json fc = p.value("fieldConfig", json::object());
+  const json defaults = fc.value("defaults", json::object());
+  panel.unit = DisplayUnit(defaults.value("unit", ""));
+  std::set<std::string> dashed;
+  for (const json& o : fc.value("overrides", json::array())) {
+    const json m = o.value("matcher", json::object());
+    if (m.value("id", "") != "byFrameRefID" || !m.contains("options") ||
+        !m["options"].is_string()) {
+      continue;
+    }
+    for (const json& prop : o.value("properties", json::array())) {
+      if (prop.value("id", "") == "custom.lineStyle" && prop.contains("value") &&
+          prop["value"].is_object() && prop["value"].value("fill", "") == "dash") {
+        dashed.insert(m["options"].get<std::string>());
       }
-      panel.targets.push_back(std::move(target));
     }
-    panels.push_back(std::move(panel));
+  }
+  for (const json& t : p.value("targets", json::array())) {
+    ReportTarget target;
+    target.expr = t.value("expr", "");
+    target.legend_format = t.value("legendFormat", "{{runtime}}");
+    target.dash = dashed.count(t.value("refId", "")) > 0;
+    if (target.expr.empty()) {
+      return Status::InvalidData(where + " panel \"" + ref.panel + "\" has a target without expr");
+    }
+    panel.targets.push_back(std::move(target));
+  }
+  if (panel.targets.empty()) {
+    return Status::InvalidData(where + " panel \"" + ref.panel + "\" has no targets");
+  }
+  const json templating = d.value("templating", json::object());
+  for (const json& v : templating.value("list", json::array())) {
+    const std::string name = v.value("name", "");
+    if (name.empty()) continue;
+    if (v.value("includeAll", false) && v.contains("allValue") && v["allValue"].is_string()) {
+      panel.variables[name] = v["allValue"].get<std::string>();
+      continue;
+    }
+    const json current = v.value("current", json::object());
+    const json value = current.value("value", json());
+    if (value.is_string()) {
+      panel.variables[name] = value.get<std::string>();
+    } else if (value.is_array() && !value.empty() && value[0].is_string()) {
+      panel.variables[name] = value[0].get<std::string>();
+    }
+  }
+  return panel;
+}
+
+}  // namespace
+
+StatusOr<ReportPanel> PanelFromDashboard(const std::string& dashboard_json,
+                                         const ReportChartRef& ref) {
+  json d = json::parse(dashboard_json, nullptr, false);
+  if (d.is_discarded() || !d.is_object() || !d.contains("panels") || !d["panels"].is_array()) {
+    return Status::InvalidData("dashboards/" + ref.dashboard + ": not a dashboard (no panels)");
+  }
+  try {
+    return PanelOf(d, ref);
+  } catch (const json::exception& e) {
+    return Status::InvalidData("dashboards/" + ref.dashboard + " panel \"" + ref.panel +
+                               "\": " + e.what());
+  }
+}
+
+StatusOr<std::vector<ReportPanel>> LoadReportPanels(const std::string& repo) {
+  auto list_text = ReadFile(JoinPath(repo, "lab/report_panels.json"));
+  if (!list_text.ok()) return list_text.status();
+  auto refs = ParseReportPanelList(*list_text);
+  if (!refs.ok()) return refs.status();
+  std::map<std::string, std::string> dashboards;
+  std::vector<ReportPanel> panels;
+  for (const ReportChartRef& ref : *refs) {
+    if (!dashboards.count(ref.dashboard)) {
+      auto text = ReadFile(JoinPath(repo, "dashboards/" + ref.dashboard));
+      if (!text.ok()) return text.status();
+      dashboards[ref.dashboard] = *text;
+    }
+    auto panel = PanelFromDashboard(dashboards[ref.dashboard], ref);
+    if (!panel.ok()) return panel.status();
+    panels.push_back(std::move(*panel));
   }
   return panels;
 }
 
 std::string ExpandQuery(const std::string& expr, const std::map<std::string, std::string>& vars) {
+  auto is_name = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   std::string out;
   size_t at = 0;
   while (at < expr.size()) {
     size_t dollar = expr.find('$', at);
     if (dollar == std::string::npos) break;
     out += expr.substr(at, dollar - at);
-    size_t end = dollar + 1;
-    while (end < expr.size() &&
-           (std::isalnum(static_cast<unsigned char>(expr[end])) || expr[end] == '_')) {
-      ++end;
+    size_t name_begin = dollar + 1, end;
+    std::string name;
+    if (name_begin < expr.size() && expr[name_begin] == '{') {  // ${name} or ${name:format}
+      size_t close = expr.find('}', name_begin);
+      if (close == std::string::npos) {
+        out += expr.substr(dollar);
+        return out;
+      }
+      name = expr.substr(name_begin + 1, close - name_begin - 1);
+      name = name.substr(0, name.find(':'));
+      end = close + 1;
+    } else {
+      end = name_begin;
+      while (end < expr.size() && is_name(expr[end])) ++end;
+      name = expr.substr(name_begin, end - name_begin);
     }
-    auto it = vars.find(expr.substr(dollar + 1, end - dollar - 1));
+    auto it = vars.find(name);
     out += it != vars.end() ? it->second : expr.substr(dollar, end - dollar);
     at = end;
   }
   return out + expr.substr(std::min(at, expr.size()));
+}
+
+std::string AppsRegex(const json& pod_list) {
+  std::set<std::string> apps;
+  if (pod_list.is_object() && pod_list.contains("items") && pod_list["items"].is_array()) {
+    for (const json& pod : pod_list["items"]) {
+      const json labels = pod.value("metadata", json::object()).value("labels", json::object());
+      std::string app = labels.value("app.kubernetes.io/name", labels.value("app", ""));
+      if (app.empty()) continue;
+      std::string escaped;
+      for (char c : app) {
+        if (std::string_view("\\.+*?()|[]{}^$").find(c) != std::string_view::npos) escaped += '\\';
+        escaped += c;
+      }
+      apps.insert(escaped);
+    }
+  }
+  if (apps.empty()) return ".*";
+  std::string out;
+  for (const auto& a : apps) out += (out.empty() ? "" : "|") + a;
+  return out;
 }
 
 int64_t QueryStep(int64_t start, int64_t end) {
@@ -381,9 +523,7 @@ StatusOr<int> WriteReport(const ReportOptions& o) {
   }
   auto tmpl = ReadFile(JoinPath(report_dir, "report.html.tmpl"));
   if (!tmpl.ok()) return tmpl.status();
-  auto queries_text = ReadFile(JoinPath(o.repo, "lab/report_queries.json"));
-  if (!queries_text.ok()) return queries_text.status();
-  auto panels = ParseReportQueries(*queries_text);
+  auto panels = LoadReportPanels(o.repo);
   if (!panels.ok()) return panels.status();
   auto summary_text = ReadFile(JoinPath(o.run_dir, "summary.json"));
   if (!summary_text.ok()) return summary_text.status();
@@ -392,8 +532,9 @@ StatusOr<int> WriteReport(const ReportOptions& o) {
   auto summary_md = ReadFile(JoinPath(o.run_dir, "summary.md"));
 
   const std::string run_id = summary.value("run_id", "");
-  std::map<std::string, std::string> vars = {{"run_id", run_id},
-                                             {"namespace", PodsNamespace(o.run_dir)}};
+  const json pods = PodList(o.run_dir);
+  std::map<std::string, std::string> run_vars = {
+      {"run_id", run_id}, {"namespace", PodsNamespace(pods)}, {"app", AppsRegex(pods)}};
   json sections = json::array();
   int with_data = 0;
   for (const json& sc : summary.value("scenarios", json::array())) {
@@ -402,11 +543,13 @@ StatusOr<int> WriteReport(const ReportOptions& o) {
     const int64_t start = static_cast<int64_t>(std::floor(sc["start"].get<double>())) - kPadSeconds;
     const int64_t end = static_cast<int64_t>(std::ceil(sc["end"].get<double>())) + kPadSeconds;
     const int64_t step = QueryStep(start, end);
-    vars["scenario"] = name;
-    vars["__rate_interval"] = std::to_string(std::max<int64_t>(5, 4 * step)) + "s";
+    run_vars["scenario"] = name;
+    run_vars["__rate_interval"] = std::to_string(std::max<int64_t>(5, 4 * step)) + "s";
     json charts = json::array();
     for (const ReportPanel& panel : *panels) {
       ChartData chart = EmptyChart(start, end, step);
+      std::map<std::string, std::string> vars = panel.variables;
+      for (const auto& [k, v] : run_vars) vars[k] = v;
       for (const ReportTarget& target : panel.targets) {
         auto answer = QueryRange(o.prometheus, ExpandQuery(target.expr, vars), start, end, step);
         if (!answer.ok()) return answer.status();
@@ -433,8 +576,13 @@ StatusOr<int> WriteReport(const ReportOptions& o) {
   return with_data;
 }
 
+std::string ScrapelessPrometheusConfig() {
+  return "# podmeter-lab report: queries a finished run's TSDB, scrapes nothing.\n"
+         "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n";
+}
+
 StatusOr<int> RegenerateReport(const std::string& repo, const std::string& run_dir) {
-  for (const char* f : {"summary.json", "prometheus.yml", "prometheus"}) {
+  for (const char* f : {"summary.json", "prometheus"}) {
     if (::access(JoinPath(run_dir, f).c_str(), R_OK) != 0) {
       return Status::NotFound(run_dir + " is not a finished lab run (no " + f + ")");
     }
@@ -444,7 +592,9 @@ StatusOr<int> RegenerateReport(const std::string& repo, const std::string& run_d
   std::error_code ec;
   std::filesystem::create_directories(JoinPath(run_dir, "logs"), ec);
   std::string log = JoinPath(run_dir, "logs/prometheus-report.log");
-  auto pid = StartInCgroup({"prometheus", "--config.file=" + JoinPath(run_dir, "prometheus.yml"),
+  std::string config = JoinPath(run_dir, "logs/prometheus-report.yml");
+  std::ofstream(config) << ScrapelessPrometheusConfig();
+  auto pid = StartInCgroup({"prometheus", "--config.file=" + config,
                             "--storage.tsdb.path=" + JoinPath(run_dir, "prometheus"),
                             "--web.listen-address=127.0.0.1:" + std::to_string(port)},
                            {}, {}, log, repo);

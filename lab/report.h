@@ -1,7 +1,7 @@
 // report.html: one self-contained page per lab run with each scenario plotted over time for the
-// three runtimes (k6's and podmeter's series from the run's Prometheus, through the panels of
-// lab/report_queries.json), the summary.md scoreboard on top and uPlot (lab/report/node_modules)
-// inlined. Single-threaded; no global state but curl's global init.
+// three runtimes (k6's and podmeter's series from the run's Prometheus, through the Grafana
+// dashboard panels lab/report_panels.json names), the summary.md scoreboard on top and uPlot
+// (lab/report/node_modules) inlined. Single-threaded; no global state but curl's global init.
 #pragma once
 
 #include <map>
@@ -19,18 +19,44 @@ struct ReportTarget {
   bool dash = false;
 };
 
-/// One chart: the same definition a Grafana panel has.
+/// One chart: a Grafana dashboard panel's title, unit (as shown) and targets, plus the values
+/// of the dashboard's variables the report does not set itself.
 struct ReportPanel {
   std::string id, title, unit;
   std::vector<ReportTarget> targets;
+  std::map<std::string, std::string> variables;
 };
 
-/// The panels of lab/report_queries.json; an error names what is wrong.
-StatusOr<std::vector<ReportPanel>> ParseReportQueries(const std::string& json_text);
+/// One entry of lab/report_panels.json: the chart's id in the page and the dashboard panel it
+/// shows (dashboards/<dashboard>, panel title).
+struct ReportChartRef {
+  std::string id, dashboard, panel;
+};
 
-/// `expr` with the variables in `vars` ($run_id, $scenario, $namespace, $__rate_interval)
-/// replaced; other `$` (a label_replace "$1") are left alone.
+/// The charts of lab/report_panels.json, in order; an error names what is wrong.
+StatusOr<std::vector<ReportChartRef>> ParseReportPanelList(const std::string& json_text);
+
+/// The panel `ref.panel` (by title) of a Grafana dashboard's JSON as a chart: each target's expr
+/// and legendFormat, dashed when a byFrameRefID override gives it a dashed custom.lineStyle, the
+/// unit through DisplayUnit, and the dashboard's variables: an includeAll one's allValue, else
+/// its current value.
+StatusOr<ReportPanel> PanelFromDashboard(const std::string& dashboard_json,
+                                         const ReportChartRef& ref);
+
+/// A Grafana unit id as the page shows it: reqps → req/s, percent → %, mbytes → MiB,
+/// "suffix: x" → x, short → "" (a plain number); others unchanged.
+std::string DisplayUnit(const std::string& grafana_unit);
+
+/// lab/report_panels.json with the panels it names read from `repo`/dashboards.
+StatusOr<std::vector<ReportPanel>> LoadReportPanels(const std::string& repo);
+
+/// `expr` with the variables in `vars` ($run_id or ${run_id}, $__rate_interval, …) replaced;
+/// other `$` (a label_replace "$1", an unknown name) are left alone.
 std::string ExpandQuery(const std::string& expr, const std::map<std::string, std::string>& vars);
+
+/// Regex matching every app of a kubelet PodList (pods.json): the pods' app.kubernetes.io/name
+/// label, else app, joined with "|" (".*" when none); the namespace of its first pod.
+std::string AppsRegex(const nlohmann::json& pod_list);
 
 /// The query_range step for a window: 1 s, or larger so a series has at most ~1,000 points.
 int64_t QueryStep(int64_t start, int64_t end);
@@ -67,7 +93,7 @@ std::string RenderReport(const std::string& tmpl, const std::string& title,
                          const std::string& uplot_css, const std::string& uplot_js);
 
 struct ReportOptions {
-  std::string repo;        // lab/report_queries.json, lab/report/ (template, node_modules)
+  std::string repo;        // lab/report_panels.json, dashboards/, lab/report/ (template, uPlot)
   std::string run_dir;     // results/<run>: summary.json, summary.md, pods.json; report.html
   std::string prometheus;  // e.g. http://127.0.0.1:19090
 };
@@ -76,8 +102,12 @@ struct ReportOptions {
 /// Returns the number of charts with data.
 StatusOr<int> WriteReport(const ReportOptions& options);
 
-/// `podmeter-lab report`: starts a Prometheus on the run's TSDB (a free loopback port), writes
-/// report.html, stops it.
+/// The configuration the report's Prometheus runs with: no scrape targets (the run's
+/// prometheus.yml scrapes 127.0.0.1:10101, where another run's podmeter may be listening).
+std::string ScrapelessPrometheusConfig();
+
+/// `podmeter-lab report`: starts a Prometheus on the run's TSDB (a free loopback port, the
+/// scrape-less configuration in logs/prometheus-report.yml), writes report.html, stops it.
 StatusOr<int> RegenerateReport(const std::string& repo, const std::string& run_dir);
 
 }  // namespace podmeter::lab

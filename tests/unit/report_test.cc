@@ -30,25 +30,120 @@ TEST(ExpandQuery, ReplacesOnlyTheKnownPlaceholders) {
             "label_replace(x{namespace=\"podmeter-bench\"}, \"r\", \"$1\", \"a\", \"$x\")$");
 }
 
-TEST(ReportQueries, TheShippedPanelsParseAndExpandCompletely) {
-  auto panels =
-      ParseReportQueries(ReadFile(std::string(PODMETER_REPO_DIR) + "/lab/report_queries.json"));
+TEST(ExpandQuery, BracedVariablesAndFormats) {
+  std::map<std::string, std::string> vars = {{"app", "rust-api|go-api"}, {"w", "5m"}};
+  EXPECT_EQ(ExpandQuery("x{app=~\"${app}\"}[${w}] ${app:regex} ${nope} ${open", vars),
+            "x{app=~\"rust-api|go-api\"}[5m] rust-api|go-api ${nope} ${open");
+}
+
+TEST(ParseReportPanelList, ChartsInOrderAndErrors) {
+  auto refs = ParseReportPanelList(
+      R"({"charts": [{"id": "a", "dashboard": "d.json", "panel": "P 1"},
+                     {"id": "b", "dashboard": "e.json", "panel": "P 2"}]})");
+  ASSERT_TRUE(refs.ok()) << refs.status().message();
+  ASSERT_EQ(refs->size(), 2u);
+  EXPECT_EQ((*refs)[1].id, "b");
+  EXPECT_EQ((*refs)[1].dashboard, "e.json");
+  EXPECT_EQ((*refs)[1].panel, "P 2");
+  EXPECT_FALSE(ParseReportPanelList(R"({"charts": [{"id": "a", "dashboard": "d.json"}]})").ok());
+  EXPECT_FALSE(
+      ParseReportPanelList(R"({"charts": [{"id": "a", "dashboard": "../x", "panel": "p"}]})").ok());
+  EXPECT_FALSE(ParseReportPanelList("not json").ok());
+}
+
+TEST(DisplayUnit, GrafanaUnitsAsThePageShowsThem) {
+  EXPECT_EQ(DisplayUnit("reqps"), "req/s");
+  EXPECT_EQ(DisplayUnit("percent"), "%");
+  EXPECT_EQ(DisplayUnit("mbytes"), "MiB");
+  EXPECT_EQ(DisplayUnit("suffix: millicores"), "millicores");
+  EXPECT_EQ(DisplayUnit("short"), "");
+  EXPECT_EQ(DisplayUnit("ms"), "ms");
+}
+
+TEST(PanelFromDashboard, TargetsDashesUnitAndVariables) {
+  const std::string dashboard = R"({
+    "panels": [
+      {"type": "row", "title": "CPU", "panels": [
+        {"title": "Nested", "fieldConfig": {"defaults": {"unit": "s"}},
+         "targets": [{"refId": "A", "expr": "n"}]}]},
+      {"title": "CPU against the limit",
+       "fieldConfig": {"defaults": {"unit": "suffix: millicores"}, "overrides": [
+         {"matcher": {"id": "byFrameRefID", "options": "B"},
+          "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]},
+         {"matcher": {"id": "byRegexp", "options": "^rust"},
+          "properties": [{"id": "color", "value": {"fixedColor": "red"}}]}]},
+       "targets": [{"refId": "A", "expr": "usage", "legendFormat": "{{runtime}}"},
+                   {"refId": "B", "expr": "limit", "legendFormat": "{{runtime}} limit"}]}],
+    "templating": {"list": [
+      {"name": "route", "includeAll": true, "allValue": ".*", "current": {"value": ["$__all"]}},
+      {"name": "w", "type": "interval", "current": {"text": "5m", "value": "5m"}},
+      {"name": "scenario", "includeAll": false, "current": {"value": ["soak"]}}]}})";
+  auto panel = PanelFromDashboard(dashboard, {"cpu", "d.json", "CPU against the limit"});
+  ASSERT_TRUE(panel.ok()) << panel.status().message();
+  EXPECT_EQ(panel->id, "cpu");
+  EXPECT_EQ(panel->title, "CPU against the limit");
+  EXPECT_EQ(panel->unit, "millicores");
+  ASSERT_EQ(panel->targets.size(), 2u);
+  EXPECT_EQ(panel->targets[0].expr, "usage");
+  EXPECT_FALSE(panel->targets[0].dash);
+  EXPECT_EQ(panel->targets[1].legend_format, "{{runtime}} limit");
+  EXPECT_TRUE(panel->targets[1].dash);
+  EXPECT_EQ(panel->variables, (std::map<std::string, std::string>{
+                                  {"route", ".*"}, {"w", "5m"}, {"scenario", "soak"}}));
+  auto nested = PanelFromDashboard(dashboard, {"n", "d.json", "Nested"});
+  ASSERT_TRUE(nested.ok()) << nested.status().message();
+  EXPECT_EQ(nested->targets[0].legend_format, "{{runtime}}");
+  EXPECT_EQ(PanelFromDashboard(dashboard, {"x", "d.json", "Missing"}).status().code(),
+            Status::Code::kNotFound);
+  EXPECT_FALSE(PanelFromDashboard("[]", {"x", "d.json", "CPU"}).ok());
+  // A field of the wrong type is an error, not an exception.
+  EXPECT_EQ(
+      PanelFromDashboard(R"({"panels": [{"title": "T", "fieldConfig": 3}]})", {"x", "d.json", "T"})
+          .status()
+          .code(),
+      Status::Code::kInvalidData);
+}
+
+TEST(AppsRegex, EveryAppOfThePodList) {
+  auto pods = nlohmann::json::parse(R"({"items": [
+    {"metadata": {"namespace": "n", "labels": {"app.kubernetes.io/name": "rust-api"}}},
+    {"metadata": {"namespace": "n", "labels": {"app": "go.api"}}},
+    {"metadata": {"namespace": "n", "labels": {"app.kubernetes.io/name": "rust-api"}}},
+    {"metadata": {"namespace": "n"}}]})");
+  EXPECT_EQ(AppsRegex(pods), "go\\.api|rust-api");
+  EXPECT_EQ(AppsRegex(nlohmann::json::object()), ".*");
+}
+
+TEST(ReportPanels, TheShippedChartsComeFromTheDashboardsAndExpandCompletely) {
+  auto panels = LoadReportPanels(PODMETER_REPO_DIR);
   ASSERT_TRUE(panels.ok()) << panels.status().message();
-  EXPECT_GE(panels->size(), 9u);
-  std::map<std::string, std::string> vars = {
-      {"run_id", "r"}, {"scenario", "s"}, {"namespace", "n"}, {"__rate_interval", "5s"}};
+  std::vector<std::string> ids;
+  for (const ReportPanel& p : *panels) ids.push_back(p.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"throughput", "latency_p50", "latency_p95",
+                                           "latency_p99", "errors", "cpu", "throttling",
+                                           "working_set", "rss", "restarts"}));
+  const ReportPanel& cpu = (*panels)[5];
+  ASSERT_EQ(cpu.targets.size(), 2u);
+  EXPECT_FALSE(cpu.targets[0].dash);
+  EXPECT_TRUE(cpu.targets[1].dash);
+  EXPECT_EQ(cpu.unit, "millicores");
   for (const ReportPanel& p : *panels) {
-    EXPECT_FALSE(p.unit.empty()) << p.id;
+    EXPECT_FALSE(p.title.empty()) << p.id;
+    std::map<std::string, std::string> vars = p.variables;
+    for (const auto& [k, v] : std::map<std::string, std::string>{{"run_id", "r"},
+                                                                 {"scenario", "s"},
+                                                                 {"namespace", "n"},
+                                                                 {"app", "a"},
+                                                                 {"__rate_interval", "5s"}}) {
+      vars[k] = v;
+    }
     for (const ReportTarget& t : p.targets) {
       std::string q = ExpandQuery(t.expr, vars);
-      EXPECT_EQ(q.find("$run_id"), std::string::npos) << q;
-      EXPECT_EQ(q.find("$scenario"), std::string::npos) << q;
-      EXPECT_EQ(q.find("$namespace"), std::string::npos) << q;
-      EXPECT_EQ(q.find("$__"), std::string::npos) << q;
+      for (size_t at = q.find('$'); at != std::string::npos; at = q.find('$', at + 1)) {
+        EXPECT_EQ(q.substr(at, 2), "$1") << p.id << ": " << q;  // only label_replace's
+      }
     }
   }
-  EXPECT_FALSE(ParseReportQueries("{\"panels\": [{\"title\": \"x\"}]}").ok());
-  EXPECT_FALSE(ParseReportQueries("not json").ok());
 }
 
 TEST(QueryStep, OneSecondUpToAThousandPoints) {
@@ -87,7 +182,7 @@ TEST(AddQueryRangeAnswer, RecordedAnswerBecomesAlignedSeriesInRuntimeOrder) {
   EXPECT_EQ(chart.series[3].label, "rust limit");
   EXPECT_TRUE(chart.series[3].dash);
 
-  ReportPanel panel{"cpu", "CPU", "millicores", {target}};
+  ReportPanel panel{"cpu", "CPU", "millicores", {target}, {}};
   nlohmann::json j = ChartJson(panel, chart);
   EXPECT_EQ(j["unit"], "millicores");
   EXPECT_EQ(j["x"].size(), 4u);
