@@ -189,6 +189,7 @@ StatusOr<std::vector<ReportChartRef>> ParseReportPanelList(const std::string& js
       ref.id = c.value("id", "");
       ref.dashboard = c.value("dashboard", "");
       ref.panel = c.value("panel", "");
+      ref.needs_k6 = c.value("needs_k6", false);
     }
     if (ref.id.empty() || ref.dashboard.empty() || ref.panel.empty() ||
         ref.dashboard.find('/') != std::string::npos) {
@@ -227,6 +228,7 @@ StatusOr<ReportPanel> PanelOf(const json& d, const ReportChartRef& ref) {
   ReportPanel panel;
   panel.id = ref.id;
   panel.title = ref.panel;
+  panel.needs_k6 = ref.needs_k6;
   const json fc = p.value("fieldConfig", json::object());
   const json defaults = fc.value("defaults", json::object());
   panel.unit = DisplayUnit(defaults.value("unit", ""));
@@ -546,7 +548,9 @@ StatusOr<int> WriteReport(const ReportOptions& o) {
     run_vars["scenario"] = name;
     run_vars["__rate_interval"] = std::to_string(std::max<int64_t>(5, 4 * step)) + "s";
     json charts = json::array();
+    const bool ran_k6 = sc.contains("k6");  // cold-start starts pods and sends no load
     for (const ReportPanel& panel : *panels) {
+      if (panel.needs_k6 && !ran_k6) continue;
       ChartData chart = EmptyChart(start, end, step);
       std::map<std::string, std::string> vars = panel.variables;
       for (const auto& [k, v] : run_vars) vars[k] = v;

@@ -25,12 +25,14 @@ struct ReportPanel {
   std::string id, title, unit;
   std::vector<ReportTarget> targets;
   std::map<std::string, std::string> variables;
+  bool needs_k6 = false;  // drawn only for scenarios that ran k6 (not cold-start)
 };
 
 /// One entry of lab/report_panels.json: the chart's id in the page and the dashboard panel it
 /// shows (dashboards/<dashboard>, panel title).
 struct ReportChartRef {
   std::string id, dashboard, panel;
+  bool needs_k6 = false;
 };
 
 /// The charts of lab/report_panels.json, in order; an error names what is wrong.

@@ -16,7 +16,10 @@ from harness import ROOT
 LAB = os.environ.get("PODMETER_LAB", os.path.join(ROOT, "build", "lab", "podmeter-lab"))
 CHROMIUM = shutil.which("chromium")
 # The charts come from dashboard panels (lab/report_panels.json).
-PANELS = len(json.load(open(os.path.join(ROOT, "lab", "report_panels.json")))["charts"])
+CHARTS = json.load(open(os.path.join(ROOT, "lab", "report_panels.json")))["charts"]
+PANELS = len(CHARTS)
+# cold-start only starts pods (no k6): its section leaves out the k6 charts.
+K6_CHARTS = {c["id"] for c in CHARTS if c.get("needs_k6")}
 # In the tiny profile compute-scaling lasts under a second (one k6 push): no rate, so no
 # throughput and no error share (docs/lab.md). Every other chart of every scenario has data.
 WITHOUT_DATA = {("compute-scaling", "throughput"), ("compute-scaling", "errors")}
@@ -80,10 +83,16 @@ def test_every_chart_has_data(run_dir):
     sections = embedded_sections(open(os.path.join(run_dir, "report.html")).read())
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     assert [s["scenario"] for s in sections] == [s["scenario"] for s in summary["scenarios"]]
-    assert {"compute-scaling", "load", "squeeze", "pod-kill"} <= {s["scenario"] for s in sections}
+    assert {"cold-start", "compute-scaling", "load", "squeeze", "pod-kill"} <= {
+        s["scenario"] for s in sections}
     for sc, sec in zip(summary["scenarios"], sections):
         assert sc["start"] < sc["end"] and sec["start"] == sc["start"], (sc, sec["start"])
-        assert len(sec["charts"]) == PANELS
+        ids = [c["id"] for c in sec["charts"]]
+        if "k6" in sc:
+            assert len(ids) == PANELS, (sec["scenario"], ids)
+        else:
+            assert sec["scenario"] == "cold-start" and K6_CHARTS and not K6_CHARTS & set(ids), ids
+            assert len(ids) == PANELS - len(K6_CHARTS), ids
         for chart in sec["charts"]:
             with_data = [s for s in chart["series"] if any(v is not None for v in s["values"])]
             expect_data = (sec["scenario"], chart["id"]) not in WITHOUT_DATA
@@ -96,7 +105,8 @@ def test_every_chart_has_data(run_dir):
             assert runtimes == {"rust", "go", "django"}, (sec["scenario"], cid, runtimes)
         assert {s["label"] for s in charts["cpu"]["series"] if s["dash"]} == {
             "rust limit", "go limit", "django limit"}
-        assert charts["cpu"]["unit"] == "millicores" and charts["throughput"]["unit"] == "req/s"
+        assert charts["cpu"]["unit"] == "millicores"
+        assert "throughput" not in charts or charts["throughput"]["unit"] == "req/s"
     by_name = {sec["scenario"]: {c["id"]: c for c in sec["charts"]} for sec in sections}
     assert {s["runtime"] for s in by_name["load"]["throughput"]["series"]} == {
         "rust", "go", "django"}

@@ -39,12 +39,14 @@ TEST(ExpandQuery, BracedVariablesAndFormats) {
 TEST(ParseReportPanelList, ChartsInOrderAndErrors) {
   auto refs = ParseReportPanelList(
       R"({"charts": [{"id": "a", "dashboard": "d.json", "panel": "P 1"},
-                     {"id": "b", "dashboard": "e.json", "panel": "P 2"}]})");
+                     {"id": "b", "dashboard": "e.json", "panel": "P 2", "needs_k6": true}]})");
   ASSERT_TRUE(refs.ok()) << refs.status().message();
   ASSERT_EQ(refs->size(), 2u);
   EXPECT_EQ((*refs)[1].id, "b");
   EXPECT_EQ((*refs)[1].dashboard, "e.json");
   EXPECT_EQ((*refs)[1].panel, "P 2");
+  EXPECT_FALSE((*refs)[0].needs_k6);
+  EXPECT_TRUE((*refs)[1].needs_k6);
   EXPECT_FALSE(ParseReportPanelList(R"({"charts": [{"id": "a", "dashboard": "d.json"}]})").ok());
   EXPECT_FALSE(
       ParseReportPanelList(R"({"charts": [{"id": "a", "dashboard": "../x", "panel": "p"}]})").ok());
