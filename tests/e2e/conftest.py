@@ -3,12 +3,15 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
 
-from harness import ROOT  # noqa: E402
+from harness import ROOT, free_port  # noqa: E402
 
 LAB = os.environ.get("PODMETER_LAB", os.path.join(ROOT, "build", "lab", "podmeter-lab"))
 
@@ -28,3 +31,58 @@ def lab_tiny_run(tmp_path_factory):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     [summary] = glob.glob(str(results / "*" / "summary.json"))
     return json.load(open(summary)), res.stdout, os.path.dirname(summary)
+
+
+class RunPrometheus:
+    """A Debian prometheus over a finished run's TSDB: no scrape targets, no rules, a free
+    loopback port, so nothing is added to the run's data. One at a time per TSDB (its lock):
+    use it from a module-scoped fixture and stop() it at the module's end."""
+
+    def __init__(self, tsdb, workdir):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = os.path.join(workdir, "prometheus-read-only.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1h\n  evaluation_interval: 1h\n")
+        self.log = open(os.path.join(workdir, "prometheus-read-only.log"), "w")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=10y"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.proc.poll() is None, f"prometheus exited; see {self.log.name}"
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"prometheus not ready; see {self.log.name}"
+            time.sleep(0.2)
+
+    def api(self, path, **params):
+        """The answer's data of /api/v1/<path>; fails the test on an error status."""
+        url = f"{self.url}/api/v1/{path}?" + urllib.parse.urlencode(params)
+        with urllib.request.urlopen(url, timeout=30) as r:
+            body = json.load(r)
+        assert body["status"] == "success", (params, body)
+        return body["data"]
+
+    def query(self, expr, at):
+        """Instant vector at unix time `at`: [(labels dict, value)]."""
+        data = self.api("query", query=expr, time=f"{at:.3f}")
+        return [(s["metric"], float(s["value"][1])) for s in data["result"]]
+
+    def query_range(self, expr, start, end, step=1):
+        """Range vectors: [{"metric": labels, "values": [[t, "v"], ...]}]."""
+        return self.api("query_range", query=expr, start=start, end=end, step=step)["result"]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()

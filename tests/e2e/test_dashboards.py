@@ -11,68 +11,26 @@ No exceptions: counters that only move on rare events (OOM kills, relay or pod-s
 are exported at 0 from the start, and the queries keep those zero series."""
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
 
 import pytest
+
+from conftest import RunPrometheus
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dashboards"))
 
 from dashboard_util import (DASHBOARD_FILES, graph_panels, load, substitute,  # noqa: E402
                             variable_values)
 
-SCRAPELESS_CONFIG = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url, timeout=30):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.load(r)
-
-
 @pytest.fixture(scope="module")
 def prometheus(lab_tiny_run, tmp_path_factory):
-    """A Prometheus on the run's TSDB: (base url, summary, run dir)."""
+    """A Prometheus on the run's TSDB: (RunPrometheus, summary, run dir)."""
     summary, _, run_dir = lab_tiny_run
-    tmp = tmp_path_factory.mktemp("dash-prom")
-    config = tmp / "prometheus.yml"
-    config.write_text(SCRAPELESS_CONFIG)
-    port = free_port()
-    log = open(tmp / "prometheus.log", "w")
-    proc = subprocess.Popen(["prometheus", f"--config.file={config}",
-                             f"--storage.tsdb.path={os.path.join(run_dir, 'prometheus')}",
-                             f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    prom = RunPrometheus(os.path.join(run_dir, "prometheus"), str(tmp_path_factory.mktemp("dash")))
     try:
-        for _ in range(600):
-            try:
-                if urllib.request.urlopen(url + "/-/ready", timeout=1).status == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None, open(tmp / "prometheus.log").read()[-3000:]
-            time.sleep(0.1)
-        else:
-            pytest.fail("prometheus on the run's TSDB did not become ready")
-        yield url, summary, run_dir
+        yield prom, summary, run_dir
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        prom.stop()
 
 
 def run_variables(summary, run_dir):
@@ -84,7 +42,7 @@ def run_variables(summary, run_dir):
             "run_id": summary["run_id"]}
 
 
-def empty_queries(url, summary, run_dir):
+def empty_queries(prom, summary, run_dir):
     """(dashboard, panel, refId, query) of every target whose query_range has no series."""
     windows = [(s["start"], s["end"]) for s in summary["scenarios"] if "start" in s]
     start, end = int(min(w[0] for w in windows)) - 5, int(max(w[1] for w in windows)) + 5
@@ -98,12 +56,9 @@ def empty_queries(url, summary, run_dir):
             for t in p["targets"]:
                 q = substitute(t["expr"], values)
                 assert "$" not in q.replace('"$1"', ""), (name, p["title"], q)
-                params = urllib.parse.urlencode({"query": q, "start": start, "end": end,
-                                                 "step": 1})
-                doc = get_json(f"{url}/api/v1/query_range?{params}")
-                assert doc["status"] == "success", (name, p["title"], q, doc)
+                result = prom.query_range(q, start, end)
                 checked += 1
-                series = [r for r in doc["data"]["result"]
+                series = [r for r in result
                           if any(v[1] not in ("NaN", "+Inf", "-Inf") for v in r["values"])]
                 if not series:
                     empty.append((name, p["title"], t["refId"], q))
@@ -111,8 +66,8 @@ def empty_queries(url, summary, run_dir):
 
 
 def test_every_dashboard_query_returns_series(prometheus):
-    url, summary, run_dir = prometheus
-    checked, empty = empty_queries(url, summary, run_dir)
+    prom, summary, run_dir = prometheus
+    checked, empty = empty_queries(prom, summary, run_dir)
     assert checked >= 60, checked
     assert empty == [], "\n".join(map(str, empty))
 
@@ -120,8 +75,8 @@ def test_every_dashboard_query_returns_series(prometheus):
 def test_a_query_of_another_run_returns_nothing(prometheus):
     """The check can fail: the same queries with a run id that is not in the TSDB leave every
     k6 panel empty."""
-    url, summary, run_dir = prometheus
-    _, empty = empty_queries(url, dict(summary, run_id="no-such-run"), run_dir)
+    prom, summary, run_dir = prometheus
+    _, empty = empty_queries(prom, dict(summary, run_id="no-such-run"), run_dir)
     assert any(t == "Throughput (k6)" for _, t, _, _ in empty), empty
     assert not any("podmeter" in t or "CPU" in t for _, t, _, _ in empty
                    if "k6" not in t), empty

@@ -3,7 +3,6 @@ failures, each against ground truth the test itself controls."""
 import json
 import os
 import subprocess
-import tempfile
 import time
 
 import pytest

@@ -5,16 +5,13 @@ and the throttled-period ratio is high during the squeeze.
 Rules are evaluated only while the lab's own Prometheus runs, so this reads the TSDB with a
 Prometheus of its own that has no scrape config and no rules: whatever recorded series it finds,
 the lab recorded. All traffic is on 127.0.0.1."""
-import json
 import os
 import subprocess
-import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
-from harness import ROOT, free_port
+from conftest import RunPrometheus
+from harness import ROOT
 
 APPS = ("rust-api", "go-api", "django-api")
 RUNTIMES = {"rust-api": "rust", "go-api": "go", "django-api": "python"}
@@ -29,54 +26,10 @@ THROTTLED = "namespace_app:podmeter_container_cpu_cfs_throttled_periods_per_peri
 BUILD_INFO = "namespace_app:refserver_build_info:max"
 
 
-class Prometheus:
-    """A scrape-less, rule-less Debian prometheus on a free loopback port over a finished TSDB."""
-
-    def __init__(self, tsdb, workdir):
-        self.port = free_port()
-        config = os.path.join(workdir, "prometheus-read-only.yml")
-        with open(config, "w") as f:
-            f.write("global:\n  scrape_interval: 1h\n")
-        self.log = open(os.path.join(workdir, "prometheus-test-rules.log"), "w")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=10y"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.proc.poll() is None, f"prometheus exited; see {self.log.name}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"prometheus not ready; see {self.log.name}"
-            time.sleep(0.2)
-
-    def query(self, expr, at):
-        """Instant vector at unix time `at`: [(labels dict, value)]."""
-        url = (f"http://127.0.0.1:{self.port}/api/v1/query?"
-               + urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"}))
-        with urllib.request.urlopen(url, timeout=30) as r:
-            body = json.load(r)
-        assert body["status"] == "success", body
-        return [(s["metric"], float(s["value"][1])) for s in body["data"]["result"]]
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def run(lab_tiny_run, tmp_path_factory):
     summary, _, run_dir = lab_tiny_run
-    prom = Prometheus(os.path.join(run_dir, "prometheus"), str(tmp_path_factory.mktemp("rules")))
+    prom = RunPrometheus(os.path.join(run_dir, "prometheus"), str(tmp_path_factory.mktemp("rules")))
     try:
         yield summary, prom, run_dir
     finally:
