@@ -86,3 +86,14 @@ class RunPrometheus:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+@pytest.fixture(scope="module")
+def run_prometheus(lab_tiny_run, tmp_path_factory):
+    """A RunPrometheus over the session's tiny run, for one test module (stopped at its end)."""
+    _, _, run_dir = lab_tiny_run
+    prom = RunPrometheus(os.path.join(run_dir, "prometheus"), str(tmp_path_factory.mktemp("prom")))
+    try:
+        yield prom
+    finally:
+        prom.stop()

@@ -15,22 +15,18 @@ import sys
 
 import pytest
 
-from conftest import RunPrometheus
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dashboards"))
 
 from dashboard_util import (DASHBOARD_FILES, graph_panels, load, substitute,  # noqa: E402
                             variable_values)
 
+
 @pytest.fixture(scope="module")
-def prometheus(lab_tiny_run, tmp_path_factory):
+def prometheus(lab_tiny_run, run_prometheus):
     """A Prometheus on the run's TSDB: (RunPrometheus, summary, run dir)."""
     summary, _, run_dir = lab_tiny_run
-    prom = RunPrometheus(os.path.join(run_dir, "prometheus"), str(tmp_path_factory.mktemp("dash")))
-    try:
-        yield prom, summary, run_dir
-    finally:
-        prom.stop()
+    return run_prometheus, summary, run_dir
 
 
 def run_variables(summary, run_dir):

@@ -10,7 +10,6 @@ import subprocess
 
 import pytest
 
-from conftest import RunPrometheus
 from harness import ROOT
 
 APPS = ("rust-api", "go-api", "django-api")
@@ -27,13 +26,9 @@ BUILD_INFO = "namespace_app:refserver_build_info:max"
 
 
 @pytest.fixture(scope="module")
-def run(lab_tiny_run, tmp_path_factory):
+def run(lab_tiny_run, run_prometheus):
     summary, _, run_dir = lab_tiny_run
-    prom = RunPrometheus(os.path.join(run_dir, "prometheus"), str(tmp_path_factory.mktemp("rules")))
-    try:
-        yield summary, prom, run_dir
-    finally:
-        prom.stop()
+    return summary, run_prometheus, run_dir
 
 
 def scenario(summary, name):
