@@ -35,6 +35,7 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 void OnSignal(int) { g_interrupted = true; }
+bool Interrupted() { return g_interrupted.load(); }
 
 struct RunOptions {
   std::string stack = "k8s/base";
@@ -81,15 +82,6 @@ struct Service {
     pid = 0;
   }
 };
-
-bool WaitHttp(int port, const std::string& path, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline && !g_interrupted) {
-    if (HttpGetStatus(port, path, 500) == 200) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 // The value of the first sample of `name` whose line contains every fragment in `needles`.
 std::optional<double> Sample(const std::string& text, const std::string& name,
@@ -197,7 +189,7 @@ int Run(const RunOptions& o, const std::string& repo) {
     return Fail("starting podmeter: " + pm_pid.status().message());
   }
   podmeter.pid = *pm_pid;
-  if (!WaitHttp(o.podmeter_port, "/healthz", 15)) {
+  if (!WaitHttpReady(podmeter.pid, o.podmeter_port, "/healthz", 15, Interrupted)) {
     cleanup();
     return Fail("podmeter did not become healthy; see " + dir + "/logs/podmeter.log.");
   }
@@ -213,7 +205,7 @@ int Run(const RunOptions& o, const std::string& repo) {
     return Fail("starting prometheus: " + prom_pid.status().message());
   }
   prometheus.pid = *prom_pid;
-  if (!WaitHttp(o.prometheus_port, "/-/ready", 30)) {
+  if (!WaitHttpReady(prometheus.pid, o.prometheus_port, "/-/ready", 30, Interrupted)) {
     cleanup();
     return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
   }
@@ -229,7 +221,7 @@ int Run(const RunOptions& o, const std::string& repo) {
     ColdStartOptions co;
     co.starts = o.cold_starts;
     co.podmeter_port = o.podmeter_port;
-    co.interrupted = [] { return g_interrupted.load(); };
+    co.interrupted = Interrupted;
     scenarios.push_back(RunColdStart(&pods, apps, co));
   }
 
@@ -286,7 +278,7 @@ int Run(const RunOptions& o, const std::string& repo) {
     bo.podmeter_port = o.podmeter_port;
     bo.prometheus_port = o.prometheus_port;
     bo.scenarios = k6_scenarios;
-    bo.interrupted = [] { return g_interrupted.load(); };
+    bo.interrupted = Interrupted;
     Benchmark bench(bo, &pods);
     for (auto& sc : bench.RunAll()) scenarios.push_back(std::move(sc));
   } else {

@@ -6,12 +6,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "collectors/http_client.h"
 
@@ -161,6 +163,17 @@ int HttpGetStatus(int port, const std::string& path, int timeout_ms) {
   }
   ::close(fd);
   return status;
+}
+
+bool WaitHttpReady(int pid, int port, const std::string& path, double seconds,
+                   const std::function<bool()>& stop) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline && !stop()) {
+    if (HttpGetStatus(port, path, 500) == 200) return true;
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;  // it exited: see its log
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 }  // namespace podmeter::lab

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,5 +29,11 @@ std::string HttpGetOrEmpty(const std::string& url);
 
 /// GET http://127.0.0.1:<port><path>; the status code, or -1 on connect failure or timeout.
 int HttpGetStatus(int port, const std::string& path, int timeout_ms);
+
+/// Polls http://127.0.0.1:<port><path> every 100 ms until it answers 200 (true), or until
+/// `seconds` pass, the child `pid` exits or `stop` returns true (false).
+bool WaitHttpReady(
+    int pid, int port, const std::string& path, double seconds,
+    const std::function<bool()>& stop = [] { return false; });
 
 }  // namespace podmeter::lab

@@ -603,13 +603,7 @@ StatusOr<int> RegenerateReport(const std::string& repo, const std::string& run_d
                             "--web.listen-address=127.0.0.1:" + std::to_string(port)},
                            {}, {}, log, repo);
   if (!pid.ok()) return Status::IoError("starting prometheus: " + pid.status().message());
-  bool ready = false;
-  for (int i = 0; i < 600 && !ready; ++i) {
-    ready = HttpGetStatus(port, "/-/ready", 500) == 200;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (::waitpid(*pid, nullptr, WNOHANG) == *pid) break;
-  }
-  if (!ready) {
+  if (!WaitHttpReady(*pid, port, "/-/ready", 60)) {
     StopProcessGroup(*pid);
     return Status::Unavailable("prometheus on " + run_dir +
                                "/prometheus did not become ready; see " + log);
