@@ -1,7 +1,6 @@
 #include "lab/report.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -19,6 +18,7 @@
 
 #include "collectors/file_util.h"
 #include "collectors/http_client.h"
+#include "lab/analysis.h"
 #include "lab/process.h"
 
 namespace podmeter::lab {
@@ -113,23 +113,10 @@ std::string Legend(const std::string& format, const json& metric) {
   return out + format.substr(at);
 }
 
-std::string UrlEscape(CURL* curl, const std::string& s) {
-  char* e = curl_easy_escape(curl, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
-
 StatusOr<std::string> QueryRange(const std::string& prometheus, const std::string& expr,
                                  int64_t start, int64_t end, int64_t step) {
-  InitCurlOnce();
-  CURL* curl = curl_easy_init();
-  if (!curl) return Status::IoError("curl_easy_init failed");
-  std::string url = prometheus + "/api/v1/query_range?query=" + UrlEscape(curl, expr) +
-                    "&start=" + std::to_string(start) + "&end=" + std::to_string(end) +
-                    "&step=" + std::to_string(step);
-  curl_easy_cleanup(curl);
-  auto body = HttpGet(url, std::chrono::seconds(30));
+  auto body = QueryPrometheusRange(prometheus, expr, static_cast<double>(start),
+                                   static_cast<double>(end), static_cast<double>(step));
   if (!body.ok() && body.status().code() == Status::Code::kInvalidData) {
     return Status::InvalidData(body.status().message() + " (query: " + expr + ")");
   }
