@@ -15,9 +15,9 @@ NONROOT = "65532:65532"
 PYTHON = "/usr/bin/python3.11"  # Debian 12's python3, as the Django Dockerfile's 3.11
 PYTHON_STDLIB = "/usr/lib/python3.11"
 # Parts of the standard library a server never imports (tests, GUIs, installers, 2to3).
-PYTHON_SKIP = frozenset({"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo",
-                         "ensurepip", "lib2to3", "pydoc_data", "config-3.11-x86_64-linux-gnu",
-                         "sitecustomize.py", "__phello__"})
+PYTHON_SKIP = frozenset({
+    "test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
+    "distutils", "pydoc_data", "config-3.11-x86_64-linux-gnu", "sitecustomize.py", "__phello__"})
 
 
 @dataclasses.dataclass

@@ -97,13 +97,16 @@ class Layer:
         return sorted(self.entries.values(), key=lambda e: e.path.split("/"))
 
     def fingerprint(self) -> str:
-        """sha256 over every entry's metadata and its source's size and mtime: changes when an
-        input changes, without reading the inputs."""
+        """sha256 over every entry's metadata and content: changes when an input changes, at
+        the cost of reading the inputs once (much less than compressing them)."""
         h = hashlib.sha256()
         for e in self.sorted_entries():
-            size = os.stat(e.source).st_size if e.source else len(e.data or b"")
-            h.update(json.dumps([e.path, e.kind, e.mode, e.source, e.target, e.mtime, size,
-                                 hashlib.sha256(e.data).hexdigest() if e.data else None]).encode())
+            h.update(json.dumps([e.path, e.kind, e.mode, e.target, e.mtime]).encode())
+            if e.data is not None:
+                h.update(hashlib.sha256(e.data).digest())
+            elif e.source:
+                with open(e.source, "rb") as f:
+                    h.update(hashlib.file_digest(f, "sha256").digest())
         return h.hexdigest()
 
 
