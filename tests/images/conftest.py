@@ -179,13 +179,24 @@ def _rmdir(path, busy):
             time.sleep(0.1)
 
 
+# Where the shims and runc keep state whatever containerd's own state directory is.
+SHIM_DIRS = ("/run/containerd/s", "/run/containerd/fifo", f"/run/containerd/runc/{NAMESPACE}",
+             "/run/containerd/runc", "/run/containerd")
+
+
 @pytest.fixture(scope="session")
 def containerd():
     if os.geteuid() != 0:
         pytest.skip("needs root: containerd and runc")
     bin_dir = _ensure_containerd()
+    made = [d for d in SHIM_DIRS if not os.path.exists(d)]
     workdir = tempfile.mkdtemp(prefix="podmeter-images-", dir="/var/tmp")
     rundir = tempfile.mkdtemp(prefix="podmeter-images-", dir="/run")
     daemon = Containerd(bin_dir, workdir, rundir)
     yield daemon
     daemon.stop()
+    for d in made:  # only if empty: another containerd may have started to use them
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
