@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import CGROUP_PARENT, ROOT
+from containerd_harness import CGROUP_PARENT, ROOT
 from oci_check import read_archive
 
 DOMAIN = "docker" + ".io"
