@@ -95,8 +95,10 @@ def add_tree(layer: Layer, host_dir: str, skip: frozenset[str] = frozenset()) ->
 
 def base_files(layer: Layer):
     """What every image has: /etc/passwd and /etc/group naming root and nonroot (65532, as in
-    distroless), and a world-writable /tmp."""
+    distroless), glibc's name service order, and a world-writable /tmp. (The kubelet mounts
+    /etc/hosts and /etc/resolv.conf.)"""
     layer.add_bytes("/etc/passwd", b"root:x:0:0:root:/root:/sbin/nologin\n"
                     b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")
     layer.add_bytes("/etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+    layer.add_bytes("/etc/nsswitch.conf", b"passwd: files\ngroup: files\nhosts: files dns\n")
     layer.add_dir("/tmp", 0o1777)
