@@ -160,7 +160,7 @@ def _installed_dists(site: str) -> dict[str, tuple[str, str]]:
 
 
 def _record_paths(dist_info: str) -> list[str]:
-    """Files of a distribution inside site-packages, from its RECORD (scripts in ../bin left out)."""
+    """A distribution's files inside site-packages, from its RECORD (scripts in ../bin left out)."""
     with open(os.path.join(dist_info, "RECORD"), encoding="utf-8") as f:
         paths = [line.rsplit(",", 2)[0] for line in f if line.strip()]
     return [p for p in paths if not p.startswith("..")]
@@ -192,8 +192,9 @@ def _layer_django(ctx: Context) -> Layer:
     for name, want in sorted(pins.items()):
         have = installed.get(name)
         if have is None or have[0] != want:
-            raise RuntimeError(f"{name}=={want} is not installed in {venv_site} "
-                               f"(found {have[0] if have else 'nothing'}): run servers/setup django")
+            found = have[0] if have else "nothing"
+            raise RuntimeError(f"{name}=={want} is not installed in {venv_site} (found {found}): "
+                               "run servers/setup django")
         for rel in _record_paths(have[1]):
             source = os.path.join(venv_site, rel)
             if os.path.isfile(source):

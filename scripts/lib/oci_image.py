@@ -30,7 +30,7 @@ _DEFAULT_DOMAIN = "docker" + ".io"
 
 
 def normalized_name(reference: str) -> str:
-    """The fully qualified form the CRI looks up, e.g. 'rust-api:dev' -> '<domain>/library/rust-api:dev'."""
+    """The fully qualified name the CRI looks up ('rust-api:dev': <domain>/library/rust-api:dev)."""
     first, slash, rest = reference.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
         name = reference
@@ -154,7 +154,8 @@ class _Tee(io.RawIOBase):
 
 def _tar_info(e: Entry) -> tarfile.TarInfo:
     info = tarfile.TarInfo(e.path.lstrip("/"))
-    info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = e.mode, e.mtime, 0, 0, "", ""
+    info.mode, info.mtime = e.mode, e.mtime
+    info.uid, info.gid, info.uname, info.gname = 0, 0, "", ""
     if e.kind == "dir":
         info.type = tarfile.DIRTYPE
     elif e.kind == "symlink":

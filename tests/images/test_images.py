@@ -42,7 +42,7 @@ def k8s_base_images():
 
 
 def dockerfile_final_stage(name):
-    """ENTRYPOINT, ENV, USER, EXPOSE and WORKDIR of the last stage of k8s/docker/<name>.Dockerfile."""
+    """ENTRYPOINT, ENV, USER, EXPOSE, WORKDIR of the last stage of k8s/docker/<name>.Dockerfile."""
     with open(os.path.join(ROOT, "k8s/docker", f"{name}.Dockerfile")) as f:
         text = re.sub(r"\\\n", " ", f.read())
     stage = text[text.rindex("\nFROM "):]
