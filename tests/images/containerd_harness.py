@@ -61,11 +61,26 @@ def _mounts_under(path):
 
 
 class Containerd:
-    """A private containerd: `ctr(...)` runs ctr against it."""
+    """A private containerd: `ctr(...)` runs ctr against it. Its root (content, snapshots) is a
+    tmpfs mounted on `workdir`: quick to fill and, unmounted, gone at once."""
 
     def __init__(self, bin_dir, workdir, rundir):
         self.bin_dir, self.workdir, self.rundir = bin_dir, workdir, rundir
         self.address = os.path.join(rundir, "containerd.sock")
+        self.proc = None
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2g,mode=0700", "podmeter-images-test",
+                        workdir], check=True)
+        try:
+            self._start()
+        except BaseException:
+            if self.proc:
+                self.proc.kill()
+                self.proc.wait()
+            subprocess.run(["umount", workdir], check=False)
+            raise
+
+    def _start(self):
+        workdir, rundir, bin_dir = self.workdir, self.rundir, self.bin_dir
         config = os.path.join(workdir, "config.toml")
         with open(config, "w") as f:
             f.write(f"""version = 3
@@ -146,10 +161,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
                 _rmdir(sub, busy)
             _rmdir(cgroup, busy)
         shutil.rmtree(self.rundir, ignore_errors=True)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        subprocess.run(["umount", self.workdir], check=False)
+        unmounted = not os.path.ismount(self.workdir)
+        if unmounted:
+            os.rmdir(self.workdir)
         assert not leftovers, f"runc shims left running: {leftovers}"
         assert not mounts, f"mounts left: {mounts}"
         assert not busy, f"cgroups that could not be removed: {busy}"
+        assert unmounted, f"could not unmount {self.workdir}"
 
 
 def _rmdir(path, busy):
