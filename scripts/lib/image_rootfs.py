@@ -1,5 +1,5 @@
 """Host files into an image layer: a path with the symlinks met on the way, a dynamically linked
-program with its `ldd` closure and loader, a Python interpreter with its standard library."""
+program with its `ldd` closure and loader, a directory tree, the files every image has."""
 import os
 import re
 import subprocess
