@@ -252,6 +252,13 @@ def test_server_image_runs_and_answers(imported, archives, archive):
         with open(f"/proc/{pid}/status") as f:
             uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
         assert uid == "65532"
+        if archive == "django-api":  # the image's WORKERS=4: the master forks them one by one
+            deadline, workers = time.monotonic() + 30, []
+            while len(workers) < 4 and time.monotonic() < deadline:
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    workers = f.read().split()
+                time.sleep(0.1)
+            assert len(workers) == 4
     finally:
         if cid:
             stopped = stop_container(imported, cid, GRACE[archive])
