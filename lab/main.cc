@@ -108,11 +108,10 @@ std::string PrometheusConfig(int podmeter_port, const std::string& repo) {
 }
 
 int Run(const RunOptions& o, const std::string& repo) {
-  if (::geteuid() != 0)
-    return Fail("run it as root: the lab creates cgroups (sudo podmeter-lab run).");
+  if (::geteuid() != 0) return Fail("run it as root: the lab creates cgroups.");
   for (const char* tool : {"prometheus", "curl"}) {
     if (std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) != 0) {
-      return Fail(std::string(tool) + " is not installed: run sudo scripts/setup first.");
+      return Fail(std::string(tool) + " is not installed: run scripts/setup first.");
     }
   }
   std::string k6_bin = JoinPath(repo, ".cache/bin/k6");
