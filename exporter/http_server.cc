@@ -97,9 +97,8 @@ StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
     return Status::InvalidData("--listen '" + listen + "': expected [host]:port with port 0-65535");
   }
   if (host.empty() || host == "0.0.0.0") return port;
-  if (host.front() == '[' && host.back() == ']')
-    return "[" + host.substr(1, host.size() - 2) + "]:" + port;
-  if (host.find(':') != std::string::npos) {
+  bool bracketed = host.front() == '[' && host.back() == ']';  // an IPv6 address, kept as is
+  if (!bracketed && host.find(':') != std::string::npos) {
     return Status::InvalidData("--listen '" + listen + "': put IPv6 addresses in brackets");
   }
   if (host == "localhost") host = "127.0.0.1";

@@ -12,7 +12,9 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -107,216 +109,273 @@ std::string PrometheusConfig(int podmeter_port, const std::string& repo) {
          std::to_string(podmeter_port) + "']\n";
 }
 
-int Run(const RunOptions& o, const std::string& repo) {
-  if (::geteuid() != 0)
-    return Fail("run it as root: the lab creates cgroups (sudo podmeter-lab run).");
+std::string LocalUrl(int port) { return "http://127.0.0.1:" + std::to_string(port); }
+std::string K6Bin(const std::string& repo) { return JoinPath(repo, ".cache/bin/k6"); }
+std::string PodmeterBin(const std::string& repo) {
+  return JoinPath(repo, "build/exporter/podmeter");
+}
+bool Wants(const RunOptions& o, const std::string& scenario) {
+  return std::find(o.scenarios.begin(), o.scenarios.end(), scenario) != o.scenarios.end();
+}
+
+// What must hold before a run changes anything: root, the tools, podmeter built, writable
+// cgroups and no kubepods tree yet. The lab's cgroups, or why not in one sentence.
+StatusOr<LabCgroups> CheckPrerequisites(const RunOptions& o, const std::string& repo) {
+  if (::geteuid() != 0) return Status::PermissionDenied("run it as root: the lab creates cgroups.");
   for (const char* tool : {"prometheus", "curl"}) {
     if (std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) != 0) {
-      return Fail(std::string(tool) + " is not installed: run sudo scripts/setup first.");
+      return Status::NotFound(std::string(tool) + " is not installed: run scripts/setup first.");
     }
   }
-  std::string k6_bin = JoinPath(repo, ".cache/bin/k6");
-  if (!o.scenarios.empty() && ::access(k6_bin.c_str(), X_OK) != 0) {
-    return Fail("k6 is not installed: run scripts/setup-k6 first.");
+  if (!o.scenarios.empty() && ::access(K6Bin(repo).c_str(), X_OK) != 0) {
+    return Status::NotFound("k6 is not installed: run scripts/setup-k6 first.");
   }
-  std::string podmeter_bin = JoinPath(repo, "build/exporter/podmeter");
-  if (::access(podmeter_bin.c_str(), X_OK) != 0)
-    return Fail("build podmeter first: scripts/build.");
+  if (::access(PodmeterBin(repo).c_str(), X_OK) != 0) {
+    return Status::NotFound("build podmeter first: scripts/build.");
+  }
   auto cgroups = LabCgroups::Detect();
-  if (!cgroups.ok()) return Fail(cgroups.status().message() + ".");
+  if (!cgroups.ok()) return Status::Unavailable(cgroups.status().message() + ".");
   if (fs::exists("/sys/fs/cgroup/memory/kubepods") || fs::exists("/sys/fs/cgroup/kubepods")) {
-    return Fail(
+    return Status::Unavailable(
         "kubepods cgroups already exist (a killed run, or a kubelet on this machine): "
         "run podmeter-lab clean first.");
   }
+  return cgroups;
+}
 
+// results/<run id>/ and its logs/; the id is the start's UTC time.
+struct RunDir {
+  std::string id, dir;
+};
+RunDir MakeRunDir(const std::string& results) {
   char id[32];
   std::time_t t = std::time(nullptr);
   std::strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", std::gmtime(&t));
-  std::string dir = JoinPath(o.results, id);
-  fs::create_directories(JoinPath(dir, "logs"));
-  std::cout << "run " << id << ": results in " << dir << "\n";
+  RunDir run{id, JoinPath(results, id)};
+  fs::create_directories(JoinPath(run.dir, "logs"));
+  std::cout << "run " << run.id << ": results in " << run.dir << "\n";
+  return run;
+}
 
+Status BuildServers(const std::string& repo) {
   std::cout << "building the reference servers ...\n" << std::flush;
   if (std::system(("cd '" + repo + "' && servers/build all").c_str()) != 0) {
-    return Fail("building the reference servers failed (see above).");
+    return Status::Unavailable("building the reference servers failed (see above).");
   }
+  return Status::Ok();
+}
+
+// lab/images.json: the local command of each image.
+StatusOr<nlohmann::json> ReadImages(const std::string& repo) {
   auto images = nlohmann::json::parse(Slurp(JoinPath(repo, "lab/images.json")), nullptr, false);
-  if (images.is_discarded()) return Fail("lab/images.json is not valid JSON.");
+  if (images.is_discarded()) return Status::InvalidData("lab/images.json is not valid JSON.");
+  return images;
+}
 
-  PodManagerOptions pm;
-  pm.pods_file = JoinPath(dir, "pods.json");
-  pm.log_dir = JoinPath(dir, "logs");
-  pm.workdir = repo;
-  pm.cpus = o.server_cpus;
-  pm.backoff_base_seconds = 1;  // the kubelet's 10 s scaled down for short runs
-  PodManager pods(&cgroups.value(), pm);
-  Service podmeter{"podmeter"}, prometheus{"prometheus"};
-  auto cleanup = [&] {
-    prometheus.Stop();
-    podmeter.Stop();
-    pods.Shutdown();
-    (void)cgroups.value().RemoveAll();
-  };
-
-  // Every Deployment read before anything starts; the pods are created after podmeter.
+// Every Deployment of --apps in --stack with its image's command and its first port (then one
+// port per replica).
+StatusOr<std::vector<ColdStartApp>> ReadApps(const RunOptions& o, const std::string& repo,
+                                             const nlohmann::json& images) {
   std::vector<ColdStartApp> apps;
   int port = o.base_port;
   for (const std::string& app_name : o.apps) {
     std::string path = JoinPath(JoinPath(repo, o.stack), app_name + "-deployment.yaml");
     auto app = ParseDeployment(Slurp(path));
-    if (!app.ok()) {
-      cleanup();
-      return Fail(path + ": " + app.status().message());
-    }
+    if (!app.ok()) return Status::InvalidData(path + ": " + app.status().message());
     const std::string& image = app->containers.front().image;
     if (!images.contains(image)) {
-      cleanup();
-      return Fail("lab/images.json has no command for image " + image + ".");
+      return Status::InvalidData("lab/images.json has no command for image " + image + ".");
     }
-    apps.push_back({*app, images[image].get<std::vector<std::string>>(), port});
+    apps.push_back({*app, images.at(image).get<std::vector<std::string>>(), port});
     port += o.replicas;
   }
-  // podmeter first, so that it measures the pods' start-up. The relay may take 0.9 s of the 1 s
-  // interval: Django's /metrics waits for a free gunicorn worker under load and missed the
-  // default 500 ms in about a fifth of the rounds (holes in its server-side latency).
-  auto pm_pid =
-      StartInCgroup({podmeter_bin, "--listen", "127.0.0.1:" + std::to_string(o.podmeter_port),
-                     "--pods-file", pm.pods_file, "--interval", "1", "--relay-timeout", "0.9"},
-                    {}, {}, JoinPath(dir, "logs/podmeter.log"), repo);
-  if (!pm_pid.ok()) {
-    cleanup();
-    return Fail("starting podmeter: " + pm_pid.status().message());
-  }
-  podmeter.pid = *pm_pid;
-  if (!WaitHttpReady(podmeter.pid, o.podmeter_port, "/healthz", 15, Interrupted)) {
-    cleanup();
-    return Fail("podmeter did not become healthy; see " + dir + "/logs/podmeter.log.");
-  }
-  std::ofstream(JoinPath(dir, "prometheus.yml")) << PrometheusConfig(o.podmeter_port, repo);
-  auto prom_pid =
-      StartInCgroup({"prometheus", "--config.file=" + JoinPath(dir, "prometheus.yml"),
-                     "--storage.tsdb.path=" + JoinPath(dir, "prometheus"),
-                     "--web.listen-address=127.0.0.1:" + std::to_string(o.prometheus_port),
-                     "--web.enable-remote-write-receiver"},
-                    {}, {}, JoinPath(dir, "logs/prometheus.log"), repo);
-  if (!prom_pid.ok()) {
-    cleanup();
-    return Fail("starting prometheus: " + prom_pid.status().message());
-  }
-  prometheus.pid = *prom_pid;
-  if (!WaitHttpReady(prometheus.pid, o.prometheus_port, "/-/ready", 30, Interrupted)) {
-    cleanup();
-    return Fail("prometheus did not become ready; see " + dir + "/logs/prometheus.log.");
-  }
-  pods.Start();
+  return apps;
+}
 
-  // Cold start first: nothing of the runtime (nor anything else) is running yet.
-  nlohmann::json scenarios = nlohmann::json::array();
-  auto wanted = [&](const std::string& name) {
-    return std::find(o.scenarios.begin(), o.scenarios.end(), name) != o.scenarios.end();
-  };
-  if (wanted("cold-start")) {
-    std::cout << "scenario cold-start (" << o.cold_starts << " starts per runtime)\n";
-    ColdStartOptions co;
-    co.starts = o.cold_starts;
-    co.podmeter_port = o.podmeter_port;
-    co.interrupted = Interrupted;
-    scenarios.push_back(RunColdStart(&pods, apps, co));
-  }
+PodManagerOptions PodOptions(const RunOptions& o, const std::string& repo, const RunDir& run) {
+  PodManagerOptions pm;
+  pm.pods_file = JoinPath(run.dir, "pods.json");
+  pm.log_dir = JoinPath(run.dir, "logs");
+  pm.workdir = repo;
+  pm.cpus = o.server_cpus;
+  pm.backoff_base_seconds = 1;  // the kubelet's 10 s scaled down for short runs
+  return pm;
+}
 
+// What a run starts: the pods, podmeter and Prometheus. Stop() stops them in reverse order and
+// removes the cgroups; unwinding (an exception) stops them in the same order.
+struct Stack {
+  Stack(LabCgroups* lab_cgroups, PodManagerOptions pod_options)
+      : cgroups(lab_cgroups), options(std::move(pod_options)), pods(lab_cgroups, options) {}
+  void Stop() {
+    prometheus.Stop();
+    podmeter.Stop();
+    pods.Shutdown();
+    (void)cgroups->RemoveAll();
+  }
+  LabCgroups* cgroups;
+  PodManagerOptions options;
+  PodManager pods;
+  Service podmeter{"podmeter"}, prometheus{"prometheus"};
+};
+
+// podmeter first, so that it measures the pods' start-up. The relay may take 0.9 s of the 1 s
+// interval: Django's /metrics waits for a free gunicorn worker under load and missed the default
+// 500 ms in about a fifth of the rounds (holes in its server-side latency).
+Status StartPodmeter(Stack& stack, const RunOptions& o, const std::string& repo,
+                     const RunDir& run) {
+  auto pid = StartInCgroup(
+      {PodmeterBin(repo), "--listen", "127.0.0.1:" + std::to_string(o.podmeter_port), "--pods-file",
+       stack.options.pods_file, "--interval", "1", "--relay-timeout", "0.9"},
+      {}, {}, JoinPath(run.dir, "logs/podmeter.log"), repo);
+  if (!pid.ok()) return Status::Unavailable("starting podmeter: " + pid.status().message());
+  stack.podmeter.pid = *pid;
+  if (!WaitHttpReady(stack.podmeter.pid, o.podmeter_port, "/healthz", 15, Interrupted)) {
+    return Status::Unavailable("podmeter did not become healthy; see " + run.dir +
+                               "/logs/podmeter.log.");
+  }
+  return Status::Ok();
+}
+
+Status StartPrometheus(Stack& stack, const RunOptions& o, const std::string& repo,
+                       const RunDir& run) {
+  std::ofstream(JoinPath(run.dir, "prometheus.yml")) << PrometheusConfig(o.podmeter_port, repo);
+  auto pid = StartInCgroup({"prometheus", "--config.file=" + JoinPath(run.dir, "prometheus.yml"),
+                            "--storage.tsdb.path=" + JoinPath(run.dir, "prometheus"),
+                            "--web.listen-address=127.0.0.1:" + std::to_string(o.prometheus_port),
+                            "--web.enable-remote-write-receiver"},
+                           {}, {}, JoinPath(run.dir, "logs/prometheus.log"), repo);
+  if (!pid.ok()) return Status::Unavailable("starting prometheus: " + pid.status().message());
+  stack.prometheus.pid = *pid;
+  if (!WaitHttpReady(stack.prometheus.pid, o.prometheus_port, "/-/ready", 30, Interrupted)) {
+    return Status::Unavailable("prometheus did not become ready; see " + run.dir +
+                               "/logs/prometheus.log.");
+  }
+  return Status::Ok();
+}
+
+nlohmann::json RunColdStartScenario(PodManager* pods, const std::vector<ColdStartApp>& apps,
+                                    const RunOptions& o) {
+  std::cout << "scenario cold-start (" << o.cold_starts << " starts per runtime)\n";
+  ColdStartOptions co;
+  co.starts = o.cold_starts;
+  co.podmeter_port = o.podmeter_port;
+  co.interrupted = Interrupted;
+  return RunColdStart(pods, apps, co);
+}
+
+Status AddReplicas(PodManager& pods, const std::vector<ColdStartApp>& apps, int replicas) {
   for (const ColdStartApp& a : apps) {
-    for (int i = 0; i < o.replicas; ++i) {
+    for (int i = 0; i < replicas; ++i) {
       auto added = pods.AddReplica(a.app, i, a.argv, a.port + i);
       if (!added.ok()) {
-        cleanup();
-        return Fail("creating the pod cgroup failed: " + added.status().message());
+        return Status::Unavailable("creating the pod cgroup failed: " + added.status().message());
       }
     }
   }
+  return Status::Ok();
+}
+
+// Waits up to 180 s for every pod's readiness probe (or Ctrl-C).
+Status WaitAllReady(const PodManager& pods, const RunOptions& o, const RunDir& run) {
   auto start = std::chrono::steady_clock::now();
   std::cout << "starting " << o.apps.size() * static_cast<size_t>(o.replicas)
             << " pods (servers on CPU " << o.server_cpus << ") ...\n";
   while (!pods.AllReady() && !g_interrupted) {
     if (std::chrono::steady_clock::now() - start > std::chrono::seconds(180)) {
-      cleanup();
-      return Fail("pods were not ready after 180 s; last error: " + pods.last_error() +
-                  "; logs in " + dir + "/logs.");
+      return Status::Unavailable("pods were not ready after 180 s; last error: " +
+                                 pods.last_error() + "; logs in " + run.dir + "/logs.");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::cout << "all pods ready; podmeter http://127.0.0.1:" << o.podmeter_port
             << "/metrics, prometheus http://127.0.0.1:" << o.prometheus_port << "\n";
+  return Status::Ok();
+}
 
-  // Idle figures: a few seconds after every pod is ready, before any load.
-  std::this_thread::sleep_for(std::chrono::seconds(3));
-  std::string url = "http://127.0.0.1:" + std::to_string(o.podmeter_port) + "/metrics";
-  auto idle = ParsePodFigures(HttpGetOrEmpty(url));
-  nlohmann::json self_reported = nlohmann::json::object();
-  for (const ReplicaState& r : pods.Replicas()) {
-    std::string text = HttpGetOrEmpty("http://127.0.0.1:" + std::to_string(r.port) + "/metrics");
-    auto v = Sample(text + "\n", "refserver_startup_seconds", {});
-    if (!v) {  // an unlabelled gauge: "name value"
-      for (std::string_view line : SplitLines(text)) {
-        if (line.substr(0, 26) == "refserver_startup_seconds ") {
-          v = std::strtod(std::string(line.substr(26)).c_str(), nullptr);
-        }
+// A server's own refserver_startup_seconds from its /metrics.
+std::optional<double> SelfReportedStartup(int port) {
+  std::string text = HttpGetOrEmpty(LocalUrl(port) + "/metrics");
+  auto v = Sample(text + "\n", "refserver_startup_seconds", {});
+  if (!v) {  // an unlabelled gauge: "name value"
+    for (std::string_view line : SplitLines(text)) {
+      if (line.substr(0, 26) == "refserver_startup_seconds ") {
+        v = std::strtod(std::string(line.substr(26)).c_str(), nullptr);
       }
     }
-    if (v) self_reported[r.pod] = *v;
   }
+  return v;
+}
 
+// The pods at rest: podmeter's figures and each server's own start-up, a few seconds after every
+// pod is ready and before any load.
+struct IdleFigures {
+  std::map<std::string, PodFigures> by_pod;
+  nlohmann::json self_reported = nlohmann::json::object();  // start-up seconds by pod
+};
+IdleFigures MeasureIdle(const PodManager& pods, const RunOptions& o) {
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  IdleFigures idle;
+  idle.by_pod = ParsePodFigures(HttpGetOrEmpty(LocalUrl(o.podmeter_port) + "/metrics"));
+  for (const ReplicaState& r : pods.Replicas()) {
+    auto v = SelfReportedStartup(r.port);
+    if (v) idle.self_reported[r.pod] = *v;
+  }
+  return idle;
+}
+
+// Every k6 scenario of --scenarios; their summary entries.
+nlohmann::json RunK6Scenarios(PodManager* pods, const RunOptions& o, const std::string& repo,
+                              const RunDir& run) {
   std::vector<std::string> k6_scenarios = o.scenarios;
   std::erase(k6_scenarios, "cold-start");
-  if (!o.scenarios.empty()) {
-    BenchmarkOptions bo;
-    bo.repo = repo;
-    bo.results_dir = dir;
-    bo.run_id = id;
-    bo.profile = o.profile;
-    bo.k6_bin = k6_bin;
-    bo.podmeter_port = o.podmeter_port;
-    bo.prometheus_port = o.prometheus_port;
-    bo.scenarios = k6_scenarios;
-    bo.interrupted = Interrupted;
-    Benchmark bench(bo, &pods);
-    for (auto& sc : bench.RunAll()) scenarios.push_back(std::move(sc));
-  } else {
-    // No scenarios: hold the stack, showing what podmeter sees; kill one replica halfway.
-    auto hold_start = std::chrono::steady_clock::now();
-    bool killed = !o.pod_kill;
-    while (!g_interrupted) {
-      double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - hold_start).count();
-      if (elapsed >= o.hold_seconds) break;
-      if (!killed && elapsed >= o.hold_seconds / 2) {
-        killed = pods.Kill(o.apps.front(), 0);
-        std::cout << "\npod-kill: SIGKILL to " << o.apps.front() << " replica 0\n";
-      }
-      auto figures = ParsePodFigures(HttpGetOrEmpty(url));
-      std::printf("\r  %4.0f/%.0f s ", elapsed, o.hold_seconds);
-      for (const ReplicaState& r : pods.Replicas()) {
-        std::printf(" %s %s %.1fMiB r=%d ", r.app.c_str(), r.ready ? "ready" : "down",
-                    figures[r.pod].working_set / 1048576.0, r.restarts);
-      }
-      std::fflush(stdout);
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-    std::cout << "\n";
-  }
+  BenchmarkOptions bo;
+  bo.repo = repo;
+  bo.results_dir = run.dir;
+  bo.run_id = run.id;
+  bo.profile = o.profile;
+  bo.k6_bin = K6Bin(repo);
+  bo.podmeter_port = o.podmeter_port;
+  bo.prometheus_port = o.prometheus_port;
+  bo.scenarios = k6_scenarios;
+  bo.interrupted = Interrupted;
+  Benchmark bench(bo, pods);
+  return bench.RunAll();
+}
 
-  std::string last = HttpGetOrEmpty(url);
-  auto final_figures = ParsePodFigures(last);
-  nlohmann::json summary = {{"run_id", id},
-                            {"profile", o.profile},
-                            {"pods", nlohmann::json::array()},
-                            {"scenarios", scenarios}};
-  // From the run's Prometheus, after its last scrape and k6's last push.
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  AnalysisOptions ao{"http://127.0.0.1:" + std::to_string(o.prometheus_port), id,
-                     pm.namespace_name};
+// No scenarios: hold the stack for --hold seconds, showing what podmeter sees; kill one replica
+// halfway unless --no-pod-kill.
+void HoldStack(PodManager& pods, const RunOptions& o) {
+  std::string url = LocalUrl(o.podmeter_port) + "/metrics";
+  auto hold_start = std::chrono::steady_clock::now();
+  bool killed = !o.pod_kill;
+  while (!g_interrupted) {
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - hold_start).count();
+    if (elapsed >= o.hold_seconds) break;
+    if (!killed && elapsed >= o.hold_seconds / 2) {
+      killed = pods.Kill(o.apps.front(), 0);
+      std::cout << "\npod-kill: SIGKILL to " << o.apps.front() << " replica 0\n";
+    }
+    auto figures = ParsePodFigures(HttpGetOrEmpty(url));
+    std::printf("\r  %4.0f/%.0f s ", elapsed, o.hold_seconds);
+    for (const ReplicaState& r : pods.Replicas()) {
+      std::printf(" %s %s %.1fMiB r=%d ", r.app.c_str(), r.ready ? "ready" : "down",
+                  figures[r.pod].working_set / 1048576.0, r.restarts);
+    }
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  std::cout << "\n";
+}
+
+// summary.json's leak_check (from the soak) and cost_projection (from the load), queried from the
+// run's Prometheus.
+void AddAnalyses(nlohmann::json& summary, const Stack& stack, const RunOptions& o,
+                 const RunDir& run, const nlohmann::json& scenarios) {
+  AnalysisOptions ao{LocalUrl(o.prometheus_port), run.id, stack.options.namespace_name};
   std::map<std::string, int64_t> limits;
-  for (const ReplicaState& r : pods.Replicas()) {
+  for (const ReplicaState& r : stack.pods.Replicas()) {
     if (r.cpu_limit_millis) limits[r.app] = *r.cpu_limit_millis;
   }
   for (const auto& sc : scenarios) {
@@ -325,39 +384,109 @@ int Run(const RunOptions& o, const std::string& repo) {
       summary["cost_projection"] = CostProjections(ao, sc, limits);
     }
   }
+}
+
+const PodFigures& FiguresOf(const std::map<std::string, PodFigures>& figures,
+                            const std::string& pod) {
+  static const PodFigures kNone;
+  auto it = figures.find(pod);
+  return it == figures.end() ? kNone : it->second;
+}
+
+nlohmann::json OrNull(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+// summary.json's pods: each replica at rest and at the end.
+nlohmann::json PodEntries(const PodManager& pods, const IdleFigures& idle,
+                          const std::map<std::string, PodFigures>& final_figures) {
+  nlohmann::json entries = nlohmann::json::array();
   for (const ReplicaState& r : pods.Replicas()) {
-    const PodFigures& f = final_figures[r.pod];
-    auto opt = [](const std::optional<double>& v) {
-      return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-    };
-    summary["pods"].push_back(
-        {{"app", r.app},
-         {"pod", r.pod},
-         {"startup_seconds",
-          opt(f.startup_seconds ? f.startup_seconds : idle[r.pod].startup_seconds)},
-         {"self_reported_startup_seconds",
-          self_reported.contains(r.pod) ? self_reported[r.pod] : nlohmann::json(nullptr)},
-         {"idle_working_set_bytes", idle[r.pod].working_set},
-         {"idle_rss_bytes", idle[r.pod].rss},
-         {"working_set_bytes", f.working_set},
-         {"rss_bytes", f.rss},
-         {"restarts_observed", f.restarts},
-         {"kubelet_restarts", r.restarts}});
+    const PodFigures& f = FiguresOf(final_figures, r.pod);
+    const PodFigures& at_rest = FiguresOf(idle.by_pod, r.pod);
+    entries.push_back({{"app", r.app},
+                       {"pod", r.pod},
+                       {"startup_seconds",
+                        OrNull(f.startup_seconds ? f.startup_seconds : at_rest.startup_seconds)},
+                       {"self_reported_startup_seconds", idle.self_reported.contains(r.pod)
+                                                             ? idle.self_reported.at(r.pod)
+                                                             : nlohmann::json(nullptr)},
+                       {"idle_working_set_bytes", at_rest.working_set},
+                       {"idle_rss_bytes", at_rest.rss},
+                       {"working_set_bytes", f.working_set},
+                       {"rss_bytes", f.rss},
+                       {"restarts_observed", f.restarts},
+                       {"kubelet_restarts", r.restarts}});
   }
-  std::ofstream(JoinPath(dir, "summary.json")) << summary.dump(2) << "\n";
-  std::ofstream(JoinPath(dir, "summary.md")) << SummaryMarkdown(summary);
-  std::ofstream(JoinPath(dir, "metrics-final.txt")) << last;
+  return entries;
+}
+
+// While Prometheus is still up: report.html of the run.
+void WriteRunReport(const RunOptions& o, const std::string& repo, const RunDir& run) {
+  auto charts = WriteReport({repo, run.dir, LocalUrl(o.prometheus_port)});
+  if (charts.ok()) {
+    std::cout << "report: " << JoinPath(run.dir, "report.html") << " (" << *charts
+              << " charts with data)\n";
+  } else {
+    std::cerr << "podmeter-lab: report.html: " << charts.status().message() << "\n";
+  }
+}
+
+// After the scenarios: summary.json, summary.md (also printed), metrics-final.txt, report.html.
+void WriteResults(const Stack& stack, const RunOptions& o, const std::string& repo,
+                  const RunDir& run, const nlohmann::json& scenarios, const IdleFigures& idle) {
+  std::string last = HttpGetOrEmpty(LocalUrl(o.podmeter_port) + "/metrics");
+  auto final_figures = ParsePodFigures(last);
+  nlohmann::json summary = {{"run_id", run.id},
+                            {"profile", o.profile},
+                            {"pods", nlohmann::json::array()},
+                            {"scenarios", scenarios}};
+  // From the run's Prometheus, after its last scrape and k6's last push.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  AddAnalyses(summary, stack, o, run, scenarios);
+  summary["pods"] = PodEntries(stack.pods, idle, final_figures);
+  std::ofstream(JoinPath(run.dir, "summary.json")) << summary.dump(2) << "\n";
+  std::ofstream(JoinPath(run.dir, "summary.md")) << SummaryMarkdown(summary);
+  std::ofstream(JoinPath(run.dir, "metrics-final.txt")) << last;
   std::cout << SummaryMarkdown(summary);
-  if (!scenarios.empty()) {  // while Prometheus is still up
-    auto charts = WriteReport({repo, dir, "http://127.0.0.1:" + std::to_string(o.prometheus_port)});
-    if (charts.ok()) {
-      std::cout << "report: " << JoinPath(dir, "report.html") << " (" << *charts
-                << " charts with data)\n";
-    } else {
-      std::cerr << "podmeter-lab: report.html: " << charts.status().message() << "\n";
-    }
+  if (!scenarios.empty()) WriteRunReport(o, repo, run);
+}
+
+// The run on a started stack: podmeter and Prometheus up, cold start (nothing else runs yet),
+// the pods, their idle figures, the k6 scenarios (or a hold), the results.
+Status RunOnStack(Stack& stack, const RunOptions& o, const std::string& repo, const RunDir& run,
+                  const nlohmann::json& images) {
+  // Every Deployment read before anything starts; the pods are created after podmeter.
+  auto apps = ReadApps(o, repo, images);
+  if (!apps.ok()) return apps.status();
+  if (Status s = StartPodmeter(stack, o, repo, run); !s.ok()) return s;
+  if (Status s = StartPrometheus(stack, o, repo, run); !s.ok()) return s;
+  stack.pods.Start();
+  nlohmann::json scenarios = nlohmann::json::array();
+  if (Wants(o, "cold-start")) scenarios.push_back(RunColdStartScenario(&stack.pods, *apps, o));
+  if (Status s = AddReplicas(stack.pods, *apps, o.replicas); !s.ok()) return s;
+  if (Status s = WaitAllReady(stack.pods, o, run); !s.ok()) return s;
+  IdleFigures idle = MeasureIdle(stack.pods, o);
+  if (!o.scenarios.empty()) {
+    for (auto& sc : RunK6Scenarios(&stack.pods, o, repo, run)) scenarios.push_back(std::move(sc));
+  } else {
+    HoldStack(stack.pods, o);
   }
-  cleanup();
+  WriteResults(stack, o, repo, run, scenarios, idle);
+  return Status::Ok();
+}
+
+int Run(const RunOptions& o, const std::string& repo) {
+  auto cgroups = CheckPrerequisites(o, repo);
+  if (!cgroups.ok()) return Fail(cgroups.status().message());
+  RunDir run = MakeRunDir(o.results);
+  if (Status s = BuildServers(repo); !s.ok()) return Fail(s.message());
+  auto images = ReadImages(repo);
+  if (!images.ok()) return Fail(images.status().message());
+  Stack stack(&cgroups.value(), PodOptions(o, repo, run));
+  Status s = RunOnStack(stack, o, repo, run, *images);
+  stack.Stop();
+  if (!s.ok()) return Fail(s.message());
   std::cout << (g_interrupted ? "interrupted: " : "")
             << "stopped everything and removed the cgroups\n";
   return g_interrupted ? 130 : 0;
@@ -373,6 +502,30 @@ int Clean() {
   return 0;
 }
 
+// The flags of `podmeter-lab run`, into `o`.
+void AddRunFlags(CLI::App* run, RunOptions* o) {
+  run->add_option("--stack", o->stack, "Directory with the Deployments")->capture_default_str();
+  run->add_option("--apps", o->apps, "Deployments to run")->capture_default_str();
+  run->add_option("--replicas", o->replicas, "Replicas per app")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+  run->add_option("--profile", o->profile,
+                  "quick (≤ 10 min), full (the reference durations) or tiny (a test)")
+      ->check(CLI::IsMember({"quick", "full", "tiny"}))
+      ->capture_default_str();
+  run->add_option("--scenarios", o->scenarios, "Scenarios to run; 'none' holds the stack instead")
+      ->delimiter(',')
+      ->capture_default_str();
+  run->add_option("--hold", o->hold_seconds, "With --scenarios none: seconds to keep the stack up")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  run->add_option("--results", o->results, "Where results/<run id>/ goes")->capture_default_str();
+  run->add_flag("!--no-pod-kill", o->pod_kill, "Do not kill a replica halfway");
+  run->add_option("--cold-starts", o->cold_starts, "Starts per runtime in the cold-start scenario")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -384,26 +537,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI::App* run =
       app.add_subcommand("run", "Run the reference servers as pods with podmeter and Prometheus");
-  run->add_option("--stack", o.stack, "Directory with the Deployments")->capture_default_str();
-  run->add_option("--apps", o.apps, "Deployments to run")->capture_default_str();
-  run->add_option("--replicas", o.replicas, "Replicas per app")
-      ->check(CLI::Range(1, 10))
-      ->capture_default_str();
-  run->add_option("--profile", o.profile,
-                  "quick (≤ 10 min), full (the reference durations) or tiny (a test)")
-      ->check(CLI::IsMember({"quick", "full", "tiny"}))
-      ->capture_default_str();
-  run->add_option("--scenarios", o.scenarios, "Scenarios to run; 'none' holds the stack instead")
-      ->delimiter(',')
-      ->capture_default_str();
-  run->add_option("--hold", o.hold_seconds, "With --scenarios none: seconds to keep the stack up")
-      ->check(CLI::Range(0.0, 86400.0))
-      ->capture_default_str();
-  run->add_option("--results", o.results, "Where results/<run id>/ goes")->capture_default_str();
-  run->add_flag("!--no-pod-kill", o.pod_kill, "Do not kill a replica halfway");
-  run->add_option("--cold-starts", o.cold_starts, "Starts per runtime in the cold-start scenario")
-      ->check(CLI::Range(1, 20))
-      ->capture_default_str();
+  AddRunFlags(run, &o);
   CLI::App* clean = app.add_subcommand("clean", "Remove what a killed run left behind");
   CLI::App* report =
       app.add_subcommand("report", "Regenerate report.html of a finished run from its Prometheus");

@@ -59,167 +59,213 @@ const nlohmann::json* FindByRuntime(const nlohmann::json& list, const std::strin
   return nullptr;
 }
 
-}  // namespace
+// e[key] when e points at an object that has it, else null.
+const nlohmann::json& Cell(const nlohmann::json* e, const char* key) {
+  return e != nullptr ? At(*e, key) : kMissing;
+}
 
-std::string SummaryMarkdown(const nlohmann::json& s) {
-  std::ostringstream md;
-  auto num = Num;
-  static const nlohmann::json kNull;
-  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile")) << ")\n\n";
+// The runtimes of the run's pods, in the order they first appear.
+std::vector<std::string> Runtimes(const nlohmann::json& s) {
   std::vector<std::string> runtimes;
   for (const auto& p : At(s, "pods")) {
     std::string r = RuntimeOf(p.value("app", ""));
     if (std::find(runtimes.begin(), runtimes.end(), r) == runtimes.end()) runtimes.push_back(r);
   }
+  return runtimes;
+}
+
+// The runtime's entry in the cold-start scenario, or null.
+const nlohmann::json* ColdStartOf(const nlohmann::json& s, const std::string& runtime) {
   const nlohmann::json* cold = FindScenario(s, "cold-start");
+  return cold != nullptr ? FindByRuntime(At(*cold, "runtimes"), runtime) : nullptr;
+}
+
+// The first pod of the runtime, or null.
+const nlohmann::json* FirstPodOf(const nlohmann::json& s, const std::string& runtime) {
+  for (const auto& p : At(s, "pods")) {
+    if (RuntimeOf(p.value("app", "")) == runtime) return &p;
+  }
+  return nullptr;
+}
+
+// The runtime's k6 row in the load scenario, or null.
+const nlohmann::json* LoadRowOf(const nlohmann::json& s, const std::string& runtime) {
   const nlohmann::json* load = FindScenario(s, "load");
-  auto cell = [](const nlohmann::json* e, const char* key) -> const nlohmann::json& {
-    return e != nullptr && e->contains(key) ? (*e)[key] : kNull;
-  };
-  // The scoreboard.
+  return load != nullptr ? FindByRuntime(At(At(*load, "k6"), "rows"), runtime) : nullptr;
+}
+
+using RuntimeCell = std::function<std::string(const std::string& runtime)>;
+
+// "| title | cell(runtime) | …" for every runtime.
+void WriteBoardRow(std::ostream& md, const std::vector<std::string>& runtimes,
+                   const std::string& title, const RuntimeCell& cell) {
+  md << "| " << title << " | ";
+  for (const auto& r : runtimes) md << cell(r) << " | ";
+  md << "\n";
+}
+
+// The scoreboard: one column per runtime, one row per headline figure.
+void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
+                     const std::vector<std::string>& runtimes) {
   md << "## Scoreboard\n\n| | ";
   for (const auto& r : runtimes) md << r << " | ";
   md << "\n|---|";
   for (size_t i = 0; i < runtimes.size(); ++i) md << "---|";
   md << "\n";
-  auto board_row = [&](const std::string& title,
-                       const std::function<std::string(const std::string&)>& f) {
-    md << "| " << title << " | ";
-    for (const auto& r : runtimes) md << f(r) << " | ";
-    md << "\n";
+  const nlohmann::json& cost = At(s, "cost_projection");
+  const nlohmann::json& leak = At(s, "leak_check");
+  auto row = [&](const std::string& title, const RuntimeCell& cell) {
+    WriteBoardRow(md, runtimes, title, cell);
   };
-  auto cold_of = [&](const std::string& r) {
-    return cold != nullptr
-               ? cold->contains("runtimes") ? FindByRuntime(At((*cold), "runtimes"), r) : nullptr
-               : nullptr;
-  };
-  board_row("cold start exec→listen (podmeter, median)", [&](const std::string& r) {
-    return SpreadMs(cell(cold_of(r), "exec_to_listen_seconds"));
+  row("cold start exec→listen (podmeter, median)", [&](const std::string& r) {
+    return SpreadMs(Cell(ColdStartOf(s, r), "exec_to_listen_seconds"));
   });
-  board_row("cold start exec→ready (probe, median)", [&](const std::string& r) {
-    return SpreadMs(cell(cold_of(r), "exec_to_ready_seconds"));
+  row("cold start exec→ready (probe, median)", [&](const std::string& r) {
+    return SpreadMs(Cell(ColdStartOf(s, r), "exec_to_ready_seconds"));
   });
-  board_row("cold start self-reported (median)", [&](const std::string& r) {
-    return SpreadMs(cell(cold_of(r), "self_reported_seconds"));
+  row("cold start self-reported (median)", [&](const std::string& r) {
+    return SpreadMs(Cell(ColdStartOf(s, r), "self_reported_seconds"));
   });
-  auto pod_of = [&](const std::string& r) -> const nlohmann::json* {
-    for (const auto& p : At(s, "pods")) {
-      if (RuntimeOf(p.value("app", "")) == r) return &p;
-    }
-    return nullptr;
-  };
-  board_row("idle working set", [&](const std::string& r) {
-    return num(cell(pod_of(r), "idle_working_set_bytes"), 1.0 / 1048576, 2) + " MiB";
+  row("idle working set", [&](const std::string& r) {
+    return Num(Cell(FirstPodOf(s, r), "idle_working_set_bytes"), 1.0 / 1048576, 2) + " MiB";
   });
-  auto load_row = [&](const std::string& r) -> const nlohmann::json* {
-    if (load == nullptr || !load->contains("k6")) return nullptr;
-    const nlohmann::json& k6 = At((*load), "k6");
-    return k6.contains("rows") ? FindByRuntime(At(k6, "rows"), r) : nullptr;
-  };
-  board_row("load p95",
-            [&](const std::string& r) { return num(cell(load_row(r), "p95_ms"), 1, 1) + " ms"; });
-  const nlohmann::json& cost = s.contains("cost_projection") ? At(s, "cost_projection") : kNull;
-  board_row("requests per CPU-second (load)", [&](const std::string& r) {
-    return num(cell(FindByRuntime(cost, r), "requests_per_cpu_second"), 1, 0);
+  row("load p95",
+      [&](const std::string& r) { return Num(Cell(LoadRowOf(s, r), "p95_ms"), 1, 1) + " ms"; });
+  row("requests per CPU-second (load)", [&](const std::string& r) {
+    return Num(Cell(FindByRuntime(cost, r), "requests_per_cpu_second"), 1, 0);
   });
-  const nlohmann::json& leak = s.contains("leak_check") ? At(s, "leak_check") : kNull;
-  board_row("soak RSS slope", [&](const std::string& r) {
+  row("soak RSS slope", [&](const std::string& r) {
     const nlohmann::json* e = FindByRuntime(leak, r);
     if (e == nullptr || !e->contains("rss")) return std::string("-");
-    return num(At(At(*e, "rss"), "slope_mib_per_hour"), 1, 1) + " MiB/h, " +
+    return Num(At(At(*e, "rss"), "slope_mib_per_hour"), 1, 1) + " MiB/h, " +
            e->value("verdict", "");
   });
-  board_row("pods for 100 req/s",
-            [&](const std::string& r) { return num(cell(FindByRuntime(cost, r), "pods"), 1, 0); });
-  board_row("memory for 100 req/s", [&](const std::string& r) {
-    return num(cell(FindByRuntime(cost, r), "memory_mib"), 1, 1) + " MiB";
+  row("pods for 100 req/s",
+      [&](const std::string& r) { return Num(Cell(FindByRuntime(cost, r), "pods"), 1, 0); });
+  row("memory for 100 req/s", [&](const std::string& r) {
+    return Num(Cell(FindByRuntime(cost, r), "memory_mib"), 1, 1) + " MiB";
   });
+}
 
-  if (cold != nullptr) {
-    md << "\n## Cold start (" << cold->value("starts", 0)
-       << " starts per runtime from nothing; median (min–max))\n\n"
-          "| runtime | exec→listen (podmeter) | exec→ready (readiness probe) | self-reported | "
-          "starts |\n|---|---|---|---|---|\n";
-    for (const auto& r : cold->value("runtimes", nlohmann::json::array())) {
-      md << "| " << r.value("runtime", "") << " | " << SpreadMs(At(r, "exec_to_listen_seconds"))
-         << " | " << SpreadMs(At(r, "exec_to_ready_seconds")) << " | "
-         << SpreadMs(At(r, "self_reported_seconds")) << " | " << At(r, "starts").size() << " |\n";
-    }
+// The cold-start scenario: every runtime's start-up spreads.
+void WriteColdStart(std::ostream& md, const nlohmann::json& cold) {
+  md << "\n## Cold start (" << cold.value("starts", 0)
+     << " starts per runtime from nothing; median (min–max))\n\n"
+        "| runtime | exec→listen (podmeter) | exec→ready (readiness probe) | self-reported | "
+        "starts |\n|---|---|---|---|---|\n";
+  for (const auto& r : cold.value("runtimes", nlohmann::json::array())) {
+    md << "| " << r.value("runtime", "") << " | " << SpreadMs(At(r, "exec_to_listen_seconds"))
+       << " | " << SpreadMs(At(r, "exec_to_ready_seconds")) << " | "
+       << SpreadMs(At(r, "self_reported_seconds")) << " | " << At(r, "starts").size() << " |\n";
   }
-  if (leak.is_array()) {
-    md << "\n## Soak: memory trend (least squares after the warm-up; growing = ≥ 10 MiB/h, "
-          "R² ≥ 0.5 and ≥ 1 MiB risen)\n\n| pod | fitted window | samples | RSS slope | R² | "
-          "working set slope | verdict |\n|---|---|---|---|---|---|---|\n";
-    for (const auto& e : leak) {
-      if (!e.contains("rss")) {
-        md << "| " << e.value("pod", e.value("error", std::string("?")))
-           << " | - | - | - | - | - | - |\n";
-        continue;
-      }
-      const auto& rss = At(e, "rss");
-      md << "| " << e.value("app", "") << " | " << num(Width(At(e, "fitted_window")), 1, 0)
-         << " s | " << rss.value("samples", 0) << " | " << num(At(rss, "slope_mib_per_hour"), 1, 2)
-         << " MiB/h | " << num(At(rss, "r2"), 1, 2) << " | "
-         << (e.contains("working_set") ? num(At(At(e, "working_set"), "slope_mib_per_hour"), 1, 2)
-                                       : "-")
-         << " MiB/h | " << e.value("verdict", "") << " |\n";
-    }
-  }
-  if (cost.is_array()) {
-    md << "\n## Cost projection: 100 req/s (req/s per pod = requests per CPU-second × CPU "
-          "limit)\n\n| runtime | requests per CPU-s | CPU limit | req/s per pod | pods | MiB "
-          "per pod | memory | CPU used |\n|---|---|---|---|---|---|---|---|\n";
-    for (const auto& e : cost) {
-      md << "| " << e.value("runtime", "") << " | "
-         << num(e.value("requests_per_cpu_second", kNull), 1, 0) << " | "
-         << num(e.value("cpu_limit_cores", kNull), 1000, 0) << "m | "
-         << num(e.value("requests_per_second_per_pod", kNull), 1, 1) << " | "
-         << num(e.value("pods", kNull), 1, 0) << " | " << num(e.value("mib_per_pod", kNull), 1, 1)
-         << " MiB | " << num(e.value("memory_mib", kNull), 1, 1) << " MiB | "
-         << num(e.value("cpu_millicores", kNull), 1, 0) << "m |\n";
-    }
-  }
+}
 
+// The soak's memory trend per pod (summary.json's leak_check array).
+void WriteSoakTrend(std::ostream& md, const nlohmann::json& leak) {
+  md << "\n## Soak: memory trend (least squares after the warm-up; growing = ≥ 10 MiB/h, "
+        "R² ≥ 0.5 and ≥ 1 MiB risen)\n\n| pod | fitted window | samples | RSS slope | R² | "
+        "working set slope | verdict |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& e : leak) {
+    if (!e.contains("rss")) {
+      md << "| " << e.value("pod", e.value("error", std::string("?")))
+         << " | - | - | - | - | - | - |\n";
+      continue;
+    }
+    const auto& rss = At(e, "rss");
+    md << "| " << e.value("app", "") << " | " << Num(Width(At(e, "fitted_window")), 1, 0) << " s | "
+       << rss.value("samples", 0) << " | " << Num(At(rss, "slope_mib_per_hour"), 1, 2)
+       << " MiB/h | " << Num(At(rss, "r2"), 1, 2) << " | "
+       << (e.contains("working_set") ? Num(At(At(e, "working_set"), "slope_mib_per_hour"), 1, 2)
+                                     : "-")
+       << " MiB/h | " << e.value("verdict", "") << " |\n";
+  }
+}
+
+// What 100 req/s costs per runtime (summary.json's cost_projection array).
+void WriteCostProjection(std::ostream& md, const nlohmann::json& cost) {
+  md << "\n## Cost projection: 100 req/s (req/s per pod = requests per CPU-second × CPU "
+        "limit)\n\n| runtime | requests per CPU-s | CPU limit | req/s per pod | pods | MiB "
+        "per pod | memory | CPU used |\n|---|---|---|---|---|---|---|---|\n";
+  for (const auto& e : cost) {
+    md << "| " << e.value("runtime", "") << " | "
+       << Num(e.value("requests_per_cpu_second", kMissing), 1, 0) << " | "
+       << Num(e.value("cpu_limit_cores", kMissing), 1000, 0) << "m | "
+       << Num(e.value("requests_per_second_per_pod", kMissing), 1, 1) << " | "
+       << Num(e.value("pods", kMissing), 1, 0) << " | "
+       << Num(e.value("mib_per_pod", kMissing), 1, 1) << " MiB | "
+       << Num(e.value("memory_mib", kMissing), 1, 1) << " MiB | "
+       << Num(e.value("cpu_millicores", kMissing), 1, 0) << "m |\n";
+  }
+}
+
+// Every pod's start-up, idle and final memory, restarts.
+void WritePods(std::ostream& md, const nlohmann::json& pods) {
   md << "\n## Pods\n\n| app | start-up (podmeter, exec→listen) | self-reported | idle working "
         "set | "
         "idle RSS | working set at end | restarts |\n|---|---|---|---|---|---|---|\n";
-  for (const auto& p : At(s, "pods")) {
-    md << "| " << Str(At(p, "app")) << " | " << num(At(p, "startup_seconds"), 1e3, 1) << " ms | "
-       << num(At(p, "self_reported_startup_seconds"), 1e3, 1) << " ms | "
-       << num(At(p, "idle_working_set_bytes"), 1.0 / 1048576, 2) << " MiB | "
-       << num(At(p, "idle_rss_bytes"), 1.0 / 1048576, 2) << " MiB | "
-       << num(At(p, "working_set_bytes"), 1.0 / 1048576, 2) << " MiB | "
-       << num(At(p, "restarts_observed"), 1, 0) << " |\n";
+  for (const auto& p : pods) {
+    md << "| " << Str(At(p, "app")) << " | " << Num(At(p, "startup_seconds"), 1e3, 1) << " ms | "
+       << Num(At(p, "self_reported_startup_seconds"), 1e3, 1) << " ms | "
+       << Num(At(p, "idle_working_set_bytes"), 1.0 / 1048576, 2) << " MiB | "
+       << Num(At(p, "idle_rss_bytes"), 1.0 / 1048576, 2) << " MiB | "
+       << Num(At(p, "working_set_bytes"), 1.0 / 1048576, 2) << " MiB | "
+       << Num(At(p, "restarts_observed"), 1, 0) << " |\n";
   }
+}
+
+// podmeter's figures of the runtime's pod in a scenario (the last one whose app is
+// "<runtime>-…"), or null.
+const nlohmann::json* ScenarioPodOf(const nlohmann::json& sc, const std::string& runtime) {
+  const nlohmann::json* pod = nullptr;
+  for (const auto& p : At(sc, "podmeter")) {
+    if (Str(At(p, "app")).rfind(runtime + "-", 0) == 0) pod = &p;
+  }
+  return pod;
+}
+
+// One runtime's row of a scenario table: k6's figures, podmeter's, and the pod-kill recovery.
+void WriteScenarioRow(std::ostream& md, const nlohmann::json& sc, const nlohmann::json& row) {
+  std::string runtime = row.value("runtime", "");
+  const nlohmann::json* pod = ScenarioPodOf(sc, runtime);
+  double requests = row.value("requests", 0.0);
+  double cpu = pod != nullptr ? pod->value("cpu_seconds", 0.0) : 0.0;
+  md << "| " << runtime << " | " << Num(At(row, "requests"), 1, 0) << " | "
+     << Num(At(row, "requests_per_second"), 1, 1) << " | " << Num(At(row, "p50_ms"), 1, 1)
+     << " ms | " << Num(At(row, "p95_ms"), 1, 1) << " ms | " << Num(At(row, "p99_ms"), 1, 1)
+     << " ms | " << Num(At(row, "failed_rate"), 100, 2) << " % | " << Num(nlohmann::json(cpu), 1, 2)
+     << " | " << (cpu > 0 ? Num(nlohmann::json(requests / cpu), 1, 0) : "-") << " | "
+     << (pod != nullptr ? Num(At(*pod, "throttled_ratio"), 100, 0) : "-") << " % | "
+     << (pod != nullptr ? Num(At(*pod, "peak_working_set_bytes"), 1.0 / 1048576, 1) : "-")
+     << " MiB |\n";
+  if (row.contains("pod_kill")) {
+    md << "|  | recovery " << Num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
+       << " s, failed " << Num(At(At(row, "pod_kill"), "failed"), 1, 0)
+       << " |  |  |  |  |  |  |  |  |  |\n";
+  }
+}
+
+// A k6 scenario's table: one row per runtime.
+void WriteScenario(std::ostream& md, const nlohmann::json& sc) {
+  md << "\n## " << Str(At(sc, "scenario"))
+     << "\n\n| runtime | requests | req/s | p50 | p95 | p99 | errors | CPU-s | req per CPU-s | "
+        "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  if (!sc.contains("k6") || !At(sc, "k6").contains("rows")) return;
+  for (const auto& row : At(At(sc, "k6"), "rows")) WriteScenarioRow(md, sc, row);
+}
+
+}  // namespace
+
+std::string SummaryMarkdown(const nlohmann::json& s) {
+  std::ostringstream md;
+  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile")) << ")\n\n";
+  WriteScoreboard(md, s, Runtimes(s));
+  if (const nlohmann::json* cold = FindScenario(s, "cold-start")) WriteColdStart(md, *cold);
+  if (At(s, "leak_check").is_array()) WriteSoakTrend(md, At(s, "leak_check"));
+  if (At(s, "cost_projection").is_array()) WriteCostProjection(md, At(s, "cost_projection"));
+  WritePods(md, At(s, "pods"));
   for (const auto& sc : At(s, "scenarios")) {
     if (sc.value("scenario", "") == "cold-start") continue;  // its table is above
-    md << "\n## " << Str(At(sc, "scenario"))
-       << "\n\n| runtime | requests | req/s | p50 | p95 | p99 | errors | CPU-s | req per CPU-s | "
-          "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
-    if (!sc.contains("k6") || !At(sc, "k6").contains("rows")) continue;
-    for (const auto& row : At(At(sc, "k6"), "rows")) {
-      std::string runtime = row.value("runtime", "");
-      nlohmann::json pod;
-      for (const auto& p : At(sc, "podmeter")) {
-        if (Str(At(p, "app")).rfind(runtime + "-", 0) == 0) pod = p;
-      }
-      double requests = row.value("requests", 0.0);
-      double cpu = pod.is_object() ? pod.value("cpu_seconds", 0.0) : 0.0;
-      md << "| " << runtime << " | " << num(At(row, "requests"), 1, 0) << " | "
-         << num(At(row, "requests_per_second"), 1, 1) << " | " << num(At(row, "p50_ms"), 1, 1)
-         << " ms | " << num(At(row, "p95_ms"), 1, 1) << " ms | " << num(At(row, "p99_ms"), 1, 1)
-         << " ms | " << num(At(row, "failed_rate"), 100, 2) << " % | "
-         << num(nlohmann::json(cpu), 1, 2) << " | "
-         << (cpu > 0 ? num(nlohmann::json(requests / cpu), 1, 0) : "-") << " | "
-         << (pod.is_object() ? num(At(pod, "throttled_ratio"), 100, 0) : "-") << " % | "
-         << (pod.is_object() ? num(At(pod, "peak_working_set_bytes"), 1.0 / 1048576, 1) : "-")
-         << " MiB |\n";
-      if (row.contains("pod_kill")) {
-        md << "|  | recovery " << num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
-           << " s, failed " << num(At(At(row, "pod_kill"), "failed"), 1, 0)
-           << " |  |  |  |  |  |  |  |  |  |\n";
-      }
-    }
+    WriteScenario(md, sc);
   }
   return md.str();
 }
