@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "collectors/cpu_stat.h"
-#include "collectors/memory_stat.h"
-#include "collectors/process_table.h"
+#include "collectors/readers/cpu_stat.h"
+#include "collectors/readers/memory_stat.h"
+#include "collectors/readers/process_table.h"
 #include "exporter/sampler.h"
 #include "exporter/text_format.h"
 

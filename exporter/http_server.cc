@@ -8,7 +8,7 @@
 #include <cstring>
 #include <exception>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "exporter/text_format.h"
 
 namespace podmeter {

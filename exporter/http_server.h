@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "collectors/status.h"
+#include "collectors/base/status.h"
 #include "exporter/snapshot_store.h"
 
 struct CivetCallbacks;

@@ -3,10 +3,10 @@
 #include <csignal>
 #include <iostream>
 
-#include "collectors/collector.h"
-#include "collectors/pod_source.h"
-#include "collectors/process_table.h"
-#include "collectors/relay.h"
+#include "collectors/kube/pod_source.h"
+#include "collectors/readers/collector.h"
+#include "collectors/readers/process_table.h"
+#include "collectors/relay/relay.h"
 #include "exporter/http_server.h"
 #include "exporter/log.h"
 #include "exporter/sampler.h"

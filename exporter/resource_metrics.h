@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "collectors/samples.h"
+#include "collectors/readers/samples.h"
 #include "exporter/family_builder.h"
 
 namespace podmeter {

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
-#include "collectors/cgroup_discovery.h"
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
+#include "collectors/cgroupfs/cgroup_dirs.h"
+#include "collectors/cgroupfs/cgroup_discovery.h"
 #include "exporter/family_builder.h"
 #include "exporter/log.h"
 #include "exporter/resource_metrics.h"
 #include "exporter/self_stats.h"
+#include "exporter/tracker_metrics.h"
 
 namespace podmeter {
 namespace {
@@ -243,7 +245,7 @@ void Sampler::SampleOnce() {
   }
   FamilyBuilder b;
   AddResourceMetrics(pods, &b);
-  tracker_.AddMetrics(&b);
+  AddTrackerMetrics(tracker_, &b);
   if (metadata_.error_counts) {
     for (const auto& [reason, count] : metadata_.error_counts()) {
       b.Counter("podmeter_pod_source_errors_total",

@@ -14,16 +14,16 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/collector.h"
-#include "collectors/mountinfo.h"
-#include "collectors/oom_watcher.h"
-#include "collectors/pod_metadata.h"
-#include "collectors/relay.h"
-#include "collectors/samples.h"
-#include "collectors/startup_watcher.h"
+#include "collectors/cgroupfs/mountinfo.h"
+#include "collectors/kube/pod_metadata.h"
+#include "collectors/readers/collector.h"
+#include "collectors/readers/samples.h"
+#include "collectors/relay/relay.h"
+#include "collectors/watchers/oom_watcher.h"
+#include "collectors/watchers/startup_watcher.h"
 #include "exporter/family_builder.h"
-#include "exporter/pod_tracker.h"
 #include "exporter/snapshot_store.h"
+#include "tracking/pod_tracker.h"
 
 namespace podmeter {
 

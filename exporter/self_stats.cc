@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 
 namespace podmeter {
 

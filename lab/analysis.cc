@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "collectors/http_client.h"
+#include "collectors/http/http_client.h"
 #include "lab/process.h"
 #include "lab/summary_math.h"
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "collectors/status.h"
+#include "collectors/base/status.h"
 
 namespace podmeter::lab {
 

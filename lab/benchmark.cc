@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "lab/process.h"
 
 namespace podmeter::lab {

@@ -10,9 +10,9 @@
 #include <set>
 #include <thread>
 
-#include "collectors/cgroup_discovery.h"
-#include "collectors/file_util.h"
-#include "collectors/oom_watcher.h"
+#include "collectors/base/file_util.h"
+#include "collectors/cgroupfs/cgroup_dirs.h"
+#include "collectors/readers/memory_stat.h"
 
 namespace podmeter::lab {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/mountinfo.h"
-#include "collectors/status.h"
+#include "collectors/base/status.h"
+#include "collectors/cgroupfs/mountinfo.h"
 
 namespace podmeter::lab {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "lab/process.h"
 #include "lab/summary_math.h"
 

@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "lab/analysis.h"
 #include "lab/benchmark.h"
 #include "lab/cgroups.h"

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/status.h"
+#include "collectors/base/status.h"
 
 namespace podmeter::lab {
 

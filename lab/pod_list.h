@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/status.h"
+#include "collectors/base/status.h"
 
 namespace podmeter::lab {
 

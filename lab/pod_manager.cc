@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "lab/process.h"
 
 namespace podmeter::lab {

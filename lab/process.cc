@@ -15,7 +15,7 @@
 #include <cstring>
 #include <thread>
 
-#include "collectors/http_client.h"
+#include "collectors/http/http_client.h"
 
 extern char** environ;
 

@@ -16,8 +16,8 @@
 #include <sstream>
 #include <thread>
 
-#include "collectors/file_util.h"
-#include "collectors/http_client.h"
+#include "collectors/base/file_util.h"
+#include "collectors/http/http_client.h"
 #include "lab/analysis.h"
 #include "lab/process.h"
 

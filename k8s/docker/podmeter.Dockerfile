@@ -14,6 +14,7 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY scripts/build scripts/build
 COPY collectors collectors
+COPY tracking tracking
 COPY exporter exporter
 COPY tests tests
 COPY bench bench

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/exposition_parser.h"
+#include "collectors/relay/exposition_parser.h"
 
 namespace {
 

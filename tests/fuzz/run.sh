@@ -16,7 +16,7 @@ if ! command -v "$CXX" >/dev/null 2>&1; then
 fi
 "$CXX" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I. tests/fuzz/exposition_parser_fuzz.cc collectors/exposition_parser.cc \
+  -I. tests/fuzz/exposition_parser_fuzz.cc collectors/relay/exposition_parser.cc \
   -lprometheus-cpp-core -o "$out/exposition_parser_fuzz"
 cd "$out"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

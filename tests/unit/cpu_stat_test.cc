@@ -1,4 +1,4 @@
-#include "collectors/cpu_stat.h"
+#include "collectors/readers/cpu_stat.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // ParseExposition on every corner of the text format, the limits, and a round trip through
 // prometheus-cpp's TextSerializer (which prints 16 significant digits and HELP verbatim).
-#include "collectors/exposition_parser.h"
+#include "collectors/relay/exposition_parser.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>

@@ -1,4 +1,4 @@
-#include "collectors/kubepods_path.h"
+#include "collectors/cgroupfs/kubepods_path.h"
 
 #include <gtest/gtest.h>
 

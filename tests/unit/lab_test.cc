@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "collectors/pod_metadata.h"
+#include "collectors/kube/pod_metadata.h"
 #include "lab/backoff.h"
 #include "lab/manifest.h"
 #include "lab/pod_list.h"

@@ -1,4 +1,4 @@
-#include "collectors/memory_stat.h"
+#include "collectors/readers/memory_stat.h"
 
 #include <gtest/gtest.h>
 
@@ -75,6 +75,14 @@ TEST(ParseMemoryLimits, V1UnlimitedAndV2Max) {
   EXPECT_FALSE(ParseMemoryMax("").ok());
   EXPECT_FALSE(ParseMemoryMax("12 34\n").ok());
   EXPECT_FALSE(ParseMemoryLimitV1("max\n").ok());
+}
+
+TEST(OomParsers, V1AndV2) {
+  EXPECT_EQ(*ParseOomControl("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), 3u);
+  EXPECT_TRUE(ParseOomControl("oom_kill_disable 0\nunder_oom 0\n").status().IsNotFound());
+  EXPECT_FALSE(ParseOomControl("oom_kill x\n").ok());
+  EXPECT_EQ(
+      *ParseMemoryEventsOomKill("low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\noom_group_kill 0\n"), 1u);
 }
 
 }  // namespace

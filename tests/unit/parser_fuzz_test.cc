@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "collectors/cpu_stat.h"
-#include "collectors/kubepods_path.h"
-#include "collectors/memory_stat.h"
-#include "collectors/mountinfo.h"
+#include "collectors/cgroupfs/kubepods_path.h"
+#include "collectors/cgroupfs/mountinfo.h"
+#include "collectors/readers/cpu_stat.h"
+#include "collectors/readers/memory_stat.h"
 
 namespace podmeter {
 namespace {

@@ -1,11 +1,11 @@
 // ParsePodList on a real-shaped kubelet /pods document and on broken ones; ParseRfc3339.
-#include "collectors/pod_metadata.h"
+#include "collectors/kube/pod_metadata.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 
 namespace podmeter {
 namespace {

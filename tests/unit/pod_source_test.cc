@@ -1,7 +1,7 @@
 // The pod sources and the poller: the kubelet/API server sources against a local HTTPS server
 // (tests/unit/fake_kubelet.py, self-signed certificate made with the openssl CLI), the file
 // source on a temp file, and the poller with an in-memory source. Only 127.0.0.1 traffic.
-#include "collectors/pod_source.h"
+#include "collectors/kube/pod_source.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include <fstream>
 #include <thread>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "tests/unit/test_support.h"
 
 extern char** environ;

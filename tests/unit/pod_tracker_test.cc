@@ -1,12 +1,11 @@
-#include "exporter/pod_tracker.h"
+#include "tracking/pod_tracker.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "collectors/oom_watcher.h"
-#include "collectors/startup_watcher.h"
 #include "exporter/text_format.h"
+#include "exporter/tracker_metrics.h"
 
 namespace podmeter {
 namespace {
@@ -48,7 +47,7 @@ std::vector<PodSample> Samples(const std::string& container_id) {
 
 std::string Text(const PodTracker& t) {
   FamilyBuilder b;
-  t.AddMetrics(&b);
+  AddTrackerMetrics(t, &b);
   return SerializeText(b.Take());
 }
 
@@ -136,27 +135,6 @@ TEST(PodTracker, StartupsBecomeGaugesAndAHistogram) {
   EXPECT_NE(text.find("podmeter_container_startup_duration_seconds_bucket{container=\"web\","
                       "le=\"0.025\"} 0"),
             std::string::npos);
-}
-
-TEST(OomParsers, V1AndV2) {
-  EXPECT_EQ(*ParseOomControl("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), 3u);
-  EXPECT_TRUE(ParseOomControl("oom_kill_disable 0\nunder_oom 0\n").status().IsNotFound());
-  EXPECT_FALSE(ParseOomControl("oom_kill x\n").ok());
-  EXPECT_EQ(
-      *ParseMemoryEventsOomKill("low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\noom_group_kill 0\n"), 1u);
-}
-
-TEST(ParseListeningInodes, OnlyListenState) {
-  const char* tcp =
-      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
-      "inode\n"
-      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 "
-      "66357 1 0000000077148f77 100 0 0 10 0\n"
-      "   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 "
-      "66358 1 0000000077148f77 20 4 30 10 -1\n"
-      "   2: garbage\n";
-  EXPECT_EQ(ParseListeningInodes(tcp), std::vector<uint64_t>{66357});
-  EXPECT_TRUE(ParseListeningInodes("").empty());
 }
 
 }  // namespace

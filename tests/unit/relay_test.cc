@@ -2,7 +2,7 @@
 // targets on 127.0.0.1 (tests/unit/hostile_target.py): normal pods, a stall, oversized and
 // malformed bodies, too many series, a reset connection, failures over rounds, pods leaving, and
 // the process's memory after hostile rounds. Every server is stopped with its fixture.
-#include "collectors/relay.h"
+#include "collectors/relay/relay.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <mutex>
 #include <thread>
 
-#include "collectors/file_util.h"
+#include "collectors/base/file_util.h"
 #include "tests/unit/test_support.h"
 
 extern char** environ;

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "collectors/process_table.h"
+#include "collectors/readers/process_table.h"
 #include "exporter/text_format.h"
 
 namespace podmeter {

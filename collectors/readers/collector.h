@@ -1,0 +1,38 @@
+// The collector interface: each collector reads one group of cgroup files into a CgroupSample.
+// Collectors keep no state between samples except caches of constant facts; they are called
+// from the sampler thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/base/status.h"
+#include "collectors/cgroupfs/cgroup_dirs.h"
+#include "collectors/readers/samples.h"
+
+namespace podmeter {
+
+class ProcessTable;
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  /// Short stable name, used in flags and in podmeter_sample_errors_total{collector}.
+  virtual std::string_view name() const = 0;
+  /// Whether this collector also runs on pod cgroups (not only on containers).
+  virtual bool reads_pods() const = 0;
+  /// Reads `dirs` into `out`. NotFound means the cgroup vanished.
+  virtual Status Collect(const CgroupDirs& dirs, CgroupSample* out) = 0;
+};
+
+/// The built-in collectors, in a fixed order, minus those named in `disabled`.
+/// Unknown names in `disabled` are an InvalidData error naming them.
+StatusOr<std::vector<std::unique_ptr<Collector>>> BuildCollectors(
+    const std::vector<std::string>& disabled, ProcessTable* processes);
+
+/// The names BuildCollectors knows, for --help.
+std::vector<std::string> CollectorNames();
+
+}  // namespace podmeter

@@ -1,0 +1,93 @@
+#include "collectors/readers/process_table.h"
+
+#include <libproc2/pids.h>
+#include <unistd.h>
+
+#include "collectors/base/file_util.h"
+
+namespace podmeter {
+namespace {
+
+class Libproc2ProcessTable : public ProcessTable {
+ public:
+  Libproc2ProcessTable() {
+    if (procps_pids_new(&info_, items_, kNumItems) < 0) info_ = nullptr;
+  }
+  ~Libproc2ProcessTable() override {
+    if (info_ != nullptr) procps_pids_unref(&info_);
+  }
+  Libproc2ProcessTable(const Libproc2ProcessTable&) = delete;
+  Libproc2ProcessTable& operator=(const Libproc2ProcessTable&) = delete;
+
+  Status Read(const std::vector<int>& pids, std::vector<ProcessInfo>* out) override {
+    out->clear();
+    if (pids.empty()) return Status::Ok();
+    if (info_ == nullptr) return Status::Unavailable("libproc2: procps_pids_new failed");
+    std::vector<unsigned> these(pids.begin(), pids.end());
+    pids_fetch* fetch =
+        procps_pids_select(info_, these.data(), static_cast<int>(these.size()), PIDS_SELECT_PID);
+    if (fetch == nullptr) return Status::IoError("libproc2: procps_pids_select failed");
+    for (int i = 0; i < fetch->counts->total; ++i) {
+      pids_stack* stack = fetch->stacks[i];
+      ProcessInfo p;
+      p.pid = PIDS_VAL(0, s_int, stack, info_);
+      p.resident_bytes = uint64_t{PIDS_VAL(1, ul_int, stack, info_)} * 1024;
+      const char* comm = PIDS_VAL(2, str, stack, info_);
+      p.comm = comm != nullptr ? comm : "";
+      out->push_back(std::move(p));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr int kNumItems = 3;
+  pids_item items_[kNumItems] = {PIDS_ID_PID, PIDS_MEM_RES, PIDS_CMD};
+  pids_info* info_ = nullptr;
+};
+
+class ProcfsProcessTable : public ProcessTable {
+ public:
+  explicit ProcfsProcessTable(std::string proc_root)
+      : proc_root_(std::move(proc_root)),
+        page_size_(static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))) {}
+
+  Status Read(const std::vector<int>& pids, std::vector<ProcessInfo>* out) override {
+    out->clear();
+    for (int pid : pids) {
+      std::string dir = JoinPath(proc_root_, std::to_string(pid));
+      auto statm = ReadFileToString(JoinPath(dir, "statm"));
+      auto comm = ReadFileToString(JoinPath(dir, "comm"));
+      if (statm.status().IsNotFound() || comm.status().IsNotFound()) continue;  // exited
+      if (!statm.ok()) return statm.status();
+      if (!comm.ok()) return comm.status();
+      std::vector<std::string_view> f = SplitFields(*statm);
+      uint64_t resident_pages = 0;
+      if (f.size() < 2 || !ParseUint64(f[1], &resident_pages)) {
+        return Status::InvalidData(JoinPath(dir, "statm") + ": malformed");
+      }
+      ProcessInfo p;
+      p.pid = pid;
+      p.resident_bytes = resident_pages * page_size_;
+      p.comm = *comm;
+      if (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
+      out->push_back(std::move(p));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string proc_root_;
+  uint64_t page_size_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessTable> NewLibproc2ProcessTable() {
+  return std::make_unique<Libproc2ProcessTable>();
+}
+
+std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root) {
+  return std::make_unique<ProcfsProcessTable>(std::move(proc_root));
+}
+
+}  // namespace podmeter

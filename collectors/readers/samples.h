@@ -1,0 +1,64 @@
+// Plain data read from one cgroup in one sample. No behaviour; copied freely.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/cgroupfs/qos_class.h"
+
+namespace podmeter {
+
+struct CpuSample {
+  double usage_seconds = 0;
+  double user_seconds = 0;
+  double system_seconds = 0;
+  uint64_t cfs_periods = 0;
+  uint64_t cfs_throttled_periods = 0;
+  double cfs_throttled_seconds = 0;
+  std::optional<double> limit_cores;  ///< absent when unlimited
+};
+
+struct MemorySample {
+  uint64_t usage_bytes = 0;
+  uint64_t working_set_bytes = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t cache_bytes = 0;
+  std::optional<uint64_t> limit_bytes;  ///< absent when unlimited
+  /// OOM kills: v1 memory.oom_control (this cgroup only), v2 memory.events (hierarchical).
+  std::optional<uint64_t> oom_kills;
+};
+
+struct ProcessSample {
+  uint64_t processes = 0;
+  uint64_t threads = 0;
+  uint64_t resident_bytes = 0;
+  bool is_pause = false;  ///< the only process is the pod sandbox's `pause`
+};
+
+/// Everything the collectors read from one cgroup; a collector that is off leaves its part empty.
+struct CgroupSample {
+  std::optional<CpuSample> cpu;
+  std::optional<MemorySample> memory;
+  std::optional<ProcessSample> processes;
+};
+
+struct ContainerSample {
+  std::string id;       ///< 64 hex digits
+  std::string name;     ///< from pod metadata; the 12-digit short id until it is known
+  std::string runtime;  ///< from the cgroup name; may be empty
+  CgroupSample data;
+};
+
+struct PodSample {
+  std::string uid;
+  std::string namespace_name;  ///< from pod metadata; empty until it is known
+  std::string name;            ///< from pod metadata; the uid until it is known
+  QosClass qos = QosClass::kBestEffort;
+  CgroupSample data;
+  uint64_t oom_kills = 0;  ///< the pod's total, kept across container replacement
+  std::vector<ContainerSample> containers;
+};
+
+}  // namespace podmeter

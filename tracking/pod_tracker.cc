@@ -1,0 +1,108 @@
+#include "tracking/pod_tracker.h"
+
+#include <algorithm>
+
+namespace podmeter {
+void PodTracker::Observe(StartupHistogram* h, double seconds) {
+  if (h->cumulative.empty()) h->cumulative.assign(kStartupBuckets.size(), 0);
+  for (size_t i = 0; i < kStartupBuckets.size(); ++i) {
+    if (seconds <= kStartupBuckets[i]) ++h->cumulative[i];
+  }
+  ++h->count;
+  h->sum += seconds;
+}
+
+void PodTracker::Update(std::vector<PodSample>* pods, const std::vector<PodMeta>* meta,
+                        double now) {
+  if (meta != nullptr) {
+    for (const PodMeta& m : *meta) {
+      TrackedPod& st = pods_[m.uid];
+      st.last_seen = now;
+      st.namespace_name = m.namespace_name;
+      st.name = m.name;
+      st.qos_class = m.qos_class;
+      st.meta = m;
+      for (const ContainerMeta& c : m.containers) {
+        if (c.container_id.empty()) continue;
+        TrackedContainer& cs = st.containers[c.name];
+        if (!cs.id.empty() && cs.id != c.container_id) {
+          ++cs.restarts;
+          cs.startup.reset();
+        }
+        cs.id = c.container_id;
+        cs.named = true;
+        cs.meta = c;
+        // A container first seen before its metadata: carry over what was measured.
+        auto unnamed = st.containers.find(c.container_id.substr(0, 12));
+        if (unnamed != st.containers.end() && !unnamed->second.named &&
+            unnamed->second.id == c.container_id) {
+          if (!cs.startup) cs.startup = unnamed->second.startup;
+          st.containers.erase(unnamed);
+        }
+      }
+    }
+  }
+  for (PodSample& pod : *pods) {
+    TrackedPod& st = pods_[pod.uid];
+    st.last_seen = now;
+    if (st.qos_class.empty()) st.qos_class = std::string(QosClassName(pod.qos));
+    st.oom_kills = std::max(st.oom_kills, pod.oom_kills);
+    Join(&pod, &st);
+    // Containers without metadata are tracked under their short id while their cgroup lives.
+    std::erase_if(st.containers, [&](const auto& kv) {
+      if (kv.second.named) return false;
+      return std::none_of(pod.containers.begin(), pod.containers.end(),
+                          [&](const ContainerSample& c) { return c.id == kv.second.id; });
+    });
+    for (const ContainerSample& c : pod.containers) {
+      bool known = std::any_of(st.containers.begin(), st.containers.end(),
+                               [&](const auto& kv) { return kv.second.id == c.id; });
+      if (!known) st.containers[c.name].id = c.id;
+    }
+  }
+  for (auto& [id, rec] : startups_) {
+    auto pod = pods_.find(rec.pod_uid);
+    if (pod == pods_.end()) continue;
+    for (auto& [name, cs] : pod->second.containers) {
+      if (cs.id == id && !cs.startup) {
+        cs.startup = rec;
+        if (rec.startup_seconds) Observe(&startup_history_[name], *rec.startup_seconds);
+      }
+    }
+  }
+  std::erase_if(startups_, [&](const auto& kv) {
+    auto pod = pods_.find(kv.second.pod_uid);
+    if (pod == pods_.end()) return false;
+    for (const auto& [name, cs] : pod->second.containers) {
+      if (cs.id == kv.first) return cs.startup.has_value();
+    }
+    return false;
+  });
+  forgotten_.clear();
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    if (now - it->second.last_seen > stale_after_) {
+      forgotten_.push_back(it->first);
+      it = pods_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void PodTracker::Join(PodSample* pod, TrackedPod* st) const {
+  if (!st->name.empty()) {
+    pod->name = st->name;
+    pod->namespace_name = st->namespace_name;
+  }
+  for (ContainerSample& c : pod->containers) {
+    for (const auto& [name, cs] : st->containers) {
+      if (cs.id == c.id) c.name = name;
+    }
+  }
+}
+
+void PodTracker::AddStartups(const std::map<std::string, StartupRecord>& startups) {
+  for (const auto& [id, rec] : startups) startups_.emplace(id, rec);
+}
+
+}  // namespace podmeter

@@ -1,0 +1,87 @@
+// Joins pod metadata onto the cgroup samples and keeps what must outlive one sample: the names of
+// pods whose metadata is momentarily unavailable, restart counts observed from container id
+// changes, OOM kill totals, start-up measurements, and the stale-after timer of gone pods.
+// Plain state, no metrics format: the exporter turns pods() and startup_history() into series.
+// Owned by the sampler thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/kube/pod_metadata.h"
+#include "collectors/readers/samples.h"
+
+namespace podmeter {
+
+/// One container start as the start-up watcher measured it.
+struct StartupRecord {
+  std::string pod_uid;
+  double start_time = 0;                  ///< unix seconds of the first process' exec
+  std::optional<double> startup_seconds;  ///< exec → first listening TCP socket
+};
+
+/// Buckets of the start-up histogram: from a Rust binary's few ms to a slow JVM's tens of seconds.
+inline const std::vector<double> kStartupBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                    1,     2.5,  5,     10,   30,  60};
+
+/// One container (by name) of a tracked pod.
+struct TrackedContainer {
+  std::string id;      ///< current container id
+  bool named = false;  ///< the name comes from metadata (else it is the short id)
+  uint64_t restarts = 0;
+  std::optional<ContainerMeta> meta;
+  std::optional<StartupRecord> startup;
+};
+
+/// One pod seen in the samples or the metadata within stale-after.
+struct TrackedPod {
+  double last_seen = 0;
+  std::string namespace_name, name, qos_class;
+  std::optional<PodMeta> meta;
+  std::map<std::string, TrackedContainer> containers;  // by container name
+  uint64_t oom_kills = 0;
+};
+
+/// Every start-up seen for one container name, in kStartupBuckets.
+struct StartupHistogram {
+  std::vector<uint64_t> cumulative;  ///< per bound of kStartupBuckets
+  uint64_t count = 0;
+  double sum = 0;
+};
+
+class PodTracker {
+ public:
+  explicit PodTracker(double stale_after_seconds) : stale_after_(stale_after_seconds) {}
+
+  /// Fills the names of `pods` from `meta` (or from the last metadata seen), counts restarts and
+  /// records each pod's OOM total. `meta` may be null (no source, or none fetched yet).
+  void Update(std::vector<PodSample>* pods, const std::vector<PodMeta>* meta, double now);
+
+  /// Records start-up measurements by container id (taken once each).
+  void AddStartups(const std::map<std::string, StartupRecord>& startups);
+
+  /// Every pod seen within stale-after, by uid.
+  const std::map<std::string, TrackedPod>& pods() const { return pods_; }
+  /// Start-up durations of every container start seen, by container name.
+  const std::map<std::string, StartupHistogram>& startup_history() const {
+    return startup_history_;
+  }
+
+  /// Pods dropped by the last Update because they were gone for longer than stale-after.
+  const std::vector<std::string>& forgotten() const { return forgotten_; }
+
+ private:
+  void Join(PodSample* pod, TrackedPod* state) const;
+  static void Observe(StartupHistogram* h, double seconds);
+
+  double stale_after_;
+  std::map<std::string, TrackedPod> pods_;                   // by uid
+  std::map<std::string, StartupRecord> startups_;            // by container id, until joined
+  std::map<std::string, StartupHistogram> startup_history_;  // by container name
+  std::vector<std::string> forgotten_;
+};
+
+}  // namespace podmeter
