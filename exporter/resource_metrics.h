@@ -1,14 +1,29 @@
-// Turns pod and container samples into the podmeter_pod_* and podmeter_container_* families.
+// Turns pod and container samples into the podmeter_pod_* and podmeter_container_* families, one
+// per row the readers declare (collectors/readers/metric_row.h).
 #pragma once
 
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "collectors/readers/collector.h"
+#include "collectors/readers/metric_row.h"
 #include "collectors/readers/samples.h"
 #include "exporter/family_builder.h"
 
 namespace podmeter {
 
-/// Adds every resource series of `pods` to `out`, labelled with the names the samples carry.
-void AddResourceMetrics(const std::vector<PodSample>& pods, FamilyBuilder* out);
+/// The rows of `collectors`, in their order.
+std::vector<const MetricRow*> ResourceRows(
+    const std::vector<std::unique_ptr<Collector>>& collectors);
+
+/// Adds every resource series of `pods` to `out`, one per row with a value, labelled with the
+/// names the samples carry.
+void AddResourceMetrics(const std::vector<PodSample>& pods,
+                        const std::vector<const MetricRow*>& rows, FamilyBuilder* out);
+
+/// docs/metrics.md's table of the resource series (metric, type, unit, v1 and v2 source), one
+/// line per row of `collectors`; rows of collectors that skip pod cgroups say "(container only)".
+std::string ResourceMetricsTable(const std::vector<std::unique_ptr<Collector>>& collectors);
 
 }  // namespace podmeter

@@ -24,6 +24,7 @@ Sampler::Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>>
                  SnapshotStore* store, MetadataFeed metadata)
     : options_(std::move(options)),
       collectors_(std::move(collectors)),
+      rows_(ResourceRows(collectors_)),
       store_(store),
       metadata_(std::move(metadata)),
       tracker_(options_.stale_after_seconds) {
@@ -244,7 +245,7 @@ void Sampler::SampleOnce() {
     for (const std::string& uid : tracker_.forgotten()) oom_watcher_->Forget(uid);
   }
   FamilyBuilder b;
-  AddResourceMetrics(pods, &b);
+  AddResourceMetrics(pods, rows_, &b);
   AddTrackerMetrics(tracker_, &b);
   if (metadata_.error_counts) {
     for (const auto& [reason, count] : metadata_.error_counts()) {

@@ -71,6 +71,7 @@ class Sampler {
 
   SamplerOptions options_;
   std::vector<std::unique_ptr<Collector>> collectors_;
+  std::vector<const MetricRow*> rows_;  // of collectors_, in order
   SnapshotStore* store_;
   MetadataFeed metadata_;
   CgroupMounts mounts_;

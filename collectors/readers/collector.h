@@ -1,6 +1,8 @@
-// The collector interface: each collector reads one group of cgroup files into a CgroupSample.
-// Collectors keep no state between samples except caches of constant facts; they are called
-// from the sampler thread only.
+// The collector interface: each collector (a reader of one resource: cpu, memory, processes)
+// reads one group of cgroup files into a CgroupSample and declares the rows it exports; the
+// registry (registry.cc) lists them with their name, default and factory. Collectors keep no
+// state between samples except caches of constant facts; they are called from the sampler thread
+// only.
 #pragma once
 
 #include <memory>
@@ -10,6 +12,7 @@
 
 #include "collectors/base/status.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
+#include "collectors/readers/metric_row.h"
 #include "collectors/readers/samples.h"
 
 namespace podmeter {
@@ -25,9 +28,12 @@ class Collector {
   virtual bool reads_pods() const = 0;
   /// Reads `dirs` into `out`. NotFound means the cgroup vanished.
   virtual Status Collect(const CgroupDirs& dirs, CgroupSample* out) = 0;
+  /// The figures Collect fills, in the order docs/metrics.md lists them.
+  virtual const std::vector<MetricRow>& rows() const = 0;
 };
 
-/// The built-in collectors, in a fixed order, minus those named in `disabled`.
+/// The built-in collectors that are on by default, in the registry's order, minus those named in
+/// `disabled`.
 /// Unknown names in `disabled` are an InvalidData error naming them.
 StatusOr<std::vector<std::unique_ptr<Collector>>> BuildCollectors(
     const std::vector<std::string>& disabled, ProcessTable* processes);

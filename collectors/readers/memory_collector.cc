@@ -1,18 +1,44 @@
 // memory: usage, working set, RSS, page cache and the memory limit.
 // v1: memory.usage_in_bytes, memory.stat (total_*), memory.limit_in_bytes, memory.oom_control.
 // v2: memory.current, memory.stat, memory.max, memory.events.
+#include "collectors/readers/memory_collector.h"
+
 #include "collectors/base/file_util.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
-#include "collectors/readers/collector.h"
 #include "collectors/readers/memory_stat.h"
 
 namespace podmeter {
 namespace {
 
+const std::vector<MetricRow>& MemoryRows() {
+  static const std::vector<MetricRow> rows = {
+      {"memory_usage_bytes", MetricType::kGauge, "bytes", "Memory charged to the cgroup, in bytes.",
+       "", "memory: `memory.usage_in_bytes`", "`memory.current`",
+       FieldOf(&CgroupSample::memory, &MemorySample::usage_bytes)},
+      {"memory_working_set_bytes", MetricType::kGauge, "bytes",
+       "Memory usage minus inactive file cache (what the kubelet evicts on), in bytes.", "",
+       "memory: `memory.usage_in_bytes` − `memory.stat` `total_inactive_file`, ≥ 0",
+       "`memory.current` − `memory.stat` `inactive_file`, ≥ 0",
+       FieldOf(&CgroupSample::memory, &MemorySample::working_set_bytes)},
+      {"memory_rss_bytes", MetricType::kGauge, "bytes",
+       "Anonymous memory (RSS) of the cgroup, in bytes.", "", "memory: `memory.stat` `total_rss`",
+       "`memory.stat` `anon`", FieldOf(&CgroupSample::memory, &MemorySample::rss_bytes)},
+      {"memory_cache_bytes", MetricType::kGauge, "bytes",
+       "Page cache charged to the cgroup, in bytes.", "", "memory: `memory.stat` `total_cache`",
+       "`memory.stat` `file`", FieldOf(&CgroupSample::memory, &MemorySample::cache_bytes)},
+      {"memory_limit_bytes", MetricType::kGauge, "bytes", "Memory limit of the cgroup, in bytes.",
+       "unlimited", "memory: `memory.limit_in_bytes` (≥ 2^62 = unlimited)",
+       "`memory.max` (`max` = unlimited)",
+       FieldOf(&CgroupSample::memory, &MemorySample::limit_bytes)},
+  };
+  return rows;
+}
+
 class MemoryCollector : public Collector {
  public:
   std::string_view name() const override { return "memory"; }
   bool reads_pods() const override { return true; }
+  const std::vector<MetricRow>& rows() const override { return MemoryRows(); }
 
   Status Collect(const CgroupDirs& dirs, CgroupSample* out) override {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;

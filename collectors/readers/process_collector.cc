@@ -1,11 +1,29 @@
 // processes: process and thread counts (cgroup.procs; v1 tasks, v2 cgroup.threads) and the sum of
 // the processes' resident memory, read through a ProcessTable (libproc2 on the real /proc).
+#include "collectors/readers/process_collector.h"
+
 #include "collectors/base/file_util.h"
-#include "collectors/readers/collector.h"
 #include "collectors/readers/process_table.h"
 
 namespace podmeter {
 namespace {
+
+const std::vector<MetricRow>& ProcessRows() {
+  static const std::vector<MetricRow> rows = {
+      {"processes", MetricType::kGauge, "processes", "Processes in the cgroup.", "",
+       "pids (else cpu, else memory): `cgroup.procs` line count", "`cgroup.procs` line count",
+       FieldOf(&CgroupSample::processes, &ProcessSample::processes)},
+      {"threads", MetricType::kGauge, "threads", "Threads in the cgroup.", "",
+       "same hierarchy: `tasks` line count", "`cgroup.threads` line count",
+       FieldOf(&CgroupSample::processes, &ProcessSample::threads)},
+      {"process_resident_bytes", MetricType::kGauge, "bytes",
+       "Sum of the resident memory of the cgroup's processes, in bytes.", "",
+       "Σ over `cgroup.procs` of `/proc/<pid>/statm` resident × page size (libproc2 "
+       "`PIDS_MEM_RES` on the real /proc)",
+       "same", FieldOf(&CgroupSample::processes, &ProcessSample::resident_bytes)},
+  };
+  return rows;
+}
 
 size_t CountLines(std::string_view text) {
   size_t n = 0;
@@ -18,6 +36,7 @@ class ProcessCollector : public Collector {
   explicit ProcessCollector(ProcessTable* table) : table_(table) {}
   std::string_view name() const override { return "processes"; }
   bool reads_pods() const override { return false; }
+  const std::vector<MetricRow>& rows() const override { return ProcessRows(); }
 
   Status Collect(const CgroupDirs& dirs, CgroupSample* out) override {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;

@@ -1,36 +1,32 @@
-// The table of built-in collectors: one place that lists them all (no static self-registration).
+// The table of built-in collectors: one place that lists them all (no static self-registration),
+// node_exporter-style: name, on by default, factory.
 #include <algorithm>
-#include <functional>
 
 #include "collectors/readers/collector.h"
+#include "collectors/readers/cpu_collector.h"
+#include "collectors/readers/memory_collector.h"
+#include "collectors/readers/process_collector.h"
 
 namespace podmeter {
-
-std::unique_ptr<Collector> NewCpuCollector();
-std::unique_ptr<Collector> NewMemoryCollector();
-std::unique_ptr<Collector> NewProcessCollector(ProcessTable* table);
-
 namespace {
 
 struct CollectorEntry {
   const char* name;
-  std::function<std::unique_ptr<Collector>(ProcessTable*)> make;
+  bool default_on;
+  std::unique_ptr<Collector> (*make)(ProcessTable* processes);
 };
 
-const std::vector<CollectorEntry>& Table() {
-  static const std::vector<CollectorEntry> table = {
-      {"cpu", [](ProcessTable*) { return NewCpuCollector(); }},
-      {"memory", [](ProcessTable*) { return NewMemoryCollector(); }},
-      {"processes", [](ProcessTable* t) { return NewProcessCollector(t); }},
-  };
-  return table;
-}
+constexpr CollectorEntry kCollectors[] = {
+    {"cpu", true, [](ProcessTable*) { return NewCpuCollector(); }},
+    {"memory", true, [](ProcessTable*) { return NewMemoryCollector(); }},
+    {"processes", true, [](ProcessTable* t) { return NewProcessCollector(t); }},
+};
 
 }  // namespace
 
 std::vector<std::string> CollectorNames() {
   std::vector<std::string> names;
-  for (const CollectorEntry& e : Table()) names.emplace_back(e.name);
+  for (const CollectorEntry& e : kCollectors) names.emplace_back(e.name);
   return names;
 }
 
@@ -43,8 +39,10 @@ StatusOr<std::vector<std::unique_ptr<Collector>>> BuildCollectors(
     }
   }
   std::vector<std::unique_ptr<Collector>> out;
-  for (const CollectorEntry& e : Table()) {
-    if (std::find(disabled.begin(), disabled.end(), e.name) != disabled.end()) continue;
+  for (const CollectorEntry& e : kCollectors) {
+    if (!e.default_on || std::find(disabled.begin(), disabled.end(), e.name) != disabled.end()) {
+      continue;
+    }
     out.push_back(e.make(processes));
   }
   return out;

@@ -25,6 +25,10 @@ class RemovingCollector : public Collector {
   explicit RemovingCollector(std::string root) : root_(std::move(root)) {}
   std::string_view name() const override { return "remover"; }
   bool reads_pods() const override { return false; }
+  const std::vector<MetricRow>& rows() const override {
+    static const std::vector<MetricRow> none;
+    return none;
+  }
   Status Collect(const CgroupDirs& dirs, CgroupSample*) override {
     if (dirs.memory.find(kVanishing) != std::string::npos) fs::remove_all(dirs.memory);
     return Status::Ok();
