@@ -63,6 +63,7 @@ func serve(started time.Time) error {
 	fmt.Fprintf(os.Stderr, "refserver: %s: shutting down (/health 503 for %ds, then up to %ds for requests in flight)\n",
 		signalName(sig), int(delay.Seconds()), int(timeout.Seconds()))
 	handler.stopping.Store(true)
+	srv.SetKeepAlivesEnabled(false) // responses say "Connection: close": clients move to other pods
 	time.Sleep(delay)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

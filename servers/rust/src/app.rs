@@ -93,6 +93,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get_only(metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            close_when_stopping,
+        ))
         .with_state(state)
 }
 
@@ -121,6 +125,22 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         .duration
         .with_label_values(&[method, &route, response.status().as_str()])
         .observe(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Once shutdown has begun, every response says `Connection: close`, so keep-alive
+/// clients reconnect (through the Service, to another pod) instead of reusing this one.
+async fn close_when_stopping(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    if state.stopping.load(Ordering::Relaxed) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 
