@@ -219,6 +219,15 @@ def check_base(label, docs, cpu_request, cpu_limit, want_hpa):
             f"{label}: Deployment {name}: 2 replicas, cpu {cpu_request}/{cpu_limit}, PORT 8080, "
             "probes on /health, scrape annotations",
         )
+        delay, timeout = env.get("SHUTDOWN_DELAY_SECONDS"), env.get("SHUTDOWN_TIMEOUT_SECONDS")
+        grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        expect(
+            delay is not None and delay.isdigit() and int(delay) >= 1
+            and timeout is not None and timeout.isdigit()
+            and int(delay) + int(timeout) + 2 <= grace,
+            f"{label}: Deployment {name}: SHUTDOWN_DELAY_SECONDS >= 1 (kube-proxy drops the "
+            "endpoint meanwhile), delay + SHUTDOWN_TIMEOUT_SECONDS + 2 s <= terminationGracePeriodSeconds",
+        )
         svc = find(docs, "Service", name)
         expect(
             svc is not None

@@ -10,6 +10,45 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 
 from gunicorn.app.base import BaseApplication  # noqa: E402
+from gunicorn.arbiter import Arbiter  # noqa: E402
+
+SHUTDOWN_SECONDS_MAX = 3600  # the largest SHUTDOWN_DELAY_SECONDS and SHUTDOWN_TIMEOUT_SECONDS
+
+
+def shutdown_seconds(name: str, default: int) -> int:
+    """A SHUTDOWN_* variable: whole seconds, 0..=SHUTDOWN_SECONDS_MAX; ValueError otherwise."""
+    text = os.environ.get(name) or str(default)
+    if not text.isascii() or not text.isdigit() or int(text) > SHUTDOWN_SECONDS_MAX:
+        raise ValueError(f"{name} must be an integer 0..={SHUTDOWN_SECONDS_MAX}")
+    return int(text)
+
+
+class GracefulArbiter(Arbiter):
+    """gunicorn's master, stopping the same way on SIGTERM and SIGINT (gunicorn's own SIGINT
+    is a quick shutdown): /health turns 503, the workers keep serving for `shutdown_delay`
+    seconds, then gunicorn's graceful stop: the listener closes and the workers finish their
+    requests within graceful_timeout (SHUTDOWN_TIMEOUT_SECONDS) before being killed."""
+
+    shutdown_delay = 0
+
+    def handle_term(self):
+        self._begin_shutdown("SIGTERM")
+
+    def handle_int(self):
+        self._begin_shutdown("SIGINT")
+
+    def _begin_shutdown(self, name: str):
+        from refserver import views
+
+        print(
+            f"refserver: {name}: shutting down (/health 503 for {self.shutdown_delay}s, "
+            f"then up to {self.cfg.graceful_timeout}s for requests in flight)",
+            file=sys.stderr,
+            flush=True,
+        )
+        views.stopping.value = 1
+        time.sleep(self.shutdown_delay)
+        raise StopIteration
 
 
 def multiproc_dir() -> tuple[str, bool]:
@@ -25,8 +64,9 @@ def multiproc_dir() -> tuple[str, bool]:
 
 
 class Server(BaseApplication):
-    def __init__(self, options: dict):
+    def __init__(self, options: dict, shutdown_delay: int):
         self.options = options
+        self.shutdown_delay = shutdown_delay
         super().__init__()
 
     def load_config(self):
@@ -38,6 +78,13 @@ class Server(BaseApplication):
 
         return application
 
+    def run(self):
+        GracefulArbiter.shutdown_delay = self.shutdown_delay
+        try:
+            GracefulArbiter(self).run()
+        except RuntimeError as e:  # as BaseApplication.run
+            sys.exit(f"\nError: {e}\n")
+
 
 def main() -> None:
     from refserver.work import machine_id
@@ -46,6 +93,8 @@ def main() -> None:
         machine_id(os.environ.get("MACHINE_ID"))
         workers = int(os.environ.get("WORKERS") or 4)
         timeout = int(os.environ.get("TIMEOUT") or 600)
+        shutdown_delay = shutdown_seconds("SHUTDOWN_DELAY_SECONDS", 0)
+        shutdown_timeout = shutdown_seconds("SHUTDOWN_TIMEOUT_SECONDS", 5)
     except ValueError as e:
         sys.exit(f"refserver: {e}")
     metrics_dir, fresh = multiproc_dir()
@@ -73,11 +122,13 @@ def main() -> None:
             "worker_class": "sync",
             "preload_app": True,  # load Django before listening, so listening means ready
             "timeout": timeout,
+            "graceful_timeout": shutdown_timeout,
             "control_socket_disable": True,  # its default path is shared by all instances
             "when_ready": when_ready,
             "child_exit": child_exit,
             "on_exit": on_exit,
-        }
+        },
+        shutdown_delay,
     ).run()
 
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,9 +56,10 @@ func newMetrics() *metrics {
 
 // server routes by exact path; every route answers GET and HEAD only.
 type server struct {
-	metrics *metrics
-	ids     *snowflake
-	routes  map[string]http.HandlerFunc
+	metrics  *metrics
+	ids      *snowflake
+	routes   map[string]http.HandlerFunc
+	stopping atomic.Bool // set when a shutdown signal arrives: /health answers 503
 }
 
 func newServer(m *metrics, ids *snowflake) *server {
@@ -170,12 +172,18 @@ func param(w http.ResponseWriter, r *http.Request, name string, def, limit uint6
 	return value, true
 }
 
+// health answers 200 "ok", or 503 "stopping" once shutdown has begun (so readiness fails
+// while the server still serves during SHUTDOWN_DELAY_SECONDS).
 func (s *server) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, struct {
+	status, text := http.StatusOK, "ok"
+	if s.stopping.Load() {
+		status, text = http.StatusServiceUnavailable, "stopping"
+	}
+	writeJSON(w, status, struct {
 		Status    string `json:"status"`
 		Runtime   string `json:"runtime"`
 		Framework string `json:"framework"`
-	}{"ok", "go", "net/http"})
+	}{text, "go", "net/http"})
 }
 
 // compute adds "Server-Timing: compute;dur=<ms>": the time of the prime loop alone.

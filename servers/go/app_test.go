@@ -41,6 +41,17 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
+func TestHealthIs503OnceStopping(t *testing.T) {
+	s := newServer(newMetrics(), &snowflake{})
+	s.stopping.Store(true)
+	if status, body := call(s, "GET", "/health"); status != 503 || body != `{"status":"stopping","runtime":"go","framework":"net/http"}` {
+		t.Errorf("got %d %s", status, body)
+	}
+	if status, _ := call(s, "GET", "/fib?n=10"); status != 200 {
+		t.Errorf("/fib while stopping: %d", status)
+	}
+}
+
 func TestIDsIncrease(t *testing.T) {
 	s := newServer(newMetrics(), &snowflake{})
 	var a, b struct{ ID uint64 }

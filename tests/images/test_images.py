@@ -24,12 +24,13 @@ SERVERS = {  # archive -> what its /health says
 ALL = ["pause", "podmeter", *SERVERS]
 # What SIGTERM does to each image's entrypoint running as PID 1 of its container, measured:
 # (stops on SIGTERM, exit status). PID 1 of a PID namespace only receives the signals it has a
-# handler for. gunicorn, podmeter and pause handle SIGTERM; the Go server has no signal.Notify, so
-# the runtime's own handler re-raises SIGTERM, which PID 1 ignores, and exits with status 2; the
-# Rust server has no handler at all and ignores SIGTERM: its pods stop only at the SIGKILL after
-# terminationGracePeriodSeconds.
+# handler for; all five handle SIGTERM and exit 0 within the manifest's grace period. The
+# reference servers shut down gracefully (servers/README.md, "Shutdown"): the Rust server
+# through axum's graceful shutdown, the Go server through http.Server.Shutdown, gunicorn's
+# master stopping its workers; none has requests in flight here, and the image sets no
+# SHUTDOWN_DELAY_SECONDS (k8s/base does), so they stop at once.
 ON_SIGTERM = {"pause": (True, 0), "podmeter": (True, 0), "django-api": (True, 0),
-              "go-api": (True, 2), "rust-api": (False, 137)}
+              "go-api": (True, 0), "rust-api": (True, 0)}
 GRACE = {"pause": 10, "podmeter": 5, "django-api": 10, "go-api": 10, "rust-api": 10}  # k8s/base
 
 

@@ -2,6 +2,7 @@
 
 import functools
 import json
+import multiprocessing
 import os
 import time
 
@@ -10,6 +11,9 @@ from django.http import HttpResponse
 from . import metrics, work
 
 ids = work.Snowflake(work.machine_id(os.environ.get("MACHINE_ID")))
+# Set by the gunicorn master when a shutdown signal arrives (serve.py); in shared memory
+# created before the workers fork, so every worker's /health sees it.
+stopping = multiprocessing.RawValue("b", 0)
 
 
 def json_response(body, status: int = 200) -> HttpResponse:
@@ -48,6 +52,10 @@ def param(request, name: str, default: int, cap: int) -> int:
 
 @get_only
 def health(request):
+    """200 "ok", or 503 "stopping" once shutdown has begun (so readiness fails while the
+    server still serves during SHUTDOWN_DELAY_SECONDS)."""
+    if stopping.value:
+        return json_response({"status": "stopping", "runtime": "python", "framework": "django"}, 503)
     return json_response({"status": "ok", "runtime": "python", "framework": "django"})
 
 

@@ -32,6 +32,21 @@ def test_endpoints(client, method, path, status, body):
     assert (response.status_code, response.content.decode()) == (status, body)
 
 
+def test_health_is_503_once_stopping(client):
+    from refserver import views
+
+    views.stopping.value = 1
+    try:
+        response = client.get("/health")
+        assert (response.status_code, response.content.decode()) == (
+            503,
+            '{"status":"stopping","runtime":"python","framework":"django"}',
+        )
+        assert client.get("/fib?n=10").status_code == 200
+    finally:
+        views.stopping.value = 0
+
+
 def test_compute_reports_server_timing(client):
     assert client.get("/compute?n=100")["Server-Timing"].startswith("compute;dur=")
 

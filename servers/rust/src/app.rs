@@ -14,6 +14,7 @@ use prometheus::{
 };
 use serde::Serialize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub const BUCKETS: [f64; 14] = [
@@ -77,6 +78,8 @@ impl Metrics {
 pub struct AppState {
     pub metrics: Metrics,
     pub ids: Snowflake,
+    /// Set when a shutdown signal arrives: `/health` answers 503 from then on.
+    pub stopping: AtomicBool,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -90,6 +93,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get_only(metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            close_when_stopping,
+        ))
         .with_state(state)
 }
 
@@ -118,6 +125,22 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         .duration
         .with_label_values(&[method, &route, response.status().as_str()])
         .observe(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Once shutdown has begun, every response says `Connection: close`, so keep-alive
+/// clients reconnect (through the Service, to another pod) instead of reusing this one.
+async fn close_when_stopping(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    if state.stopping.load(Ordering::Relaxed) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 
@@ -191,12 +214,20 @@ struct Health {
     framework: &'static str,
 }
 
-async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok",
+/// 200 `ok`, or 503 `stopping` once shutdown has begun (so readiness fails while the
+/// server still serves during `SHUTDOWN_DELAY_SECONDS`).
+async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Health>) {
+    let (status, text) = if state.stopping.load(Ordering::Relaxed) {
+        (StatusCode::SERVICE_UNAVAILABLE, "stopping")
+    } else {
+        (StatusCode::OK, "ok")
+    };
+    let body = Health {
+        status: text,
         runtime: "rust",
         framework: "axum",
-    })
+    };
+    (status, Json(body))
 }
 
 #[derive(Serialize)]
@@ -288,6 +319,7 @@ mod tests {
         let state = Arc::new(AppState {
             metrics: Metrics::new().expect("metrics"),
             ids: Snowflake::new(0),
+            stopping: AtomicBool::new(false),
         });
         (state.clone(), router(state))
     }
@@ -351,6 +383,20 @@ mod tests {
                 "{method} {uri}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn health_is_503_once_stopping() {
+        let (state, app) = app();
+        state.stopping.store(true, Ordering::Relaxed);
+        assert_eq!(
+            call(&app, "GET", "/health").await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"stopping","runtime":"rust","framework":"axum"}"#.to_owned()
+            )
+        );
+        assert_eq!(call(&app, "GET", "/fib?n=10").await.0, StatusCode::OK);
     }
 
     #[tokio::test]
