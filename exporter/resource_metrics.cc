@@ -31,14 +31,17 @@ std::vector<const MetricRow*> ResourceRows(
   return rows;
 }
 
-void AddResourceMetrics(const std::vector<PodSample>& pods,
+void AddResourceMetrics(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,
                         const std::vector<const MetricRow*>& rows, FamilyBuilder* out) {
-  for (const PodSample& pod : pods) {
-    AddRows("podmeter_pod_", {{"namespace", pod.namespace_name}, {"pod", pod.name}}, pod.data, rows,
-            out);
-    for (const ContainerSample& c : pod.containers) {
-      Labels labels = {{"namespace", pod.namespace_name}, {"pod", pod.name}, {"container", c.name}};
-      AddRows("podmeter_container_", labels, c.data, rows, out);
+  for (size_t i = 0; i < pods.size() && i < names.size(); ++i) {
+    const PodSample& pod = pods[i];
+    const PodNames& name = names[i];
+    AddRows("podmeter_pod_", {{"namespace", name.namespace_name}, {"pod", name.pod}}, pod.data,
+            rows, out);
+    for (size_t c = 0; c < pod.containers.size() && c < name.containers.size(); ++c) {
+      Labels labels = {
+          {"namespace", name.namespace_name}, {"pod", name.pod}, {"container", name.containers[c]}};
+      AddRows("podmeter_container_", labels, pod.containers[c].data, rows, out);
     }
   }
 }

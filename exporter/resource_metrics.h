@@ -10,6 +10,7 @@
 #include "collectors/readers/metric_row.h"
 #include "collectors/readers/samples.h"
 #include "exporter/family_builder.h"
+#include "tracking/pod_tracker.h"
 
 namespace podmeter {
 
@@ -18,8 +19,8 @@ std::vector<const MetricRow*> ResourceRows(
     const std::vector<std::unique_ptr<Collector>>& collectors);
 
 /// Adds every resource series of `pods` to `out`, one per row with a value, labelled with the
-/// names the samples carry.
-void AddResourceMetrics(const std::vector<PodSample>& pods,
+/// names of `names` (the join's output: one per pod, in the same order).
+void AddResourceMetrics(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,
                         const std::vector<const MetricRow*>& rows, FamilyBuilder* out);
 
 /// docs/metrics.md's table of the resource series (metric, type, unit, v1 and v2 source), one

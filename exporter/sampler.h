@@ -3,7 +3,6 @@
 // the main thread.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -17,12 +16,13 @@
 #include "collectors/cgroupfs/mountinfo.h"
 #include "collectors/kube/pod_metadata.h"
 #include "collectors/readers/collector.h"
+#include "collectors/readers/metric_row.h"
 #include "collectors/readers/samples.h"
 #include "collectors/relay/relay.h"
-#include "collectors/watchers/oom_watcher.h"
 #include "collectors/watchers/startup_watcher.h"
-#include "exporter/family_builder.h"
+#include "exporter/self_metrics.h"
 #include "exporter/snapshot_store.h"
+#include "tracking/oom_accounting.h"
 #include "tracking/pod_tracker.h"
 
 namespace podmeter {
@@ -47,6 +47,11 @@ struct MetadataFeed {
   std::function<std::shared_ptr<const RelaySnapshot>()> relay;
 };
 
+/// Runs the steps of one sample: read (discover the pod cgroups, run the collectors) → join
+/// (pod metadata, restarts, start-ups; OOM totals) → build (the metric families) → publish (to
+/// the snapshot store). Each step is a function with typed input and output: ReadPods
+/// (collectors/readers/pod_reader.h), PodTracker::Join and OomAccounting::Observe (tracking/),
+/// AddResourceMetrics, AddTrackerMetrics, AddSelfMetrics, AddRelayMetrics/MergeRelayed (exporter/).
 class Sampler {
  public:
   Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>> collectors,
@@ -61,12 +66,13 @@ class Sampler {
   void SampleOnce();
 
  private:
-  // Runs the enabled collectors on one cgroup; false if it must be left out of this sample.
-  bool CollectCgroup(const std::string& rel_path, bool is_pod, CgroupSample* out);
-  std::vector<PodSample> ReadPods();
   void EnsureMounts();
-  void CountOomKills(std::vector<PodSample>* pods);
-  void AddRelay(FamilyBuilder* b, std::vector<prometheus::MetricFamily>* families);
+  void StartStartupWatcher();
+  std::vector<PodSample> Read();
+  std::vector<PodNames> Join(const std::vector<PodSample>& pods);
+  std::vector<prometheus::MetricFamily> Build(const std::vector<PodSample>& pods,
+                                              const std::vector<PodNames>& names,
+                                              std::chrono::steady_clock::time_point start);
   void Loop();
 
   SamplerOptions options_;
@@ -76,18 +82,11 @@ class Sampler {
   MetadataFeed metadata_;
   CgroupMounts mounts_;
   PodTracker tracker_;
-  std::unique_ptr<OomWatcher> oom_watcher_;          // v1 only
+  std::unique_ptr<OomAccounting> oom_;               // once the mounts are known
   std::unique_ptr<StartupWatcher> startup_watcher_;  // once the mounts are known
-  std::map<std::string, std::string> memory_dirs_;   // container id → v1 memory dir, last sample
 
   // Self-metric state, touched only by the sampling thread.
-  uint64_t samples_ = 0;
-  double last_duration_seconds_ = 0;
-  std::map<std::string, uint64_t> errors_;           // by collector ("discovery", "cpu", ...)
-  std::map<std::string, double> collector_seconds_;  // time spent in the last sample
-  std::map<std::string, uint64_t> vanished_;         // by level ("pod", "container")
-  size_t discovered_pods_ = 0;
-  size_t discovered_containers_ = 0;
+  SamplerCounters counters_;
   std::string last_error_logged_;
 
   std::thread thread_;

@@ -1,73 +1,87 @@
 #include "exporter/tracker_metrics.h"
 
 namespace podmeter {
+namespace {
 
-void AddTrackerMetrics(const PodTracker& tracker, FamilyBuilder* out) {
+void AddPodSeries(const std::string& uid, const TrackedPod& st, uint64_t oom_kills,
+                  FamilyBuilder* out) {
+  const std::string pod_name = st.name.empty() ? uid : st.name;
+  Labels pod_labels = {{"namespace", st.namespace_name}, {"pod", pod_name}};
+  std::string app, node;
+  if (st.meta) {
+    app = st.meta->app;
+    node = st.meta->node;
+  }
+  out->Gauge("podmeter_pod_info", "Pod identity; always 1.",
+             {{"namespace", st.namespace_name},
+              {"pod", pod_name},
+              {"uid", uid},
+              {"node", node},
+              {"qos_class", st.qos_class},
+              {"app", app}},
+             1);
+  out->Counter("podmeter_pod_oom_kills_total",
+               "OOM kills in the pod's containers, kept across container replacement.", pod_labels,
+               static_cast<double>(oom_kills));
+  if (st.meta && st.meta->ready_time && st.meta->scheduled_time) {
+    out->Gauge("podmeter_pod_scheduled_to_ready_seconds",
+               "From the PodScheduled to the Ready condition, in seconds.", pod_labels,
+               *st.meta->ready_time - *st.meta->scheduled_time);
+  }
+  if (st.meta && st.meta->ready_time && st.meta->start_time) {
+    out->Gauge("podmeter_pod_start_to_ready_seconds",
+               "From the pod's startTime to its Ready condition, in seconds.", pod_labels,
+               *st.meta->ready_time - *st.meta->start_time);
+  }
+}
+
+void AddContainerMetaSeries(const Labels& labels, const std::string& id, const ContainerMeta& meta,
+                            FamilyBuilder* out) {
+  Labels info = labels;
+  info.push_back({"container_id", id});
+  info.push_back({"image", meta.image});
+  out->Gauge("podmeter_container_info", "Container identity; always 1.", info, 1);
+  out->Gauge("podmeter_container_kubelet_restarts",
+             "The container's restartCount as the kubelet reports it.", labels, meta.restart_count);
+  if (!meta.last_termination_reason.empty()) {
+    Labels with_reason = labels;
+    with_reason.push_back({"reason", meta.last_termination_reason});
+    out->Gauge("podmeter_container_last_termination_reason_info",
+               "Why the container's previous instance terminated; always 1.", with_reason, 1);
+  }
+}
+
+void AddContainerSeries(const Labels& labels, const TrackedContainer& cs, FamilyBuilder* out) {
+  if (cs.named) {
+    out->Counter("podmeter_container_restarts_total",
+                 "Container restarts podmeter observed (a new container id for the same "
+                 "pod and container name).",
+                 labels, static_cast<double>(cs.restarts));
+  }
+  if (cs.meta) AddContainerMetaSeries(labels, cs.id, *cs.meta, out);
+  if (cs.startup) {
+    out->Gauge("podmeter_container_start_time_seconds",
+               "Exec time of the container's first process, unix seconds.", labels,
+               cs.startup->start_time);
+    if (cs.startup->startup_seconds) {
+      out->Gauge("podmeter_container_startup_seconds",
+                 "From the first process' exec to its first listening TCP socket, seconds.", labels,
+                 *cs.startup->startup_seconds);
+    }
+  }
+}
+
+}  // namespace
+
+void AddTrackerMetrics(const PodTracker& tracker, const std::map<std::string, uint64_t>& oom_kills,
+                       FamilyBuilder* out) {
   for (const auto& [uid, st] : tracker.pods()) {
+    auto kills = oom_kills.find(uid);
+    AddPodSeries(uid, st, kills == oom_kills.end() ? 0 : kills->second, out);
     const std::string pod_name = st.name.empty() ? uid : st.name;
-    Labels pod_labels = {{"namespace", st.namespace_name}, {"pod", pod_name}};
-    std::string app, node;
-    if (st.meta) {
-      app = st.meta->app;
-      node = st.meta->node;
-    }
-    out->Gauge("podmeter_pod_info", "Pod identity; always 1.",
-               {{"namespace", st.namespace_name},
-                {"pod", pod_name},
-                {"uid", uid},
-                {"node", node},
-                {"qos_class", st.qos_class},
-                {"app", app}},
-               1);
-    out->Counter("podmeter_pod_oom_kills_total",
-                 "OOM kills in the pod's containers, kept across container replacement.",
-                 pod_labels, static_cast<double>(st.oom_kills));
-    if (st.meta && st.meta->ready_time && st.meta->scheduled_time) {
-      out->Gauge("podmeter_pod_scheduled_to_ready_seconds",
-                 "From the PodScheduled to the Ready condition, in seconds.", pod_labels,
-                 *st.meta->ready_time - *st.meta->scheduled_time);
-    }
-    if (st.meta && st.meta->ready_time && st.meta->start_time) {
-      out->Gauge("podmeter_pod_start_to_ready_seconds",
-                 "From the pod's startTime to its Ready condition, in seconds.", pod_labels,
-                 *st.meta->ready_time - *st.meta->start_time);
-    }
     for (const auto& [name, cs] : st.containers) {
-      Labels labels = {{"namespace", st.namespace_name}, {"pod", pod_name}, {"container", name}};
-      if (cs.named) {
-        out->Counter("podmeter_container_restarts_total",
-                     "Container restarts podmeter observed (a new container id for the same "
-                     "pod and container name).",
-                     labels, static_cast<double>(cs.restarts));
-      }
-      if (cs.meta) {
-        out->Gauge("podmeter_container_info", "Container identity; always 1.",
-                   {{"namespace", st.namespace_name},
-                    {"pod", pod_name},
-                    {"container", name},
-                    {"container_id", cs.id},
-                    {"image", cs.meta->image}},
-                   1);
-        out->Gauge("podmeter_container_kubelet_restarts",
-                   "The container's restartCount as the kubelet reports it.", labels,
-                   cs.meta->restart_count);
-        if (!cs.meta->last_termination_reason.empty()) {
-          Labels with_reason = labels;
-          with_reason.push_back({"reason", cs.meta->last_termination_reason});
-          out->Gauge("podmeter_container_last_termination_reason_info",
-                     "Why the container's previous instance terminated; always 1.", with_reason, 1);
-        }
-      }
-      if (cs.startup) {
-        out->Gauge("podmeter_container_start_time_seconds",
-                   "Exec time of the container's first process, unix seconds.", labels,
-                   cs.startup->start_time);
-        if (cs.startup->startup_seconds) {
-          out->Gauge("podmeter_container_startup_seconds",
-                     "From the first process' exec to its first listening TCP socket, seconds.",
-                     labels, *cs.startup->startup_seconds);
-        }
-      }
+      AddContainerSeries({{"namespace", st.namespace_name}, {"pod", pod_name}, {"container", name}},
+                         cs, out);
     }
   }
   for (const auto& [name, h] : tracker.startup_history()) {

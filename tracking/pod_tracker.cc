@@ -12,54 +12,65 @@ void PodTracker::Observe(StartupHistogram* h, double seconds) {
   h->sum += seconds;
 }
 
-void PodTracker::Update(std::vector<PodSample>* pods, const std::vector<PodMeta>* meta,
-                        double now) {
-  if (meta != nullptr) {
-    for (const PodMeta& m : *meta) {
-      TrackedPod& st = pods_[m.uid];
-      st.last_seen = now;
-      st.namespace_name = m.namespace_name;
-      st.name = m.name;
-      st.qos_class = m.qos_class;
-      st.meta = m;
-      for (const ContainerMeta& c : m.containers) {
-        if (c.container_id.empty()) continue;
-        TrackedContainer& cs = st.containers[c.name];
-        if (!cs.id.empty() && cs.id != c.container_id) {
-          ++cs.restarts;
-          cs.startup.reset();
-        }
-        cs.id = c.container_id;
-        cs.named = true;
-        cs.meta = c;
-        // A container first seen before its metadata: carry over what was measured.
-        auto unnamed = st.containers.find(c.container_id.substr(0, 12));
-        if (unnamed != st.containers.end() && !unnamed->second.named &&
-            unnamed->second.id == c.container_id) {
-          if (!cs.startup) cs.startup = unnamed->second.startup;
-          st.containers.erase(unnamed);
-        }
+void PodTracker::ApplyMetadata(const std::vector<PodMeta>& meta, double now) {
+  for (const PodMeta& m : meta) {
+    TrackedPod& st = pods_[m.uid];
+    st.last_seen = now;
+    st.namespace_name = m.namespace_name;
+    st.name = m.name;
+    st.qos_class = m.qos_class;
+    st.meta = m;
+    for (const ContainerMeta& c : m.containers) {
+      if (c.container_id.empty()) continue;
+      TrackedContainer& cs = st.containers[c.name];
+      if (!cs.id.empty() && cs.id != c.container_id) {
+        ++cs.restarts;
+        cs.startup.reset();
+      }
+      cs.id = c.container_id;
+      cs.named = true;
+      cs.meta = c;
+      // A container first seen before its metadata: carry over what was measured.
+      auto unnamed = st.containers.find(c.container_id.substr(0, 12));
+      if (unnamed != st.containers.end() && !unnamed->second.named &&
+          unnamed->second.id == c.container_id) {
+        if (!cs.startup) cs.startup = unnamed->second.startup;
+        st.containers.erase(unnamed);
       }
     }
   }
-  for (PodSample& pod : *pods) {
-    TrackedPod& st = pods_[pod.uid];
-    st.last_seen = now;
-    if (st.qos_class.empty()) st.qos_class = std::string(QosClassName(pod.qos));
-    st.oom_kills = std::max(st.oom_kills, pod.oom_kills);
-    Join(&pod, &st);
-    // Containers without metadata are tracked under their short id while their cgroup lives.
-    std::erase_if(st.containers, [&](const auto& kv) {
-      if (kv.second.named) return false;
-      return std::none_of(pod.containers.begin(), pod.containers.end(),
-                          [&](const ContainerSample& c) { return c.id == kv.second.id; });
-    });
-    for (const ContainerSample& c : pod.containers) {
-      bool known = std::any_of(st.containers.begin(), st.containers.end(),
-                               [&](const auto& kv) { return kv.second.id == c.id; });
-      if (!known) st.containers[c.name].id = c.id;
+}
+
+PodNames PodTracker::NamesOf(const PodSample& pod, const TrackedPod& st) {
+  PodNames names;
+  names.pod = st.name.empty() ? pod.uid : st.name;
+  if (!st.name.empty()) names.namespace_name = st.namespace_name;
+  for (const ContainerSample& c : pod.containers) {
+    std::string name = c.id.substr(0, 12);
+    for (const auto& [known, cs] : st.containers) {
+      if (cs.id == c.id) name = known;
     }
+    names.containers.push_back(std::move(name));
   }
+  return names;
+}
+
+void PodTracker::TrackContainers(const PodSample& pod, const PodNames& names, TrackedPod* st) {
+  // Containers without metadata are tracked under their short id while their cgroup lives.
+  std::erase_if(st->containers, [&](const auto& kv) {
+    if (kv.second.named) return false;
+    return std::none_of(pod.containers.begin(), pod.containers.end(),
+                        [&](const ContainerSample& c) { return c.id == kv.second.id; });
+  });
+  for (size_t i = 0; i < pod.containers.size(); ++i) {
+    const std::string& id = pod.containers[i].id;
+    bool known = std::any_of(st->containers.begin(), st->containers.end(),
+                             [&](const auto& kv) { return kv.second.id == id; });
+    if (!known) st->containers[names.containers[i]].id = id;
+  }
+}
+
+void PodTracker::AttachStartups() {
   for (auto& [id, rec] : startups_) {
     auto pod = pods_.find(rec.pod_uid);
     if (pod == pods_.end()) continue;
@@ -78,6 +89,9 @@ void PodTracker::Update(std::vector<PodSample>* pods, const std::vector<PodMeta>
     }
     return false;
   });
+}
+
+void PodTracker::ForgetStale(double now) {
   forgotten_.clear();
   for (auto it = pods_.begin(); it != pods_.end();) {
     if (now - it->second.last_seen > stale_after_) {
@@ -89,16 +103,21 @@ void PodTracker::Update(std::vector<PodSample>* pods, const std::vector<PodMeta>
   }
 }
 
-void PodTracker::Join(PodSample* pod, TrackedPod* st) const {
-  if (!st->name.empty()) {
-    pod->name = st->name;
-    pod->namespace_name = st->namespace_name;
+std::vector<PodNames> PodTracker::Join(const std::vector<PodSample>& pods,
+                                       const std::vector<PodMeta>* meta, double now) {
+  if (meta != nullptr) ApplyMetadata(*meta, now);
+  std::vector<PodNames> names;
+  names.reserve(pods.size());
+  for (const PodSample& pod : pods) {
+    TrackedPod& st = pods_[pod.uid];
+    st.last_seen = now;
+    if (st.qos_class.empty()) st.qos_class = std::string(QosClassName(pod.qos));
+    names.push_back(NamesOf(pod, st));
+    TrackContainers(pod, names.back(), &st);
   }
-  for (ContainerSample& c : pod->containers) {
-    for (const auto& [name, cs] : st->containers) {
-      if (cs.id == c.id) c.name = name;
-    }
-  }
+  AttachStartups();
+  ForgetStale(now);
+  return names;
 }
 
 void PodTracker::AddStartups(const std::map<std::string, StartupRecord>& startups) {

@@ -1,6 +1,7 @@
 // Joins pod metadata onto the cgroup samples and keeps what must outlive one sample: the names of
 // pods whose metadata is momentarily unavailable, restart counts observed from container id
-// changes, OOM kill totals, start-up measurements, and the stale-after timer of gone pods.
+// changes, start-up measurements, and the stale-after timer of gone pods (OOM kill totals are
+// OomAccounting's).
 // Plain state, no metrics format: the exporter turns pods() and startup_history() into series.
 // Owned by the sampler thread; not thread-safe.
 #pragma once
@@ -42,7 +43,13 @@ struct TrackedPod {
   std::string namespace_name, name, qos_class;
   std::optional<PodMeta> meta;
   std::map<std::string, TrackedContainer> containers;  // by container name
-  uint64_t oom_kills = 0;
+};
+
+/// The names one read pod is exported under.
+struct PodNames {
+  std::string namespace_name;           ///< empty until the pod is in the metadata
+  std::string pod;                      ///< the pod's name; its uid until it is known
+  std::vector<std::string> containers;  ///< per PodSample::containers: name, or the 12-digit id
 };
 
 /// Every start-up seen for one container name, in kStartupBuckets.
@@ -56,9 +63,12 @@ class PodTracker {
  public:
   explicit PodTracker(double stale_after_seconds) : stale_after_(stale_after_seconds) {}
 
-  /// Fills the names of `pods` from `meta` (or from the last metadata seen), counts restarts and
-  /// records each pod's OOM total. `meta` may be null (no source, or none fetched yet).
-  void Update(std::vector<PodSample>* pods, const std::vector<PodMeta>* meta, double now);
+  /// The join step: records `meta` (null: no source, or none fetched yet) and the pods read in
+  /// this sample (restarts, containers seen without metadata, start-ups), forgets pods gone for
+  /// longer than stale-after, and returns the names each pod of `pods` is exported under (from
+  /// this or the last metadata seen), in the same order.
+  std::vector<PodNames> Join(const std::vector<PodSample>& pods, const std::vector<PodMeta>* meta,
+                             double now);
 
   /// Records start-up measurements by container id (taken once each).
   void AddStartups(const std::map<std::string, StartupRecord>& startups);
@@ -70,11 +80,15 @@ class PodTracker {
     return startup_history_;
   }
 
-  /// Pods dropped by the last Update because they were gone for longer than stale-after.
+  /// Pods dropped by the last Join because they were gone for longer than stale-after.
   const std::vector<std::string>& forgotten() const { return forgotten_; }
 
  private:
-  void Join(PodSample* pod, TrackedPod* state) const;
+  void ApplyMetadata(const std::vector<PodMeta>& meta, double now);
+  static PodNames NamesOf(const PodSample& pod, const TrackedPod& st);
+  static void TrackContainers(const PodSample& pod, const PodNames& names, TrackedPod* st);
+  void AttachStartups();
+  void ForgetStale(double now);
   static void Observe(StartupHistogram* h, double seconds);
 
   double stale_after_;

@@ -1,4 +1,4 @@
-// Plain data read from one cgroup in one sample. No behaviour; copied freely.
+// Plain data read from the pod and container cgroups in one sample. No behaviour; copied freely.
 #pragma once
 
 #include <cstdint>
@@ -44,21 +44,21 @@ struct CgroupSample {
   std::optional<ProcessSample> processes;
 };
 
+/// One container cgroup as read (pause sandboxes are left out).
 struct ContainerSample {
-  std::string id;       ///< 64 hex digits
-  std::string name;     ///< from pod metadata; the 12-digit short id until it is known
-  std::string runtime;  ///< from the cgroup name; may be empty
+  std::string id;        ///< 64 hex digits
+  std::string runtime;   ///< from the cgroup name; may be empty
+  std::string rel_path;  ///< the cgroup, relative to the hierarchy roots
   CgroupSample data;
 };
 
+/// One pod cgroup as read, with its containers. Names come later, from the join with the pod
+/// metadata (tracking/pod_tracker.h).
 struct PodSample {
   std::string uid;
-  std::string namespace_name;  ///< from pod metadata; empty until it is known
-  std::string name;            ///< from pod metadata; the uid until it is known
   QosClass qos = QosClass::kBestEffort;
   CgroupSample data;
-  uint64_t oom_kills = 0;  ///< the pod's total, kept across container replacement
-  std::vector<ContainerSample> containers;
+  std::vector<ContainerSample> containers;  ///< sorted by id
 };
 
 }  // namespace podmeter

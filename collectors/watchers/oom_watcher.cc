@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <set>
 
 #include "collectors/base/file_util.h"
 #include "collectors/readers/memory_stat.h"
@@ -42,7 +43,7 @@ OomWatcher::~OomWatcher() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-void OomWatcher::Release(Watch& w) {
+void OomWatcher::Release(Registration& w) {
   if (w.event_fd >= 0) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.event_fd, nullptr);
     ::close(w.event_fd);
@@ -59,11 +60,42 @@ void OomWatcher::Refresh(const std::string& key, const std::string& path) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = watches_.find(key);
   if (it == watches_.end()) return;
-  uint64_t& stored = counts_[it->second.pod_uid][key];
-  if (*kills > stored) stored = *kills;
+  Reading& r = readings_[key];
+  r.pod_uid = it->second.pod_uid;
+  r.container_id = key;
+  if (*kills > r.oom_kills) r.oom_kills = *kills;
 }
 
-size_t OomWatcher::Sync(const std::vector<Container>& living) {
+OomWatcher::Registration OomWatcher::Register(const Container& c, size_t* failures) {
+  Registration w;
+  w.pod_uid = c.pod_uid;
+  w.container_id = c.container_id;
+  w.oom_control_path = JoinPath(c.memory_dir, "memory.oom_control");
+  // Only on a real cgroup filesystem: a fixture tree's cgroup.event_control is a plain file.
+  struct statfs fs {};
+  bool cgroupfs = ::statfs(c.memory_dir.c_str(), &fs) == 0 && fs.f_type == CGROUP_SUPER_MAGIC;
+  if (epoll_fd_ < 0 || !cgroupfs) return w;
+  w.control_fd = ::open(w.oom_control_path.c_str(), O_RDONLY | O_CLOEXEC);
+  w.event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::string reg;
+  if (w.control_fd >= 0 && w.event_fd >= 0) {
+    reg = std::to_string(w.event_fd) + " " + std::to_string(w.control_fd);
+  }
+  std::string ctl = JoinPath(c.memory_dir, "cgroup.event_control");
+  int fd = reg.empty() ? -1 : ::open(ctl.c_str(), O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && ::write(fd, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size());
+  if (fd >= 0) ::close(fd);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = w.event_fd;
+  if (!ok || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, w.event_fd, &ev) != 0) {
+    ++*failures;
+    Release(w);
+  }
+  return w;
+}
+
+size_t OomWatcher::Watch(const std::vector<Container>& living) {
   size_t failures = 0;
   std::set<std::string> alive;
   for (const Container& c : living) {
@@ -72,46 +104,9 @@ size_t OomWatcher::Sync(const std::vector<Container>& living) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (watches_.count(c.container_id)) continue;
     }
-    Watch w;
-    w.pod_uid = c.pod_uid;
-    w.container_id = c.container_id;
-    w.oom_control_path = JoinPath(c.memory_dir, "memory.oom_control");
-    // Only on a real cgroup filesystem: a fixture tree's cgroup.event_control is a plain file.
-    struct statfs fs {};
-    bool cgroupfs = ::statfs(c.memory_dir.c_str(), &fs) == 0 && fs.f_type == CGROUP_SUPER_MAGIC;
-    if (epoll_fd_ >= 0 && cgroupfs) {
-      w.control_fd = ::open(w.oom_control_path.c_str(), O_RDONLY | O_CLOEXEC);
-      w.event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-      std::string reg;
-      if (w.control_fd >= 0 && w.event_fd >= 0) {
-        reg = std::to_string(w.event_fd) + " " + std::to_string(w.control_fd);
-      }
-      std::string ctl = JoinPath(c.memory_dir, "cgroup.event_control");
-      int fd = reg.empty() ? -1 : ::open(ctl.c_str(), O_WRONLY | O_CLOEXEC);
-      bool ok = fd >= 0 && ::write(fd, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size());
-      if (fd >= 0) ::close(fd);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = w.event_fd;
-      if (!ok || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, w.event_fd, &ev) != 0) {
-        ++failures;
-        Release(w);
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      counts_[c.pod_uid].emplace(c.container_id, 0);
-      watches_.emplace(c.container_id, w);
-    }
-  }
-  {
-    // The sampler's own read of each living container: a count is never below the file's.
+    Registration w = Register(c, &failures);
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const Container& c : living) {
-      if (!c.oom_kills) continue;
-      uint64_t& stored = counts_[c.pod_uid][c.container_id];
-      if (*c.oom_kills > stored) stored = *c.oom_kills;
-    }
+    watches_.emplace(c.container_id, w);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = watches_.begin(); it != watches_.end();) {
@@ -125,18 +120,12 @@ size_t OomWatcher::Sync(const std::vector<Container>& living) {
   return failures;
 }
 
-uint64_t OomWatcher::PodOomKills(const std::string& pod_uid) const {
+std::vector<OomWatcher::Reading> OomWatcher::TakeReadings() {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = counts_.find(pod_uid);
-  if (it == counts_.end()) return 0;
-  uint64_t total = 0;
-  for (const auto& [id, n] : it->second) total += n;
-  return total;
-}
-
-void OomWatcher::Forget(const std::string& pod_uid) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  counts_.erase(pod_uid);
+  std::vector<Reading> out;
+  for (auto& [id, r] : readings_) out.push_back(std::move(r));
+  readings_.clear();
+  return out;
 }
 
 void OomWatcher::Run() {

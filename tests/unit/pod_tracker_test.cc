@@ -36,36 +36,35 @@ PodMeta Meta(const std::string& container_id, int restarts) {
 std::vector<PodSample> Samples(const std::string& container_id) {
   PodSample p;
   p.uid = kUid;
-  p.name = kUid;
   p.qos = QosClass::kBurstable;
   ContainerSample c;
   c.id = container_id;
-  c.name = container_id.substr(0, 12);
   p.containers.push_back(c);
   return {p};
 }
 
-std::string Text(const PodTracker& t) {
+std::string Text(const PodTracker& t, const std::map<std::string, uint64_t>& oom_kills = {}) {
   FamilyBuilder b;
-  AddTrackerMetrics(t, &b);
+  AddTrackerMetrics(t, oom_kills, &b);
   return SerializeText(b.Take());
 }
 
 TEST(PodTracker, JoinsNamesAndCountsANewContainerIdAsARestart) {
   PodTracker t(300);
   std::vector<PodMeta> meta = {Meta(kIdA, 0)};
-  auto pods = Samples(kIdA);
-  t.Update(&pods, &meta, 1000);
-  EXPECT_EQ(pods[0].name, "web-0");
-  EXPECT_EQ(pods[0].namespace_name, "bench");
-  EXPECT_EQ(pods[0].containers[0].name, "web");
+  const auto pods = Samples(kIdA);
+  std::vector<PodNames> names = t.Join(pods, &meta, 1000);
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].pod, "web-0");
+  EXPECT_EQ(names[0].namespace_name, "bench");
+  EXPECT_EQ(names[0].containers, std::vector<std::string>{"web"});
+  EXPECT_EQ(pods[0].containers[0].id, kIdA);  // the read sample is left as it was
   EXPECT_NE(Text(t).find("podmeter_container_restarts_total{namespace=\"bench\",pod=\"web-0\","
                          "container=\"web\"} 0"),
             std::string::npos);
 
   meta = {Meta(kIdB, 1)};
-  pods = Samples(kIdB);
-  t.Update(&pods, &meta, 1001);
+  t.Join(Samples(kIdB), &meta, 1001);
   std::string text = Text(t);
   EXPECT_NE(text.find("container=\"web\"} 1"), std::string::npos) << text;
   EXPECT_NE(text.find("container_id=\"" + kIdB + "\""), std::string::npos);
@@ -80,20 +79,20 @@ TEST(PodTracker, JoinsNamesAndCountsANewContainerIdAsARestart) {
 TEST(PodTracker, KeepsLastGoodNamesWhenMetadataIsMissing) {
   PodTracker t(300);
   std::vector<PodMeta> meta = {Meta(kIdA, 0)};
-  auto pods = Samples(kIdA);
-  t.Update(&pods, &meta, 1000);
-  pods = Samples(kIdA);
-  t.Update(&pods, nullptr, 1001);
-  EXPECT_EQ(pods[0].name, "web-0");
-  EXPECT_EQ(pods[0].containers[0].name, "web");
+  t.Join(Samples(kIdA), &meta, 1000);
+  std::vector<PodNames> names = t.Join(Samples(kIdA), nullptr, 1001);
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].pod, "web-0");
+  EXPECT_EQ(names[0].containers, std::vector<std::string>{"web"});
 }
 
 TEST(PodTracker, UnknownContainersKeepTheirIdAndGetNoRestartSeries) {
   PodTracker t(300);
-  auto pods = Samples(kIdA);
-  t.Update(&pods, nullptr, 1000);
-  EXPECT_EQ(pods[0].name, kUid);
-  EXPECT_EQ(pods[0].containers[0].name, kIdA.substr(0, 12));
+  std::vector<PodNames> names = t.Join(Samples(kIdA), nullptr, 1000);
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].pod, kUid);
+  EXPECT_EQ(names[0].namespace_name, "");
+  EXPECT_EQ(names[0].containers, std::vector<std::string>{kIdA.substr(0, 12)});
   std::string text = Text(t);
   EXPECT_EQ(text.find("podmeter_container_restarts_total"), std::string::npos);
   EXPECT_NE(text.find("qos_class=\"Burstable\""), std::string::npos);
@@ -101,15 +100,13 @@ TEST(PodTracker, UnknownContainersKeepTheirIdAndGetNoRestartSeries) {
 
 TEST(PodTracker, GonePodsDisappearAfterStaleAfter) {
   PodTracker t(300);
-  auto pods = Samples(kIdA);
-  pods[0].oom_kills = 2;
-  t.Update(&pods, nullptr, 1000);
-  std::vector<PodSample> none;
-  t.Update(&none, nullptr, 1200);
-  EXPECT_NE(Text(t).find("podmeter_pod_oom_kills_total{namespace=\"\",pod=\"" + kUid + "\"} 2"),
+  t.Join(Samples(kIdA), nullptr, 1000);
+  t.Join({}, nullptr, 1200);
+  EXPECT_NE(Text(t, {{kUid, 2}})
+                .find("podmeter_pod_oom_kills_total{namespace=\"\",pod=\"" + kUid + "\"} 2"),
             std::string::npos);
   EXPECT_TRUE(t.forgotten().empty());
-  t.Update(&none, nullptr, 1301);
+  t.Join({}, nullptr, 1301);
   EXPECT_EQ(t.forgotten(), std::vector<std::string>{kUid});
   EXPECT_EQ(Text(t), "");
 }
@@ -122,8 +119,7 @@ TEST(PodTracker, StartupsBecomeGaugesAndAHistogram) {
   r.startup_seconds = 0.042;
   t.AddStartups({{kIdA, r}});
   std::vector<PodMeta> meta = {Meta(kIdA, 0)};
-  auto pods = Samples(kIdA);
-  t.Update(&pods, &meta, 1000);
+  t.Join(Samples(kIdA), &meta, 1000);
   std::string text = Text(t);
   EXPECT_NE(text.find("podmeter_container_startup_seconds{namespace=\"bench\",pod=\"web-0\","
                       "container=\"web\"} 0.042"),

@@ -1,0 +1,29 @@
+// podmeter's command line: the flags, parsed into one Config that the wiring (main.cc) reads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/kube/pod_source.h"
+#include "collectors/relay/relay.h"
+#include "exporter/log.h"
+#include "exporter/sampler.h"
+
+namespace podmeter {
+
+struct Config {
+  std::string listen = ":10101";
+  LogLevel log_level = LogLevel::kInfo;
+  SamplerOptions sampler;                        ///< interval, roots, stale-after, start-up timeout
+  std::vector<std::string> disabled_collectors;  ///< names from the registry
+  PodSourceOptions pods;                         ///< kind kNone: no metadata source
+  bool relay = true;                             ///< relay annotated pods (needs a pod source)
+  RelayOptions relay_options;
+};
+
+/// Parses the command line into `config`. Returns the exit code when podmeter must stop at once
+/// (--help and --version: 0, after printing; a bad flag: 2, after printing why), else nullopt.
+std::optional<int> ParseFlags(int argc, char** argv, const std::string& version, Config* config);
+
+}  // namespace podmeter

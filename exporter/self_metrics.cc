@@ -1,0 +1,51 @@
+#include "exporter/self_metrics.h"
+
+#include "exporter/self_stats.h"
+
+namespace podmeter {
+namespace {
+
+void AddProcessMetrics(FamilyBuilder* out) {
+  SelfStats self;
+  if (!ReadSelfStats(&self)) return;
+  out->Counter("process_cpu_seconds_total", "podmeter's own user and system CPU time, in seconds.",
+               {}, self.cpu_seconds);
+  out->Gauge("process_resident_memory_bytes", "podmeter's own resident memory, in bytes.", {},
+             static_cast<double>(self.resident_bytes));
+  out->Gauge("process_start_time_seconds",
+             "podmeter's start time since the unix epoch, in seconds.", {},
+             self.start_time_seconds);
+}
+
+}  // namespace
+
+void AddSelfMetrics(const SamplerCounters& c, const std::string& version, FamilyBuilder* out) {
+  out->Gauge("podmeter_build_info", "podmeter's version; always 1.", {{"version", version}}, 1);
+  out->Counter("podmeter_samples_total", "Samples completed.", {}, static_cast<double>(c.samples));
+  out->Gauge("podmeter_sample_duration_seconds",
+             "Duration of the last complete sample, in seconds.", {}, c.last_duration_seconds);
+  for (const auto& [name, seconds] : c.collector_seconds) {
+    out->Gauge("podmeter_collector_duration_seconds",
+               "Time the collector spent in the last sample, in seconds.", {{"collector", name}},
+               seconds);
+  }
+  for (const auto& [name, count] : c.errors) {
+    out->Counter("podmeter_sample_errors_total",
+                 "Reads that failed (cgroup left out of that sample), by collector.",
+                 {{"collector", name}}, static_cast<double>(count));
+  }
+  for (const auto& [level, count] : c.vanished) {
+    out->Counter(
+        "podmeter_vanished_cgroups_total",
+        "Pod or container cgroups that disappeared while being read (left out of that sample).",
+        {{"level", level}}, static_cast<double>(count));
+  }
+  out->Gauge("podmeter_discovered_pods", "Pod cgroups in the last sample.", {},
+             static_cast<double>(c.discovered_pods));
+  out->Gauge("podmeter_discovered_containers",
+             "Container cgroups in the last sample (pod sandboxes excluded).", {},
+             static_cast<double>(c.discovered_containers));
+  AddProcessMetrics(out);
+}
+
+}  // namespace podmeter

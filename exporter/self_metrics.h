@@ -1,0 +1,29 @@
+// podmeter's own series: what the sampler counted (samples, errors, vanished cgroups, time per
+// collector, discovered pods) and the process' CPU, memory and start time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "exporter/family_builder.h"
+
+namespace podmeter {
+
+/// The sampler's counters, kept across samples by the sampler thread.
+struct SamplerCounters {
+  uint64_t samples = 0;
+  double last_duration_seconds = 0;
+  std::map<std::string, uint64_t> errors;           ///< by collector ("discovery", "cpu", ...)
+  std::map<std::string, double> collector_seconds;  ///< time spent in the last sample
+  std::map<std::string, uint64_t> vanished;         ///< by level ("pod", "container")
+  size_t discovered_pods = 0;
+  size_t discovered_containers = 0;
+};
+
+/// Adds podmeter_build_info, the sampler's counters and process_* (from /proc/self) to `out`.
+void AddSelfMetrics(const SamplerCounters& counters, const std::string& version,
+                    FamilyBuilder* out);
+
+}  // namespace podmeter

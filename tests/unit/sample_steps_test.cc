@@ -1,0 +1,206 @@
+// The steps of one sample, each on its own: read (ReadPods on a fixture tree), OOM accounting,
+// build (AddResourceMetrics over the readers' rows) and the relay merge. The join
+// (PodTracker::Join) is tested in pod_tracker_test.cc.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "collectors/base/file_util.h"
+#include "collectors/cgroupfs/mountinfo.h"
+#include "collectors/readers/collector.h"
+#include "collectors/readers/pod_reader.h"
+#include "collectors/readers/process_table.h"
+#include "exporter/family_builder.h"
+#include "exporter/relay_metrics.h"
+#include "exporter/resource_metrics.h"
+#include "exporter/text_format.h"
+#include "tracking/oom_accounting.h"
+
+namespace podmeter {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kTree = fs::path(PODMETER_FIXTURES_DIR) / "v1-cgroupfs";
+const char kRustPod[] = "kubepods/pod0f6c9a52-4c7e-4d3b-9c1e-2b7a8e6d5f41";
+const std::string kIdRust = "0101010101010101010101010101010101010101010101010101010101010101";
+
+std::string Read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+uint64_t Number(const fs::path& p) {
+  uint64_t v = 0;
+  EXPECT_TRUE(ParseUint64(Read(p), &v)) << p;
+  return v;
+}
+
+CgroupMounts FixtureMounts() {
+  auto mounts = ParseMountInfo(Read(kTree / "proc/self/mountinfo"));
+  EXPECT_TRUE(mounts.ok());
+  return SelectCgroupMounts(mounts.value(), (kTree / "sys/fs/cgroup").string());
+}
+
+TEST(ReadStep, ReadsEveryPodAndContainerButThePauseSandboxes) {
+  auto table = NewProcfsProcessTable((kTree / "proc").string());
+  auto collectors = BuildCollectors({}, table.get());
+  ASSERT_TRUE(collectors.ok());
+  ReadStats stats;
+  auto pods = ReadPods(FixtureMounts(), collectors.value(), &stats);
+  ASSERT_TRUE(pods.ok()) << pods.status().message();
+  ASSERT_EQ(pods->size(), 3u);
+  EXPECT_EQ((*pods)[0].uid, "0f6c9a52-4c7e-4d3b-9c1e-2b7a8e6d5f41");  // sorted by uid
+  EXPECT_EQ((*pods)[0].qos, QosClass::kGuaranteed);
+  ASSERT_EQ((*pods)[0].containers.size(), 1u);  // a0a0…: the pause sandbox
+  const ContainerSample& rust = (*pods)[0].containers[0];
+  EXPECT_EQ(rust.id, kIdRust);
+  EXPECT_EQ(rust.rel_path, std::string(kRustPod) + "/" + kIdRust);
+  // Values straight from the fixture's files.
+  const fs::path cg = kTree / "sys/fs/cgroup";
+  EXPECT_EQ((*pods)[0].data.memory->usage_bytes,
+            Number(cg / "memory" / kRustPod / "memory.usage_in_bytes"));
+  EXPECT_DOUBLE_EQ(
+      rust.data.cpu->usage_seconds,
+      static_cast<double>(Number(cg / "cpu,cpuacct" / kRustPod / kIdRust / "cpuacct.usage")) / 1e9);
+  EXPECT_EQ(rust.data.memory->rss_bytes, 8437760u);  // total_rss of its memory.stat
+  EXPECT_EQ(rust.data.processes->processes, 1u);
+  EXPECT_FALSE((*pods)[0].data.processes.has_value());  // "processes" does not read pods
+  EXPECT_TRUE(stats.failures.empty());
+  EXPECT_EQ(stats.errors.count("memory"), 0u);
+  EXPECT_EQ(stats.collector_seconds.size(), 3u);
+}
+
+TEST(ReadStep, AMalformedFileLeavesTheContainerOutWithTheReason) {
+  fs::path dir = fs::temp_directory_path() / ("podmeter-read-step-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(kTree, dir, fs::copy_options::recursive);
+  std::ofstream(dir / "sys/fs/cgroup/memory" / kRustPod / kIdRust / "memory.stat") << "garbage\n";
+  auto table = NewProcfsProcessTable((dir / "proc").string());
+  auto collectors = BuildCollectors({}, table.get());
+  ASSERT_TRUE(collectors.ok());
+  auto mounts = ParseMountInfo(Read(dir / "proc/self/mountinfo"));
+  ASSERT_TRUE(mounts.ok());
+  ReadStats stats;
+  auto pods = ReadPods(SelectCgroupMounts(*mounts, (dir / "sys/fs/cgroup").string()),
+                       collectors.value(), &stats);
+  fs::remove_all(dir);
+  ASSERT_TRUE(pods.ok());
+  ASSERT_EQ(pods->size(), 3u);
+  EXPECT_TRUE((*pods)[0].containers.empty());
+  EXPECT_EQ(stats.errors["memory"], 1u);
+  ASSERT_EQ(stats.failures.size(), 1u);
+  EXPECT_NE(stats.failures[0].find("memory collector on " + std::string(kRustPod)),
+            std::string::npos)
+      << stats.failures[0];
+}
+
+PodSample PodWithKills(const std::string& uid, std::optional<uint64_t> pod_kills,
+                       std::vector<std::pair<std::string, std::optional<uint64_t>>> containers) {
+  PodSample p;
+  p.uid = uid;
+  p.data.memory = MemorySample{};
+  p.data.memory->oom_kills = pod_kills;
+  for (const auto& [id, kills] : containers) {
+    ContainerSample c;
+    c.id = id;
+    c.rel_path = "kubepods/pod" + uid + "/" + id;
+    c.data.memory = MemorySample{};
+    c.data.memory->oom_kills = kills;
+    p.containers.push_back(c);
+  }
+  return p;
+}
+
+TEST(OomAccounting, V2TakesThePodsHierarchicalCountAndNeverGoesDown) {
+  OomAccounting oom(nullptr);
+  CgroupMounts v2;
+  v2.version = CgroupMounts::Version::kV2;
+  v2.unified = "/nonexistent";
+  EXPECT_EQ(oom.Observe({PodWithKills("a", 2, {{"c1", 0}})}, v2), 0u);
+  EXPECT_EQ(oom.totals().at("a"), 2u);
+  oom.Observe({PodWithKills("a", 1, {})}, v2);  // a re-created cgroup starts again at 0
+  EXPECT_EQ(oom.totals().at("a"), 2u);
+  oom.Observe({}, v2);  // gone: kept until forgotten
+  EXPECT_EQ(oom.totals().at("a"), 2u);
+  oom.Forget("a");
+  EXPECT_EQ(oom.totals().count("a"), 0u);
+}
+
+TEST(OomAccounting, V1SumsTheContainersLivingAndRemoved) {
+  OomAccounting oom(std::make_unique<OomWatcher>());
+  CgroupMounts v1;
+  v1.version = CgroupMounts::Version::kV1;
+  v1.v1["memory"] = "/nonexistent/memory";  // not cgroupfs: no eventfds, reads only
+  oom.Observe({PodWithKills("a", 0, {{"c1", 1}, {"c2", 0}})}, v1);
+  EXPECT_EQ(oom.totals().at("a"), 1u);
+  // c1 is replaced by c3 (its cgroup removed); c2 is killed twice.
+  oom.Observe({PodWithKills("a", 0, {{"c2", 2}, {"c3", std::nullopt}})}, v1);
+  EXPECT_EQ(oom.totals().at("a"), 3u);
+}
+
+TEST(BuildStep, ResourceSeriesCarryTheJoinedNamesAndOnlyValuesRead) {
+  auto collectors = BuildCollectors({}, nullptr);
+  ASSERT_TRUE(collectors.ok());
+  PodSample pod;
+  pod.uid = "u";
+  pod.data.memory = MemorySample{};
+  pod.data.memory->usage_bytes = 1000;
+  pod.data.memory->limit_bytes = 4096;
+  ContainerSample c;
+  c.id = kIdRust;
+  c.data.cpu = CpuSample{};
+  c.data.cpu->usage_seconds = 1.5;  // no limit: no cpu_limit_cores series
+  pod.containers.push_back(c);
+  PodNames names{"bench", "web-0", {"web"}};
+  FamilyBuilder b;
+  AddResourceMetrics({pod}, {names}, ResourceRows(collectors.value()), &b);
+  std::string text = SerializeText(b.Take());
+  EXPECT_NE(text.find("podmeter_pod_memory_limit_bytes{namespace=\"bench\",pod=\"web-0\"} 4096"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("podmeter_container_cpu_usage_seconds_total{namespace=\"bench\",pod=\"web-0\","
+                "container=\"web\"} 1.5"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("cpu_limit_cores"), std::string::npos);
+  EXPECT_EQ(text.find("podmeter_pod_cpu"), std::string::npos);  // the pod's cpu was not read
+  EXPECT_EQ(text.find("processes"), std::string::npos);
+}
+
+prometheus::MetricFamily Family(const std::string& name, prometheus::MetricType type, double v) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.type = type;
+  prometheus::ClientMetric m;
+  m.gauge.value = v;
+  m.counter.value = v;
+  f.metric.push_back(m);
+  return f;
+}
+
+TEST(BuildStep, RelayedFamiliesJoinOrSitBesideAndConflictsAreDropped) {
+  std::vector<prometheus::MetricFamily> own = {
+      Family("a_total", prometheus::MetricType::Counter, 1),
+      Family("process_cpu_seconds_total", prometheus::MetricType::Counter, 2)};
+  std::vector<prometheus::MetricFamily> relayed = {
+      Family("process_cpu_seconds_total", prometheus::MetricType::Counter, 3),
+      Family("a_total", prometheus::MetricType::Gauge, 4),
+      Family("http_requests_total", prometheus::MetricType::Counter, 5)};
+  EXPECT_EQ(MergeRelayed(relayed, &own), 1u);
+  ASSERT_EQ(own.size(), 3u);
+  EXPECT_EQ(own[0].name, "a_total");
+  EXPECT_EQ(own[0].metric.size(), 1u);  // the gauge of the same name was dropped
+  EXPECT_EQ(own[1].name, "http_requests_total");
+  EXPECT_EQ(own[2].name, "process_cpu_seconds_total");
+  EXPECT_EQ(own[2].metric.size(), 2u);
+}
+
+}  // namespace
+}  // namespace podmeter

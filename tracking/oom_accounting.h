@@ -1,0 +1,45 @@
+// The one owner of OOM kill totals per pod, kept across container replacement and after a pod's
+// cgroup is gone (until Forget).
+//
+// cgroup v1: memory.oom_control's oom_kill is per container cgroup, so a pod's total is the sum
+// over its containers, living and removed, of the highest count seen for each: from the sample's
+// reads and from the OomWatcher's readings at the OOM event (before the cgroup is removed).
+// cgroup v2: the pod's memory.events oom_kill is hierarchical and is taken as read.
+// A pod's total never goes down. Owned by the sampler thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/cgroupfs/mountinfo.h"
+#include "collectors/readers/samples.h"
+#include "collectors/watchers/oom_watcher.h"
+
+namespace podmeter {
+
+class OomAccounting {
+ public:
+  /// cgroup v1 when `watcher` is given (it is told which containers to watch); v2 when null.
+  explicit OomAccounting(std::unique_ptr<OomWatcher> watcher);
+
+  /// Counts this sample's reads (and, on v1, the watcher's readings since the last call) and
+  /// updates the totals of the pods in `pods`. Returns the containers the watcher could not watch
+  /// (their counts then come from the sample's reads only).
+  size_t Observe(const std::vector<PodSample>& pods, const CgroupMounts& mounts);
+
+  /// Every pod's total by uid: the pods observed, living or gone, until forgotten.
+  const std::map<std::string, uint64_t>& totals() const { return totals_; }
+
+  /// Drops everything known about a pod (it is gone for good).
+  void Forget(const std::string& pod_uid);
+
+ private:
+  std::unique_ptr<OomWatcher> watcher_;
+  std::map<std::string, std::map<std::string, uint64_t>> containers_;  // v1: pod → id → kills
+  std::map<std::string, uint64_t> totals_;                             // pod → kills
+};
+
+}  // namespace podmeter
