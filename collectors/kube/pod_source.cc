@@ -171,9 +171,39 @@ class HttpPodSource : public PodSource {
       return Status::Unavailable(s_.url + ": curl_easy_init failed");
     }
     if (interrupted_.load()) return Status::Unavailable(s_.url + ": interrupted");
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, &curl_slist_free_all);
+    Status s = RequestHeaders(&headers, reason);
+    if (!s.ok()) return s;
+    CurlBody body;
+    body.max_bytes = s_.max_body;
+    body.interrupted = &interrupted_;
+    char errbuf[CURL_ERROR_SIZE] = {};
+    // Reset keeps the connection, DNS and TLS session caches.
+    curl_easy_reset(curl_);
+    SetCommonCurlOptions(curl_, s_.url, "https,http", s_.timeout, s_.connect_timeout, &body,
+                         errbuf);
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.get());
+    if (s_.insecure) {
+      curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (!s_.ca_file.empty()) {
+      curl_easy_setopt(curl_, CURLOPT_CAINFO, s_.ca_file.c_str());
+    }
+    CURLcode code = curl_easy_perform(curl_);
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);  // the token leaves with `headers`
+    return Response(code, body, errbuf, reason);
+  }
+
+  void SetInterrupted(bool interrupted) override { interrupted_.store(interrupted); }
+  std::string Describe() const override { return kind_ + " " + s_.url; }
+
+ private:
+  // The Authorization (from the token file, re-read every time: projected service-account
+  // tokens rotate) and Accept headers; also checks that the CA file is readable.
+  Status RequestHeaders(std::unique_ptr<curl_slist, void (*)(curl_slist*)>* headers,
+                        std::string* reason) const {
     std::string auth_header;
     if (!s_.token_file.empty()) {
-      // Re-read every time: projected service-account tokens rotate.
       StatusOr<std::string> token = ReadFileToString(s_.token_file);
       if (!token.ok()) {
         *reason = "read";
@@ -190,37 +220,22 @@ class HttpPodSource : public PodSource {
       *reason = "read";
       return Status::FromErrno(errno, s_.ca_file);
     }
-
-    std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, &curl_slist_free_all);
     for (const std::string& h : {auth_header, std::string("Accept: application/json")}) {
       if (h.empty()) continue;
-      curl_slist* next = curl_slist_append(headers.get(), h.c_str());
+      curl_slist* next = curl_slist_append(headers->get(), h.c_str());
       if (next == nullptr) {
         *reason = "connect";
         return Status::IoError("curl_slist_append failed");
       }
-      headers.release();
-      headers.reset(next);
+      headers->release();
+      headers->reset(next);
     }
+    return Status::Ok();
+  }
 
-    CurlBody body;
-    body.max_bytes = s_.max_body;
-    body.interrupted = &interrupted_;
-    char errbuf[CURL_ERROR_SIZE] = {};
-    // Reset keeps the connection, DNS and TLS session caches.
-    curl_easy_reset(curl_);
-    SetCommonCurlOptions(curl_, s_.url, "https,http", s_.timeout, s_.connect_timeout, &body,
-                         errbuf);
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.get());
-    if (s_.insecure) {
-      curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else if (!s_.ca_file.empty()) {
-      curl_easy_setopt(curl_, CURLOPT_CAINFO, s_.ca_file.c_str());
-    }
-
-    CURLcode code = curl_easy_perform(curl_);
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);  // the token leaves with `headers`
+  // The pods of a finished transfer, or why not.
+  StatusOr<std::vector<PodMeta>> Response(CURLcode code, const CurlBody& body, const char* errbuf,
+                                          std::string* reason) const {
     if (code != CURLE_OK) {
       std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
       if (code == CURLE_ABORTED_BY_CALLBACK && interrupted_.load()) {
@@ -252,15 +267,45 @@ class HttpPodSource : public PodSource {
     return pods;
   }
 
-  void SetInterrupted(bool interrupted) override { interrupted_.store(interrupted); }
-  std::string Describe() const override { return kind_ + " " + s_.url; }
-
- private:
   const std::string kind_;
   const HttpSettings s_;
   CURL* const curl_;
   std::atomic<bool> interrupted_{false};
 };
+
+// The kubelet's /pods URL: --kubelet-url, else https://<node>:10250/pods.
+StatusOr<std::string> KubeletUrl(const PodSourceOptions& options, const std::string& node) {
+  if (!options.kubelet_url.empty()) {
+    if (!IsHttpUrl(options.kubelet_url)) {
+      return Status::InvalidData("--kubelet-url must start with https:// or http://");
+    }
+    return options.kubelet_url;
+  }
+  if (!node.empty()) return "https://" + UrlHost(node) + ":10250/pods";
+  return Status::InvalidData(
+      "--pod-source=kubelet needs --kubelet-url, or --node-name (or $NODE_NAME)");
+}
+
+// The API server's list of this node's pods: --api-server-url, else the in-cluster service.
+StatusOr<std::string> ApiServerUrl(const PodSourceOptions& options, const std::string& node) {
+  if (node.empty()) {
+    return Status::InvalidData("--pod-source=apiserver needs --node-name (or $NODE_NAME)");
+  }
+  std::string base = options.api_server_url;
+  if (base.empty()) {
+    std::string host = Env("KUBERNETES_SERVICE_HOST");
+    std::string port = Env("KUBERNETES_SERVICE_PORT");
+    if (host.empty()) {
+      return Status::InvalidData(
+          "--pod-source=apiserver needs --api-server-url (or $KUBERNETES_SERVICE_HOST)");
+    }
+    base = "https://" + UrlHost(host) + (port.empty() ? "" : ":" + port);
+  } else if (!IsHttpUrl(base)) {
+    return Status::InvalidData("--api-server-url must start with https:// or http://");
+  }
+  while (base.ends_with('/')) base.pop_back();
+  return base + "/api/v1/pods?fieldSelector=spec.nodeName=" + PercentEncode(node);
+}
 
 }  // namespace
 
@@ -275,10 +320,12 @@ StatusOr<std::unique_ptr<PodSource>> NewPodSource(const PodSourceOptions& option
     return std::unique_ptr<PodSource>(
         std::make_unique<FilePodSource>(options.pods_file, options.max_body_bytes));
   }
-
   if (options.timeout.count() <= 0) return Status::InvalidData("--pod-timeout must be > 0");
   if (options.connect_timeout.count() <= 0) {
     return Status::InvalidData("--pod-connect-timeout must be > 0");
+  }
+  if (options.kind != Kind::kKubelet && options.kind != Kind::kApiServer) {
+    return Status::InvalidData("--pod-source: unknown kind");
   }
   HttpSettings s;
   s.token_file = options.token_file.empty() ? kServiceAccountTokenFile : options.token_file;
@@ -288,45 +335,13 @@ StatusOr<std::unique_ptr<PodSource>> NewPodSource(const PodSourceOptions& option
   s.connect_timeout = options.connect_timeout;
   s.max_body = options.max_body_bytes;
   std::string node = options.node_name.empty() ? Env("NODE_NAME") : options.node_name;
-  std::string kind;
-
-  if (options.kind == Kind::kKubelet) {
-    kind = "kubelet";
-    if (!options.kubelet_url.empty()) {
-      s.url = options.kubelet_url;
-      if (!IsHttpUrl(s.url)) {
-        return Status::InvalidData("--kubelet-url must start with https:// or http://");
-      }
-    } else if (!node.empty()) {
-      s.url = "https://" + UrlHost(node) + ":10250/pods";
-    } else {
-      return Status::InvalidData(
-          "--pod-source=kubelet needs --kubelet-url, or --node-name (or $NODE_NAME)");
-    }
-  } else if (options.kind == Kind::kApiServer) {
-    kind = "apiserver";
-    if (node.empty()) {
-      return Status::InvalidData("--pod-source=apiserver needs --node-name (or $NODE_NAME)");
-    }
-    std::string base = options.api_server_url;
-    if (base.empty()) {
-      std::string host = Env("KUBERNETES_SERVICE_HOST");
-      std::string port = Env("KUBERNETES_SERVICE_PORT");
-      if (host.empty()) {
-        return Status::InvalidData(
-            "--pod-source=apiserver needs --api-server-url (or $KUBERNETES_SERVICE_HOST)");
-      }
-      base = "https://" + UrlHost(host) + (port.empty() ? "" : ":" + port);
-    } else if (!IsHttpUrl(base)) {
-      return Status::InvalidData("--api-server-url must start with https:// or http://");
-    }
-    while (base.ends_with('/')) base.pop_back();
-    s.url = base + "/api/v1/pods?fieldSelector=spec.nodeName=" + PercentEncode(node);
-  } else {
-    return Status::InvalidData("--pod-source: unknown kind");
-  }
+  const bool kubelet = options.kind == Kind::kKubelet;
+  auto url = kubelet ? KubeletUrl(options, node) : ApiServerUrl(options, node);
+  if (!url.ok()) return url.status();
+  s.url = std::move(url.value());
   InitCurlOnce();
-  return std::unique_ptr<PodSource>(std::make_unique<HttpPodSource>(kind, std::move(s)));
+  return std::unique_ptr<PodSource>(
+      std::make_unique<HttpPodSource>(kubelet ? "kubelet" : "apiserver", std::move(s)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -341,48 +341,60 @@ class ExpositionParser::Impl {
     std::string name(rest.substr(p, n));
     p += n;
     while (p < rest.size() && IsBlank(rest[p])) ++p;
-    std::string_view text = rest.substr(p);
+    return help ? Help(name, rest.substr(p)) : Type(name, rest.substr(p));
+  }
 
+  Status Help(const std::string& name, std::string_view text) {
+    if (!IsCleanUtf8(text)) return Error("HELP is not valid UTF-8 or contains NUL");
     Status status;
-    if (help) {
-      if (!IsCleanUtf8(text)) return Error("HELP is not valid UTF-8 or contains NUL");
-      Family* f = FindOrAdd(name, &status);
-      if (f == nullptr) return status;
-      if (f->has_help) return Error("second HELP for " + name);
-      f->has_help = true;
-      if (f->keep) f->help = NormalizeHelp(text);
-      return Status::Ok();
-    }
+    Family* f = FindOrAdd(name, &status);
+    if (f == nullptr) return status;
+    if (f->has_help) return Error("second HELP for " + name);
+    f->has_help = true;
+    if (f->keep) f->help = NormalizeHelp(text);
+    return Status::Ok();
+  }
 
-    while (!text.empty() && IsBlank(text.back())) text.remove_suffix(1);
-    MetricType type;
-    if (text == "counter") {
-      type = MetricType::Counter;
-    } else if (text == "gauge") {
-      type = MetricType::Gauge;
-    } else if (text == "histogram") {
-      type = MetricType::Histogram;
-    } else if (text == "summary") {
-      type = MetricType::Summary;
-    } else if (text == "untyped") {
-      type = MetricType::Untyped;
-    } else {
-      return Error("unknown TYPE for " + name);
+  static bool ParseType(std::string_view text, MetricType* type) {
+    const std::pair<std::string_view, MetricType> kTypes[] = {{"counter", MetricType::Counter},
+                                                              {"gauge", MetricType::Gauge},
+                                                              {"histogram", MetricType::Histogram},
+                                                              {"summary", MetricType::Summary},
+                                                              {"untyped", MetricType::Untyped}};
+    for (const auto& [word, t] : kTypes) {
+      if (text == word) {
+        *type = t;
+        return true;
+      }
     }
+    return false;
+  }
+
+  // A TYPE must not make existing families' samples or TYPEs parts of a histogram or summary,
+  // nor be the name of such a part itself.
+  Status CheckTypeClash(const std::string& name, MetricType type) {
     for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
       if (ComplexBase(name, suffix) != nullptr) {
         return Error("TYPE for " + name + " clashes with a histogram or summary");
       }
     }
-    if (type == MetricType::Histogram || type == MetricType::Summary) {
-      for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
-        if (type == MetricType::Summary && suffix == "_bucket") continue;
-        Family* other = Find(name + std::string(suffix));
-        if (other != nullptr && (other->has_type || other->has_samples)) {
-          return Error("TYPE for " + name + " after " + other->name + " samples or TYPE");
-        }
+    if (type != MetricType::Histogram && type != MetricType::Summary) return Status::Ok();
+    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (type == MetricType::Summary && suffix == "_bucket") continue;
+      Family* other = Find(name + std::string(suffix));
+      if (other != nullptr && (other->has_type || other->has_samples)) {
+        return Error("TYPE for " + name + " after " + other->name + " samples or TYPE");
       }
     }
+    return Status::Ok();
+  }
+
+  Status Type(const std::string& name, std::string_view text) {
+    while (!text.empty() && IsBlank(text.back())) text.remove_suffix(1);
+    MetricType type;
+    if (!ParseType(text, &type)) return Error("unknown TYPE for " + name);
+    Status status = CheckTypeClash(name, type);
+    if (!status.ok()) return status;
     Family* f = FindOrAdd(name, &status);
     if (f == nullptr) return status;
     if (f->has_type) return Error("second TYPE for " + name);
@@ -392,72 +404,84 @@ class ExpositionParser::Impl {
     return Status::Ok();
   }
 
+  static void SkipBlanks(std::string_view line, size_t* p) {
+    while (*p < line.size() && IsBlank(line[*p])) ++*p;
+  }
+
+  // A quoted label value at line[*p] (just after the opening '"'), unescaped into *value.
+  Status ParseLabelValue(std::string_view line, size_t* p, std::string* value) const {
+    bool closed = false;
+    while (*p < line.size()) {
+      char c = line[(*p)++];
+      if (c == '"') {
+        closed = true;
+        break;
+      }
+      if (c != '\\') {
+        *value += c;
+        continue;
+      }
+      if (*p >= line.size()) break;
+      char e = line[(*p)++];
+      if (e == 'n') {
+        *value += '\n';
+      } else if (e == '\\' || e == '"') {
+        *value += e;
+      } else {
+        *value += '\\';  // kept as written, as Prometheus does
+        *value += e;
+      }
+    }
+    if (!closed) return Error("unterminated label value");
+    if (!IsCleanUtf8(*value)) return Error("label value is not valid UTF-8 or contains NUL");
+    return Status::Ok();
+  }
+
+  // The label set at line[*p] (just after the '{'), up to and including the '}'.
+  Status ParseLabels(std::string_view line, size_t* p, std::vector<ClientMetric::Label>* out) {
+    while (true) {
+      SkipBlanks(line, p);
+      if (*p >= line.size()) return Error("unterminated label set");
+      if (line[*p] == '}') {
+        ++*p;
+        return Status::Ok();
+      }
+      if (!IsLabelNameStart(line[*p])) return Error("bad label name");
+      size_t start = *p;
+      while (*p < line.size() && IsLabelNameChar(line[*p])) ++*p;
+      ClientMetric::Label label;
+      label.name = std::string(line.substr(start, *p - start));
+      SkipBlanks(line, p);
+      if (*p >= line.size() || line[*p] != '=') return Error("expected '=' after a label name");
+      ++*p;
+      SkipBlanks(line, p);
+      if (*p >= line.size() || line[*p] != '"') return Error("expected '\"' to open a value");
+      ++*p;
+      Status s = ParseLabelValue(line, p, &label.value);
+      if (!s.ok()) return s;
+      out->push_back(std::move(label));
+      SkipBlanks(line, p);
+      if (*p < line.size() && line[*p] == ',') {
+        ++*p;
+      } else if (*p >= line.size() || line[*p] != '}') {
+        return Error("expected ',' or '}' after a label value");
+      }
+    }
+  }
+
   Status ParseSample(std::string_view line, Sample* out) {
     size_t n = MetricNameLength(line);
     if (n == 0) return Error("expected a metric name");
     if (n > kMaxMetricNameBytes) return Error("metric name too long");
     out->name = line.substr(0, n);
     size_t p = n;
-    auto skip_blanks = [&] {
-      while (p < line.size() && IsBlank(line[p])) ++p;
-    };
-    skip_blanks();
+    SkipBlanks(line, &p);
     if (p < line.size() && line[p] == '{') {
       ++p;
-      while (true) {
-        skip_blanks();
-        if (p >= line.size()) return Error("unterminated label set");
-        if (line[p] == '}') {
-          ++p;
-          break;
-        }
-        if (!IsLabelNameStart(line[p])) return Error("bad label name");
-        size_t start = p;
-        while (p < line.size() && IsLabelNameChar(line[p])) ++p;
-        ClientMetric::Label label;
-        label.name = std::string(line.substr(start, p - start));
-        skip_blanks();
-        if (p >= line.size() || line[p] != '=') return Error("expected '=' after a label name");
-        ++p;
-        skip_blanks();
-        if (p >= line.size() || line[p] != '"') return Error("expected '\"' to open a value");
-        ++p;
-        bool closed = false;
-        while (p < line.size()) {
-          char c = line[p++];
-          if (c == '"') {
-            closed = true;
-            break;
-          }
-          if (c == '\\') {
-            if (p >= line.size()) break;
-            char e = line[p++];
-            if (e == 'n') {
-              label.value += '\n';
-            } else if (e == '\\' || e == '"') {
-              label.value += e;
-            } else {
-              label.value += '\\';  // kept as written, as Prometheus does
-              label.value += e;
-            }
-          } else {
-            label.value += c;
-          }
-        }
-        if (!closed) return Error("unterminated label value");
-        if (!IsCleanUtf8(label.value)) {
-          return Error("label value is not valid UTF-8 or contains NUL");
-        }
-        out->labels.push_back(std::move(label));
-        skip_blanks();
-        if (p < line.size() && line[p] == ',') {
-          ++p;
-        } else if (p >= line.size() || line[p] != '}') {
-          return Error("expected ',' or '}' after a label value");
-        }
-      }
+      Status s = ParseLabels(line, &p, &out->labels);
+      if (!s.ok()) return s;
       if (p >= line.size() || !IsBlank(line[p])) return Error("expected a blank before the value");
-      skip_blanks();
+      SkipBlanks(line, &p);
     } else if (p == n) {
       return Error("expected a blank or '{' after the metric name");
     }
@@ -465,14 +489,14 @@ class ExpositionParser::Impl {
     while (p < line.size() && !IsBlank(line[p])) ++p;
     out->value = line.substr(start, p - start);
     if (out->value.empty()) return Error("missing value");
-    skip_blanks();
+    SkipBlanks(line, &p);
     if (p < line.size()) {
       start = p;
       while (p < line.size() && !IsBlank(line[p])) ++p;
       int64_t ts;
       if (!ParseInt64(line.substr(start, p - start), &ts)) return Error("bad timestamp");
       out->timestamp = ts;
-      skip_blanks();
+      SkipBlanks(line, &p);
       if (p < line.size()) return Error("unexpected text after the timestamp");
     }
     return Status::Ok();
@@ -504,93 +528,80 @@ class ExpositionParser::Impl {
                        [&](const ClientMetric::Label& l) { return l.name == name; });
   }
 
-  Status AddSample(Sample& sample) {
+  // The family a sample belongs to and its role there (a _bucket/_sum/_count or quantile of a
+  // histogram or summary TYPEd so before, else a simple sample); null with *status on failure.
+  Family* FamilyOf(const Sample& sample, Role* role, Status* status) {
     std::string name(sample.name);
     Family* f = Find(name);
-    Role role = Role::kSimple;
+    *role = Role::kSimple;
     if (f != nullptr && f->has_type && f->type == MetricType::Histogram) {
-      return Error("histogram " + name + " sample without _bucket, _sum or _count");
+      *status = Error("histogram " + name + " sample without _bucket, _sum or _count");
+      return nullptr;
     }
     if (f != nullptr && f->has_type && f->type == MetricType::Summary) {
-      role = Role::kQuantile;
-    } else {
-      f = nullptr;
-      const std::pair<std::string_view, Role> kSuffixes[] = {
-          {"_bucket", Role::kBucket}, {"_sum", Role::kSum}, {"_count", Role::kCount}};
-      for (const auto& [suffix, suffix_role] : kSuffixes) {
-        f = ComplexBase(sample.name, suffix);
-        if (f != nullptr) {
-          role = suffix_role;
-          break;
-        }
-      }
-      if (f == nullptr) {
-        Status status;
-        f = FindOrAdd(name, &status);
-        if (f == nullptr) return status;
+      *role = Role::kQuantile;
+      return f;
+    }
+    const std::pair<std::string_view, Role> kSuffixes[] = {
+        {"_bucket", Role::kBucket}, {"_sum", Role::kSum}, {"_count", Role::kCount}};
+    for (const auto& [suffix, suffix_role] : kSuffixes) {
+      f = ComplexBase(sample.name, suffix);
+      if (f != nullptr) {
+        *role = suffix_role;
+        return f;
       }
     }
-    f->has_samples = true;
+    return FindOrAdd(name, status);
+  }
 
-    std::string key;
-    if (!LabelKey(sample.labels, &key)) return Error("duplicate label name");
-    const bool histogram = f->type == MetricType::Histogram;
-    double value = 0;
-    uint64_t count = 0;
-    double bound = 0;  // le or quantile
-    switch (role) {
-      case Role::kSimple:
-      case Role::kSum:
-      case Role::kQuantile: {
-        Status s = ParseDouble(sample.value, "value", &value);
-        if (!s.ok()) return s;
-        break;
-      }
-      case Role::kBucket:
-      case Role::kCount:
-        if (!ParseCount(sample.value, &count)) return Error("bad count");
-        break;
+  // The sample's value (a double, or a count for buckets and _count) and, for a bucket or
+  // quantile, its bound (taken out of the labels).
+  Status ParseValues(Sample& sample, Role role, bool histogram, double* value, uint64_t* count,
+                     double* bound) const {
+    const std::string name(sample.name);
+    if (role == Role::kBucket || role == Role::kCount) {
+      if (!ParseCount(sample.value, count)) return Error("bad count");
+    } else {
+      Status s = ParseDouble(sample.value, "value", value);
+      if (!s.ok()) return s;
     }
-    std::string bound_text;
     if (role == Role::kBucket || role == Role::kQuantile) {
       const char* label = role == Role::kBucket ? "le" : "quantile";
+      std::string bound_text;
       if (!TakeLabel(&sample.labels, label, &bound_text)) {
         return Error(name + " sample without a " + label + " label");
       }
-      Status s = ParseDouble(bound_text, label, &bound);
+      Status s = ParseDouble(bound_text, label, bound);
       if (!s.ok()) return s;
-      if (std::isnan(bound)) return Error(std::string(label) + " is NaN");
+      if (std::isnan(*bound)) return Error(std::string(label) + " is NaN");
     } else if ((role == Role::kSum || role == Role::kCount) &&
                HasLabel(sample.labels, histogram ? "le" : "quantile")) {
       return Error(name + " sample with a " + (histogram ? "le" : "quantile") + " label");
     }
-    if (!f->keep) return Status::Ok();
+    return Status::Ok();
+  }
 
-    if (++kept_series_ > limits_.max_series) {
-      return OverLimit("more than " + std::to_string(limits_.max_series) + " series");
+  static void StoreSimple(Family* f, Sample& sample, double value) {
+    ClientMetric& m = f->metric.emplace_back();
+    m.label = std::move(sample.labels);
+    m.timestamp_ms = sample.timestamp.value_or(0);
+    switch (f->type) {
+      case MetricType::Counter:
+        m.counter.value = value;
+        break;
+      case MetricType::Gauge:
+        m.gauge.value = value;
+        break;
+      default:
+        m.untyped.value = value;
+        break;
     }
-    if (!seen_.insert(name + '\0' + key).second) return Error("duplicate series for " + name);
+  }
 
-    if (role == Role::kSimple) {
-      ClientMetric& m = f->metric.emplace_back();
-      m.label = std::move(sample.labels);
-      m.timestamp_ms = sample.timestamp.value_or(0);
-      switch (f->type) {
-        case MetricType::Counter:
-          m.counter.value = value;
-          break;
-        case MetricType::Gauge:
-          m.gauge.value = value;
-          break;
-        default:
-          m.untyped.value = value;
-          break;
-      }
-      return Status::Ok();
-    }
-
-    // A part of a histogram or summary series, identified by its labels without le/quantile.
-    if (role == Role::kBucket || role == Role::kQuantile) LabelKey(sample.labels, &key);
+  // A part of a histogram or summary series, identified by its labels without le/quantile.
+  static void StorePart(Family* f, Sample& sample, Role role, const std::string& key, double value,
+                        uint64_t count, double bound) {
+    const bool histogram = f->type == MetricType::Histogram;
     auto [it, inserted] = f->series_by_key.try_emplace(key, f->metric.size());
     if (inserted) {
       ClientMetric& m = f->metric.emplace_back();
@@ -618,6 +629,32 @@ class ExpositionParser::Impl {
       case Role::kSimple:
         break;
     }
+  }
+
+  Status AddSample(Sample& sample) {
+    Role role;
+    Status status;
+    Family* f = FamilyOf(sample, &role, &status);
+    if (f == nullptr) return status;
+    f->has_samples = true;
+    std::string key;
+    if (!LabelKey(sample.labels, &key)) return Error("duplicate label name");
+    double value = 0;
+    uint64_t count = 0;
+    double bound = 0;  // le or quantile
+    status = ParseValues(sample, role, f->type == MetricType::Histogram, &value, &count, &bound);
+    if (!status.ok() || !f->keep) return status;
+    const std::string name(sample.name);
+    if (++kept_series_ > limits_.max_series) {
+      return OverLimit("more than " + std::to_string(limits_.max_series) + " series");
+    }
+    if (!seen_.insert(name + '\0' + key).second) return Error("duplicate series for " + name);
+    if (role == Role::kSimple) {
+      StoreSimple(f, sample, value);
+      return Status::Ok();
+    }
+    if (role == Role::kBucket || role == Role::kQuantile) LabelKey(sample.labels, &key);
+    StorePart(f, sample, role, key, value, count, bound);
     return Status::Ok();
   }
 

@@ -188,8 +188,28 @@ struct Relay::Impl {
     }
   }
 
+  // One target's fetch: the body goes into the parser as it arrives (never held whole), and a
+  // malformed line or one series too many ends the transfer there.
+  struct Transfer {
+    CURL* easy = nullptr;
+    CurlBody body;
+    std::unique_ptr<ExpositionParser> parser;
+    char errbuf[CURL_ERROR_SIZE] = {};
+    size_t index = 0;
+  };
+
   // Fetches and parses every target in parallel; false if interrupted by Stop.
   bool FetchAll(const std::vector<RelayTarget>& targets, std::vector<Outcome>* outcomes);
+  // Sets up the transfer of targets[index] and adds it to `multi`; null (with the outcome's
+  // reason set) when it cannot be.
+  std::unique_ptr<Transfer> StartTransfer(const RelayTarget& target, size_t index,
+                                          const ExpositionLimits& limits, curl_slist* headers,
+                                          Outcome* outcome);
+  // Collects the transfers that finished; returns how many.
+  size_t CollectFinished(Clock::time_point start, std::vector<Outcome>* outcomes);
+  // The updated state and this round's result of one pod; its series go into `merged`.
+  void ApplyOutcome(const RelayTarget& target, Outcome& outcome, PodState* pod_state,
+                    RelayPodResult* result, std::map<std::string, MetricFamily>* merged);
   // The outcome of a finished transfer whose body went into `parser`.
   void Finish(CURL* easy, CURLcode code, const CurlBody& body, ExpositionParser* parser,
               Clock::time_point start, Outcome* outcome) const;
@@ -240,17 +260,62 @@ void Relay::Impl::Finish(CURL* easy, CURLcode code, const CurlBody& body, Exposi
   outcome->seconds = SecondsSince(start);
 }
 
+std::unique_ptr<Relay::Impl::Transfer> Relay::Impl::StartTransfer(const RelayTarget& target,
+                                                                  size_t index,
+                                                                  const ExpositionLimits& limits,
+                                                                  curl_slist* headers,
+                                                                  Outcome* outcome) {
+  auto t = std::make_unique<Transfer>();
+  t->index = index;
+  t->body.max_bytes = options.max_body_bytes;
+  t->body.interrupted = &stopping;
+  t->parser = std::make_unique<ExpositionParser>(limits);
+  t->easy = curl_easy_init();
+  if (t->easy == nullptr) {
+    outcome->reason = "connect";
+    return nullptr;
+  }
+  SetCommonCurlOptions(t->easy, target.url, "http", options.timeout, options.timeout, &t->body,
+                       t->errbuf);
+  curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "podmeter-relay");
+  curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
+  t->body.on_data = [easy = t->easy, parser = t->parser.get()](std::string_view data) {
+    long status = 0;  // known once the headers are in, before any body
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    return status == 200 && parser->Feed(data);  // not 200: stop reading an error page
+  };
+  if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
+    curl_easy_cleanup(t->easy);
+    outcome->reason = "connect";
+    return nullptr;
+  }
+  return t;
+}
+
+size_t Relay::Impl::CollectFinished(Clock::time_point start, std::vector<Outcome>* outcomes) {
+  size_t finished = 0;
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL* easy = msg->easy_handle;
+    CURLcode code = msg->data.result;
+    char* priv = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    auto* t = reinterpret_cast<Transfer*>(priv);
+    round_bytes += t->body.received;
+    Finish(easy, code, t->body, t->parser.get(), start, &(*outcomes)[t->index]);
+    t->parser.reset();
+    curl_multi_remove_handle(multi, easy);
+    curl_easy_cleanup(easy);
+    t->easy = nullptr;
+    ++finished;
+  }
+  return finished;
+}
+
 bool Relay::Impl::FetchAll(const std::vector<RelayTarget>& targets,
                            std::vector<Outcome>* outcomes) {
-  // The body goes into the parser as it arrives: never held whole, and a malformed line or one
-  // series too many ends the transfer there.
-  struct Transfer {
-    CURL* easy = nullptr;
-    CurlBody body;
-    std::unique_ptr<ExpositionParser> parser;
-    char errbuf[CURL_ERROR_SIZE] = {};
-    size_t index = 0;
-  };
   ExpositionLimits limits;
   limits.max_series = options.max_series_per_pod;
   if (allow.has_value() || deny.has_value()) {
@@ -261,61 +326,18 @@ bool Relay::Impl::FetchAll(const std::vector<RelayTarget>& targets,
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(
       curl_slist_append(nullptr, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"),
       &curl_slist_free_all);
-
   std::vector<std::unique_ptr<Transfer>> transfers;
-  size_t pending = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
-    auto t = std::make_unique<Transfer>();
-    t->index = i;
-    t->body.max_bytes = options.max_body_bytes;
-    t->body.interrupted = &stopping;
-    t->parser = std::make_unique<ExpositionParser>(limits);
-    t->easy = curl_easy_init();
-    if (t->easy == nullptr) {
-      (*outcomes)[i].reason = "connect";
-      continue;
-    }
-    SetCommonCurlOptions(t->easy, targets[i].url, "http", options.timeout, options.timeout,
-                         &t->body, t->errbuf);
-    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "podmeter-relay");
-    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
-    t->body.on_data = [easy = t->easy, parser = t->parser.get()](std::string_view data) {
-      long status = 0;  // known once the headers are in, before any body
-      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-      return status == 200 && parser->Feed(data);  // not 200: stop reading an error page
-    };
-    if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
-      curl_easy_cleanup(t->easy);
-      t->easy = nullptr;
-      (*outcomes)[i].reason = "connect";
-      continue;
-    }
-    ++pending;
-    transfers.push_back(std::move(t));
+    auto t = StartTransfer(targets[i], i, limits, headers.get(), &(*outcomes)[i]);
+    if (t) transfers.push_back(std::move(t));
   }
-
   // Every transfer has its own timeout; the deadline only guards against a stuck loop.
+  size_t pending = transfers.size();
   const Clock::time_point deadline = start + options.timeout + std::chrono::seconds(1);
   while (pending > 0 && !stopping.load() && Clock::now() < deadline) {
     int running = 0;
     curl_multi_perform(multi, &running);
-    int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      CURL* easy = msg->easy_handle;
-      CURLcode code = msg->data.result;
-      char* priv = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-      auto* t = reinterpret_cast<Transfer*>(priv);
-      round_bytes += t->body.received;
-      Finish(easy, code, t->body, t->parser.get(), start, &(*outcomes)[t->index]);
-      t->parser.reset();
-      curl_multi_remove_handle(multi, easy);
-      curl_easy_cleanup(easy);
-      t->easy = nullptr;
-      --pending;
-    }
+    pending -= CollectFinished(start, outcomes);
     if (pending > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
   }
   for (auto& t : transfers) {
@@ -328,6 +350,41 @@ bool Relay::Impl::FetchAll(const std::vector<RelayTarget>& targets,
     (*outcomes)[t->index].seconds = SecondsSince(start);
   }
   return !stopping.load();
+}
+
+void Relay::Impl::ApplyOutcome(const RelayTarget& target, Outcome& outcome, PodState* pod_state,
+                               RelayPodResult* result,
+                               std::map<std::string, MetricFamily>* merged) {
+  result->target = target;
+  result->duration_seconds = outcome.seconds;
+  if (outcome.ok) {
+    result->up = true;
+    pod_state->families = std::move(outcome.families);
+    pod_state->consecutive_failures = 0;
+  } else {
+    ++errors[outcome.reason];
+    result->error = outcome.reason;
+    ++pod_state->consecutive_failures;
+    if (!IsTransportFailure(outcome.reason) ||
+        pod_state->consecutive_failures > options.keep_last_good_failures) {
+      pod_state->families.reset();
+    }
+  }
+  result->consecutive_failures = pod_state->consecutive_failures;
+  if (pod_state->families == nullptr) return;
+  result->series = CountSeries(*pod_state->families);
+  Families labelled = *pod_state->families;
+  AddTargetLabels(target, &labelled);
+  for (MetricFamily& family : labelled) {
+    auto [it, inserted] = merged->try_emplace(family.name);
+    if (inserted) {
+      it->second = std::move(family);
+    } else if (it->second.type != family.type) {
+      ++errors["type_conflict"];
+    } else {
+      std::move(family.metric.begin(), family.metric.end(), std::back_inserter(it->second.metric));
+    }
+  }
 }
 
 std::shared_ptr<const RelaySnapshot> Relay::Impl::Round() {
@@ -348,45 +405,14 @@ std::shared_ptr<const RelaySnapshot> Relay::Impl::Round() {
   std::map<std::string, PodState> next;  // pods no longer targeted are forgotten
   std::map<std::string, MetricFamily> merged;
   for (size_t i = 0; i < targets.size(); ++i) {
-    const RelayTarget& target = targets[i];
-    Outcome& outcome = outcomes[i];
     PodState pod_state;
-    if (auto it = state.find(target.uid); it != state.end()) pod_state = std::move(it->second);
+    if (auto it = state.find(targets[i].uid); it != state.end()) {
+      pod_state = std::move(it->second);
+    }
     RelayPodResult result;
-    result.target = target;
-    result.duration_seconds = outcome.seconds;
-    if (outcome.ok) {
-      result.up = true;
-      pod_state.families = std::move(outcome.families);
-      pod_state.consecutive_failures = 0;
-    } else {
-      ++errors[outcome.reason];
-      result.error = outcome.reason;
-      ++pod_state.consecutive_failures;
-      if (!IsTransportFailure(outcome.reason) ||
-          pod_state.consecutive_failures > options.keep_last_good_failures) {
-        pod_state.families.reset();
-      }
-    }
-    result.consecutive_failures = pod_state.consecutive_failures;
-    if (pod_state.families != nullptr) {
-      result.series = CountSeries(*pod_state.families);
-      Families labelled = *pod_state.families;
-      AddTargetLabels(target, &labelled);
-      for (MetricFamily& family : labelled) {
-        auto [it, inserted] = merged.try_emplace(family.name);
-        if (inserted) {
-          it->second = std::move(family);
-        } else if (it->second.type != family.type) {
-          ++errors["type_conflict"];
-        } else {
-          std::move(family.metric.begin(), family.metric.end(),
-                    std::back_inserter(it->second.metric));
-        }
-      }
-    }
+    ApplyOutcome(targets[i], outcomes[i], &pod_state, &result, &merged);
     snapshot->pods.push_back(std::move(result));
-    next[target.uid] = std::move(pod_state);
+    next[targets[i].uid] = std::move(pod_state);
   }
   state = std::move(next);
   snapshot->families.reserve(merged.size());
