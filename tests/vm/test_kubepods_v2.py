@@ -5,6 +5,7 @@ Guaranteed pod), runs known workloads and prints podmeter's /metrics together wi
 own files, read while the trees are frozen (cgroup.freeze) so both describe the same moment.
 One boot (~1–2 min under software emulation) serves every test here."""
 import os
+import shutil
 import sys
 
 import pytest
@@ -42,7 +43,7 @@ CONTAINER_DIR = {
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory):
     """The blocks the guest printed ({name: text})."""
-    if not vm.shutil.which("qemu-system-x86_64") and os.geteuid() != 0:
+    if not shutil.which("qemu-system-x86_64") and os.geteuid() != 0:
         pytest.skip("needs qemu-system-x86 (scripts/setup) or root to install it")
     work = tmp_path_factory.mktemp("vm")
     initrd = str(work / "initrd.gz")
@@ -131,8 +132,9 @@ def test_cpu_usage_and_throttling_match_cpu_stat(guest, level):
     kernel_rate = (k1["usage_usec"] - k0["usage_usec"]) / 1e6
     podmeter_rate = get(t1, "cpu_usage_seconds_total") - get(t0, "cpu_usage_seconds_total")
     assert close(podmeter_rate, kernel_rate, 0.02), (podmeter_rate, kernel_rate)
-    # The busy loop ran all 10 s under cpu.max 5000 100000: at most 0.05 cores, throttled.
-    assert 0 < kernel_rate / 10 <= 0.05 * 1.05, kernel_rate
+    # The busy loop ran the 10 s (plus the moments to freeze) under cpu.max 5000 100000: about
+    # 0.05 cores where it would take a whole core unthrottled.
+    assert 0 < kernel_rate / 10 <= 0.06, kernel_rate
     if level == "container":
         assert get(t1, "cpu_limit_cores") == pytest.approx(0.05)
         assert k1["nr_throttled"] > k0["nr_throttled"]
@@ -180,17 +182,18 @@ def test_processes_threads_and_resident_memory(guest):
 
 
 def test_startup_matches_the_servers_own_clock(guest):
-    clock = dict(line.split() for line in guest["web"].splitlines())
-    truth = (int(clock["listen_ns"]) - int(clock["exec_ns"])) / 1e9
+    clock = {k: int(v) / 1e9 for k, v in (line.split() for line in guest["web"].splitlines())}
     measured = Moment(guest, "t1").container("startup_seconds", "web")
-    print(f"start-up: server exec→listen {truth * 1e3:.3f} ms, podmeter {measured * 1e3:.3f} ms")
-    assert truth >= 0.3
-    # podmeter's clock starts at the kernel's exec event, after the tool read its clock before
-    # execve (0.5 ms shorter here); it polls every 1 ms: allow some lateness under emulation.
-    assert -0.002 <= measured - truth <= 0.02, (measured, truth)
+    # podmeter's clock starts at the kernel's exec event: after the launcher's stamp just before
+    # execve and before the server's main() (the dynamic loader runs in between; 4-40 ms here
+    # under emulation). It ends at the first poll (every 1 ms) that sees the listening socket.
+    latest, earliest = clock["listen_ns"] - clock["exec_ns"], clock["listen_ns"] - clock["main_ns"]
+    print(f"start-up: server exec→listen {latest * 1e3:.3f} ms, main→listen "
+          f"{earliest * 1e3:.3f} ms, podmeter {measured * 1e3:.3f} ms")
+    assert earliest >= 0.3
+    assert earliest - 0.002 <= measured <= latest + 0.05, (earliest, measured, latest)
 
 
-@pytest.mark.xfail(strict=True, reason="v2 counts memory.events oom_kill (processes, 6 here)")
 def test_container_oom_with_five_processes_counts_one(guest):
     m = Moment(guest, "oom")
     events = m.keyed(CONTAINER_DIR["oom"], "memory.events")
@@ -202,3 +205,46 @@ def test_container_oom_with_five_processes_counts_one(guest):
     [kept] = [v for (n, l), v in after.items()
               if n == "podmeter_pod_oom_kills_total" and ("pod", UID["oom"]) in l]
     assert kept == 1
+
+
+def test_memory_stat_and_events_as_the_kernel_has_them(guest):
+    for tag, k in (("t1", "mem"), ("squeeze", "mem"), ("oom", "oom")):
+        m = Moment(guest, tag)
+        for level, rel in (("container", CONTAINER_DIR[k]), ("pod", POD_DIR[k])):
+            get = getattr(m, level)
+            stat = m.keyed(rel, "memory.stat")
+            events = m.keyed(rel, "memory.events")
+            for key in ("anon", "file", "shmem"):
+                assert get(f"memory_{key}_bytes", k) == stat[key], (tag, level, key)
+            assert get("memory_high_events_total", k) == events["high"], (tag, level)
+            assert get("memory_max_events_total", k) == events["max"], (tag, level)
+    # The squeeze set memory.high under the 96 MiB holder's usage; the OOM hit memory.max.
+    assert Moment(guest, "squeeze").container("memory_high_events_total", "mem") > 0
+    assert Moment(guest, "oom").container("memory_max_events_total", "oom") > 0
+
+
+def test_pids_current_and_max(guest):
+    m = Moment(guest, "t1")
+    for k in UID:
+        for level, rel in (("container", CONTAINER_DIR[k]), ("pod", POD_DIR[k])):
+            assert getattr(m, level)("pids", k) == int(m.file(rel, "pids.current")), (k, level)
+    assert m.container("pids", "mem") == 4  # one process, four threads
+    assert m.container("pids_limit", "web") == 64
+    assert not m.has_container("pids_limit", "mem")  # max
+
+
+@pytest.mark.parametrize("resource,k", [("cpu", "cpu"), ("memory", "mem")])
+def test_pressure_counters_match_and_rise_under_the_squeeze(guest, resource, k):
+    t1, squeeze = Moment(guest, "t1"), Moment(guest, "squeeze")
+    for m in (t1, squeeze):
+        for level, rel in (("container", CONTAINER_DIR[k]), ("pod", POD_DIR[k])):
+            kernel = m.pressure(rel, resource)
+            get = getattr(m, level)
+            assert get(f"pressure_{resource}_waiting_seconds_total", k) == pytest.approx(
+                kernel["some"], abs=1e-6), (m.tag, level)
+            assert get(f"pressure_{resource}_stalled_seconds_total", k) == pytest.approx(
+                kernel["full"], abs=1e-6), (m.tag, level)
+    before = t1.container(f"pressure_{resource}_waiting_seconds_total", k)
+    after = squeeze.container(f"pressure_{resource}_waiting_seconds_total", k)
+    print(f"{resource} pressure of the {k} container: {before:.3f} s → {after:.3f} s")
+    assert after > before

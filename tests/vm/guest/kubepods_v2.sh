@@ -165,6 +165,7 @@ wait_samples 2
 
 # Start-up: the container cgroup appears after podmeter started, its server binds after 300 ms.
 mkcg $C_WEB
+echo 64 > "$CG/$C_WEB/pids.max" || fail "pids.max"
 /opt/podmeter/launch_in_cgroup "$CG/$C_WEB/cgroup.procs" -- /opt/podmeter/listen_after 300 7070 \
   > /tmp/web.out &
 wait_for 30 'grep -q listen_ns /tmp/web.out' || fail "listen_after did not listen"
