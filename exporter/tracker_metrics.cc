@@ -21,8 +21,9 @@ void AddPodSeries(const std::string& uid, const TrackedPod& st, uint64_t oom_kil
               {"app", app}},
              1);
   out->Counter("podmeter_pod_oom_kills_total",
-               "OOM kills in the pod's containers, kept across container replacement.", pod_labels,
-               static_cast<double>(oom_kills));
+               "OOM kills in the pod's containers (a memory.oom.group kill counts once), kept "
+               "across container replacement.",
+               pod_labels, static_cast<double>(oom_kills));
   if (st.meta && st.meta->ready_time && st.meta->scheduled_time) {
     out->Gauge("podmeter_pod_scheduled_to_ready_seconds",
                "From the PodScheduled to the Ready condition, in seconds.", pod_labels,

@@ -4,7 +4,8 @@
 // cgroup v1: memory.oom_control's oom_kill is per container cgroup, so a pod's total is the sum
 // over its containers, living and removed, of the highest count seen for each: from the sample's
 // reads and from the OomWatcher's readings at the OOM event (before the cgroup is removed).
-// cgroup v2: the pod's memory.events oom_kill is hierarchical and is taken as read.
+// cgroup v2: container OOM events, not killed processes (OomEventCounter: memory.events
+// oom_group_kill of memory.oom.group containers, else oom_kill).
 // A pod's total never goes down. Owned by the sampler thread; not thread-safe.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "collectors/cgroupfs/mountinfo.h"
 #include "collectors/readers/samples.h"
 #include "collectors/watchers/oom_watcher.h"
+#include "tracking/oom_event_counter.h"
 
 namespace podmeter {
 
@@ -37,7 +39,11 @@ class OomAccounting {
   void Forget(const std::string& pod_uid);
 
  private:
+  size_t ObserveV1(const std::vector<PodSample>& pods, const CgroupMounts& mounts);
+  void ObserveV2(const std::vector<PodSample>& pods);
+
   std::unique_ptr<OomWatcher> watcher_;
+  OomEventCounter events_;                                             // v2
   std::map<std::string, std::map<std::string, uint64_t>> containers_;  // v1: pod → id → kills
   std::map<std::string, uint64_t> totals_;                             // pod → kills
 };

@@ -1,8 +1,8 @@
-// The collector interface: each collector (a reader of one resource: cpu, memory, processes)
-// reads one group of cgroup files into a CgroupSample and declares the rows it exports; the
-// registry (registry.cc) lists them with their name, default and factory. Collectors keep no
-// state between samples except caches of constant facts; they are called from the sampler thread
-// only.
+// The collector interface: each collector (a reader of one resource: cpu, memory, processes,
+// pids, pressure) reads one group of cgroup files into a CgroupSample and declares the rows it
+// exports; the registry (registry.cc) lists them with their name, default and factory. Collectors
+// keep no state between samples except caches of constant facts; they are called from the sampler
+// thread only.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,7 @@
-// memory: usage, working set, RSS, page cache and the memory limit.
+// memory: usage, working set, RSS, page cache, the memory limit and OOM kills.
 // v1: memory.usage_in_bytes, memory.stat (total_*), memory.limit_in_bytes, memory.oom_control.
-// v2: memory.current, memory.stat, memory.max, memory.events.
+// v2: memory.current, memory.stat (also anon/file/shmem as they are), memory.max, memory.events
+// (high, max, oom_kill, oom_group_kill), memory.oom.group.
 #include "collectors/readers/memory_collector.h"
 
 #include "collectors/base/file_util.h"
@@ -9,6 +10,14 @@
 
 namespace podmeter {
 namespace {
+
+// A memory.events counter (v2 only).
+MetricGetter EventOf(uint64_t MemoryEvents::*field) {
+  return [field](const CgroupSample& s) -> std::optional<double> {
+    if (!s.memory || !s.memory->events) return std::nullopt;
+    return static_cast<double>((*s.memory->events).*field);
+  };
+}
 
 const std::vector<MetricRow>& MemoryRows() {
   static const std::vector<MetricRow> rows = {
@@ -30,6 +39,22 @@ const std::vector<MetricRow>& MemoryRows() {
        "unlimited", "memory: `memory.limit_in_bytes` (≥ 2^62 = unlimited)",
        "`memory.max` (`max` = unlimited)",
        FieldOf(&CgroupSample::memory, &MemorySample::limit_bytes)},
+      {"memory_anon_bytes", MetricType::kGauge, "bytes",
+       "memory.stat anon: anonymous memory, in bytes (v2).", "on cgroup v1", "—",
+       "`memory.stat` `anon`", FieldOf(&CgroupSample::memory, &MemorySample::anon_bytes)},
+      {"memory_file_bytes", MetricType::kGauge, "bytes",
+       "memory.stat file: file-backed memory (page cache, tmpfs, shmem), in bytes (v2).",
+       "on cgroup v1", "—", "`memory.stat` `file`",
+       FieldOf(&CgroupSample::memory, &MemorySample::file_bytes)},
+      {"memory_shmem_bytes", MetricType::kGauge, "bytes",
+       "memory.stat shmem: swap-backed shared memory (tmpfs, shm), in bytes (v2).", "on cgroup v1",
+       "—", "`memory.stat` `shmem`", FieldOf(&CgroupSample::memory, &MemorySample::shmem_bytes)},
+      {"memory_high_events_total", MetricType::kCounter, "events",
+       "memory.events high: times the cgroup was throttled and reclaimed above memory.high (v2).",
+       "on cgroup v1", "—", "`memory.events` `high` (hierarchical)", EventOf(&MemoryEvents::high)},
+      {"memory_max_events_total", MetricType::kCounter, "events",
+       "memory.events max: times the cgroup's usage was about to go over memory.max (v2).",
+       "on cgroup v1", "—", "`memory.events` `max` (hierarchical)", EventOf(&MemoryEvents::max)},
   };
   return rows;
 }
@@ -56,11 +81,33 @@ class MemoryCollector : public Collector {
     auto limit = v2 ? ParseMemoryMax(*limit_text) : ParseMemoryLimitV1(*limit_text);
     if (!limit.ok()) return limit.status();
     mem.limit_bytes = *limit;
-    auto events = ReadOptionalCgroupFile(dir, v2 ? "memory.events" : "memory.oom_control");
-    if (!events.ok()) return events.status();
-    auto kills = v2 ? ParseMemoryEventsOomKill(*events) : ParseOomControl(*events);
-    if (kills.ok()) mem.oom_kills = *kills;  // absent on kernels without the oom_kill line
+    s = v2 ? CollectEventsV2(dir, &mem) : CollectOomControlV1(dir, &mem);
+    if (!s.ok()) return s;
     out->memory = mem;
+    return Status::Ok();
+  }
+
+ private:
+  static Status CollectOomControlV1(const std::string& dir, MemorySample* mem) {
+    auto control = ReadOptionalCgroupFile(dir, "memory.oom_control");
+    if (!control.ok()) return control.status();
+    auto kills = ParseOomControl(*control);
+    if (kills.ok()) mem->oom_kills = *kills;  // absent on kernels without the oom_kill line
+    return Status::Ok();
+  }
+
+  static Status CollectEventsV2(const std::string& dir, MemorySample* mem) {
+    auto text = ReadOptionalCgroupFile(dir, "memory.events");
+    if (!text.ok()) return text.status();
+    if (!text->empty()) {
+      auto events = ParseMemoryEvents(*text);
+      if (!events.ok()) return events.status();
+      mem->events = *events;
+      mem->oom_kills = events->oom_kill;
+    }
+    auto group = ReadOptionalCgroupFile(dir, "memory.oom.group");
+    if (!group.ok()) return group.status();
+    mem->oom_group = !group->empty() && (*group)[0] == '1';
     return Status::Ok();
   }
 };

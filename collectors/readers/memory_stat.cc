@@ -9,14 +9,15 @@ namespace podmeter {
 namespace {
 
 // Finds one key of a "key value" file without building a map (the sampler's hot path).
-Status FindKey(std::string_view stat, std::string_view key, uint64_t* out) {
+Status FindKey(std::string_view stat, std::string_view key, uint64_t* out,
+               std::string_view file = "memory.stat") {
   for (std::string_view line : SplitLines(stat)) {
     if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ') {
       if (ParseUint64(line.substr(key.size() + 1), out)) return Status::Ok();
-      return Status::InvalidData("memory.stat: bad value for '" + std::string(key) + "'");
+      return Status::InvalidData(std::string(file) + ": bad value for '" + std::string(key) + "'");
     }
   }
-  return Status::InvalidData("memory.stat: missing '" + std::string(key) + "'");
+  return Status::InvalidData(std::string(file) + ": missing '" + std::string(key) + "'");
 }
 
 // The value of a "key value" line of a counters file (memory.oom_control, memory.events).
@@ -54,7 +55,25 @@ Status ParseMemoryV1(std::string_view usage, std::string_view stat, MemorySample
 }
 
 Status ParseMemoryV2(std::string_view current, std::string_view stat, MemorySample* out) {
-  return Fill(current, stat, "memory.current", "inactive_file", "anon", "file", out);
+  Status s = Fill(current, stat, "memory.current", "inactive_file", "anon", "file", out);
+  if (!s.ok()) return s;
+  out->anon_bytes = out->rss_bytes;
+  out->file_bytes = out->cache_bytes;
+  uint64_t shmem = 0;
+  if (FindKey(stat, "shmem", &shmem).ok()) out->shmem_bytes = shmem;
+  return Status::Ok();
+}
+
+StatusOr<MemoryEvents> ParseMemoryEvents(std::string_view text) {
+  constexpr std::string_view kFile = "memory.events";
+  MemoryEvents events;
+  Status s = FindKey(text, "high", &events.high, kFile);
+  if (s.ok()) s = FindKey(text, "max", &events.max, kFile);
+  if (s.ok()) s = FindKey(text, "oom_kill", &events.oom_kill, kFile);
+  if (!s.ok()) return s;
+  uint64_t group = 0;
+  if (FindKey(text, "oom_group_kill", &group, kFile).ok()) events.oom_group_kill = group;
+  return events;
 }
 
 StatusOr<std::optional<uint64_t>> ParseMemoryLimitV1(std::string_view text) {

@@ -16,8 +16,11 @@ namespace podmeter {
 Status ParseMemoryV1(std::string_view usage, std::string_view stat, MemorySample* out);
 
 /// v2: `memory.current` and `memory.stat` → usage, working set (usage − inactive_file, ≥ 0),
-/// rss (anon), cache (file).
+/// rss and anon (anon), cache and file (file), shmem (when the kernel prints it).
 Status ParseMemoryV2(std::string_view current, std::string_view stat, MemorySample* out);
+
+/// v2 `memory.events` → high, max, oom_kill and (Linux 5.17+) oom_group_kill.
+StatusOr<MemoryEvents> ParseMemoryEvents(std::string_view text);
 
 /// v1 `memory.limit_in_bytes`: the kernel's "unlimited" (PAGE_COUNTER_MAX pages, ≥ 2^62) → nullopt.
 StatusOr<std::optional<uint64_t>> ParseMemoryLimitV1(std::string_view text);

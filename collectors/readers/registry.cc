@@ -5,6 +5,8 @@
 #include "collectors/readers/collector.h"
 #include "collectors/readers/cpu_collector.h"
 #include "collectors/readers/memory_collector.h"
+#include "collectors/readers/pids_collector.h"
+#include "collectors/readers/pressure_collector.h"
 #include "collectors/readers/process_collector.h"
 
 namespace podmeter {
@@ -20,6 +22,8 @@ constexpr CollectorEntry kCollectors[] = {
     {"cpu", true, [](ProcessTable*) { return NewCpuCollector(); }},
     {"memory", true, [](ProcessTable*) { return NewMemoryCollector(); }},
     {"processes", true, [](ProcessTable* t) { return NewProcessCollector(t); }},
+    {"pids", true, [](ProcessTable*) { return NewPidsCollector(); }},
+    {"pressure", true, [](ProcessTable*) { return NewPressureCollector(); }},
 };
 
 }  // namespace

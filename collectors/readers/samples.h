@@ -20,6 +20,14 @@ struct CpuSample {
   std::optional<double> limit_cores;  ///< absent when unlimited
 };
 
+/// v2 `memory.events` (hierarchical: this cgroup and its descendants).
+struct MemoryEvents {
+  uint64_t high = 0;      ///< times reclaim was forced above memory.high
+  uint64_t max = 0;       ///< times usage was about to go over memory.max
+  uint64_t oom_kill = 0;  ///< processes killed by the OOM killer (a group kill's victim twice)
+  std::optional<uint64_t> oom_group_kill;  ///< whole-cgroup OOM kills; Linux 5.17+
+};
+
 struct MemorySample {
   uint64_t usage_bytes = 0;
   uint64_t working_set_bytes = 0;
@@ -28,6 +36,28 @@ struct MemorySample {
   std::optional<uint64_t> limit_bytes;  ///< absent when unlimited
   /// OOM kills: v1 memory.oom_control (this cgroup only), v2 memory.events (hierarchical).
   std::optional<uint64_t> oom_kills;
+  // v2 only:
+  std::optional<uint64_t> anon_bytes, file_bytes, shmem_bytes;  ///< memory.stat as it is
+  std::optional<MemoryEvents> events;                           ///< memory.events
+  bool oom_group = false;                                       ///< memory.oom.group is 1
+};
+
+/// One pressure file (`cpu.pressure`, `memory.pressure`, `io.pressure`): its `total=` stall
+/// times, converted from microseconds.
+struct PressureTotals {
+  double some_seconds = 0;  ///< some task was stalled on the resource
+  double full_seconds = 0;  ///< every non-idle task was stalled at once
+};
+
+/// v2 pressure stall information; a file that is absent (PSI off) leaves its part empty.
+struct PressureSample {
+  std::optional<PressureTotals> cpu, memory, io;
+};
+
+/// pids controller: `pids.current` and `pids.max` (v1 pids hierarchy or v2).
+struct PidsSample {
+  uint64_t current = 0;
+  std::optional<uint64_t> limit;  ///< absent when "max"
 };
 
 struct ProcessSample {
@@ -42,6 +72,8 @@ struct CgroupSample {
   std::optional<CpuSample> cpu;
   std::optional<MemorySample> memory;
   std::optional<ProcessSample> processes;
+  std::optional<PressureSample> pressure;
+  std::optional<PidsSample> pids;
 };
 
 /// One container cgroup as read (pause sandboxes are left out).

@@ -59,6 +59,42 @@ TEST(ParseMemoryV2, AnonFileInactive) {
   EXPECT_EQ(m.working_set_bytes, 47000000u);
 }
 
+TEST(ParseMemoryV2, KeepsAnonFileShmemAsTheyAre) {
+  MemorySample m;
+  ASSERT_TRUE(ParseMemoryV2("101134336\n",
+                            "anon 100790272\nfile 4096\nkernel 339968\nshmem 4096\n"
+                            "inactive_anon 100786176\nactive_anon 8192\ninactive_file 0\n",
+                            &m)
+                  .ok());
+  EXPECT_EQ(m.anon_bytes, 100790272u);
+  EXPECT_EQ(m.file_bytes, 4096u);
+  EXPECT_EQ(m.shmem_bytes, 4096u);
+  MemorySample no_shmem;
+  ASSERT_TRUE(ParseMemoryV2("10\n", "anon 1\nfile 2\ninactive_file 0\n", &no_shmem).ok());
+  EXPECT_FALSE(no_shmem.shmem_bytes.has_value());
+}
+
+// memory.events of a 5-process memory.oom.group container after one OOM (Linux 6.1, tests/vm).
+TEST(ParseMemoryEvents, RealLinux61GroupKill) {
+  auto e = ParseMemoryEvents("low 0\nhigh 0\nmax 18\noom 1\noom_kill 6\noom_group_kill 1\n");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->high, 0u);
+  EXPECT_EQ(e->max, 18u);
+  EXPECT_EQ(e->oom_kill, 6u);
+  EXPECT_EQ(e->oom_group_kill, 1u);
+}
+
+TEST(ParseMemoryEvents, KernelsBefore517HaveNoGroupKill) {
+  auto e = ParseMemoryEvents("low 0\nhigh 34\nmax 0\noom 0\noom_kill 0\n");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->high, 34u);
+  EXPECT_FALSE(e->oom_group_kill.has_value());
+  auto bad = ParseMemoryEvents("low 0\nhigh x\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "memory.events: bad value for 'high'");
+  EXPECT_FALSE(ParseMemoryEvents("low 0\n").ok());
+}
+
 TEST(ParseMemoryLimits, V1UnlimitedAndV2Max) {
   auto v1 = ParseMemoryLimitV1("9223372036854771712\n");
   ASSERT_TRUE(v1.ok());

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "collectors/base/file_util.h"
 #include "collectors/cgroupfs/mountinfo.h"
@@ -73,7 +74,7 @@ TEST(ReadStep, ReadsEveryPodAndContainerButThePauseSandboxes) {
   EXPECT_FALSE((*pods)[0].data.processes.has_value());  // "processes" does not read pods
   EXPECT_TRUE(stats.failures.empty());
   EXPECT_EQ(stats.errors.count("memory"), 0u);
-  EXPECT_EQ(stats.collector_seconds.size(), 3u);
+  EXPECT_EQ(stats.collector_seconds.size(), 5u);  // cpu, memory, processes, pids, pressure
 }
 
 TEST(ReadStep, AMalformedFileLeavesTheContainerOutWithTheReason) {
@@ -117,17 +118,41 @@ PodSample PodWithKills(const std::string& uid, std::optional<uint64_t> pod_kills
   return p;
 }
 
-TEST(OomAccounting, V2TakesThePodsHierarchicalCountAndNeverGoesDown) {
+// v2: memory.events of a pod and its memory.oom.group containers, {id, oom_kill, oom_group_kill}.
+PodSample PodWithEvents(const std::string& uid,
+                        std::vector<std::tuple<std::string, uint64_t, uint64_t>> containers) {
+  PodSample p;
+  p.uid = uid;
+  p.data.memory = MemorySample{};
+  p.data.memory->events = MemoryEvents{};
+  for (const auto& [id, kills, group_kills] : containers) {
+    ContainerSample c;
+    c.id = id;
+    c.data.memory = MemorySample{};
+    c.data.memory->oom_group = true;
+    c.data.memory->events = MemoryEvents{};
+    c.data.memory->events->oom_kill = kills;
+    c.data.memory->events->oom_group_kill = group_kills;
+    p.data.memory->events->oom_kill += kills;  // hierarchical
+    p.data.memory->events->oom_group_kill =
+        p.data.memory->events->oom_group_kill.value_or(0) + group_kills;
+    p.containers.push_back(c);
+  }
+  return p;
+}
+
+TEST(OomAccounting, V2CountsContainerOomEventsAndNeverGoesDown) {
   OomAccounting oom(nullptr);
   CgroupMounts v2;
   v2.version = CgroupMounts::Version::kV2;
   v2.unified = "/nonexistent";
-  EXPECT_EQ(oom.Observe({PodWithKills("a", 2, {{"c1", 0}})}, v2), 0u);
-  EXPECT_EQ(oom.totals().at("a"), 2u);
-  oom.Observe({PodWithKills("a", 1, {})}, v2);  // a re-created cgroup starts again at 0
-  EXPECT_EQ(oom.totals().at("a"), 2u);
+  // One group kill of a 5-process container: Linux 6.1 counts oom_kill 6.
+  EXPECT_EQ(oom.Observe({PodWithEvents("a", {{"c1", 6, 1}})}, v2), 0u);
+  EXPECT_EQ(oom.totals().at("a"), 1u);
+  oom.Observe({PodWithEvents("a", {{"c2", 0, 0}})}, v2);  // c1 removed, c2 in its place
+  EXPECT_EQ(oom.totals().at("a"), 1u);
   oom.Observe({}, v2);  // gone: kept until forgotten
-  EXPECT_EQ(oom.totals().at("a"), 2u);
+  EXPECT_EQ(oom.totals().at("a"), 1u);
   oom.Forget("a");
   EXPECT_EQ(oom.totals().count("a"), 0u);
 }

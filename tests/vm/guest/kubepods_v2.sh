@@ -1,0 +1,209 @@
+#!/bin/sh
+# /init of the cgroup v2 VM test (busybox sh). Builds kubelet-shaped trees for both drivers, runs
+# workloads with known behaviour, runs podmeter and prints, between `@@begin <name>` and
+# `@@end <name>`, podmeter's /metrics and the kernel's own files read at the same moment (the
+# kubepods trees frozen through cgroup.freeze, podmeter having sampled since). The host side
+# (tests/vm/test_kubepods_v2.py) compares them. Last line: `@@done ok` or `@@done fail`.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+dmesg -n 1
+ip link set lo up
+
+CG=/sys/fs/cgroup
+PORT=10101
+INTERVAL=0.2
+CONTROLLERS="+cpuset +cpu +io +memory +pids +hugetlb"
+
+finish() {
+  echo "@@done $1"
+  sync
+  poweroff -f
+  sleep 10
+}
+fail() {
+  echo "FAIL: $*"
+  [ -f /tmp/podmeter.log ] && tail -n 30 /tmp/podmeter.log
+  finish fail
+}
+
+# block <name> <file>: the file's text between markers.
+block() {
+  echo "@@begin $1"
+  cat "$2" 2>&1
+  echo "@@end $1"
+}
+# text <name> <words...>
+text() {
+  echo "@@begin $1"
+  echo "$2"
+  echo "@@end $1"
+}
+
+# mkcg <relative path> [subtree]: creates a cgroup; with "subtree", enables the controllers for its
+# children (the kubelet does this on kubepods, the QoS level and the pod).
+mkcg() {
+  mkdir -p "$CG/$1" || fail "mkdir $1"
+  if [ "$2" = subtree ]; then
+    echo "$CONTROLLERS" > "$CG/$1/cgroup.subtree_control" || fail "subtree_control $1"
+  fi
+}
+
+# run_in <relative path> <program> [args...] &: runs the program inside the cgroup.
+run_in() {
+  d="$CG/$1"
+  shift
+  sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$d" "$@"
+}
+
+# wait_for <seconds> <shell condition>
+wait_for() {
+  n=$(( $1 * 10 ))
+  while ! eval "$2"; do
+    n=$(( n - 1 ))
+    [ $n -gt 0 ] || return 1
+    sleep 0.1
+  done
+}
+
+SAMPLES=0
+samples_total() {
+  wget -q -O - "http://127.0.0.1:$PORT/metrics" 2>/dev/null |
+    sed -n 's/^podmeter_samples_total \([0-9]*\).*/\1/p'
+}
+# wait_samples <n>: until podmeter has completed n more samples.
+wait_samples() {
+  want=$(( $(samples_total) + $1 ))
+  wait_for 30 '[ "$(samples_total)" -ge $want ]' || fail "podmeter took no new sample"
+}
+
+FILES="cgroup.procs cgroup.threads cgroup.events cpu.stat cpu.max cpu.weight memory.current
+  memory.stat memory.max memory.high memory.events memory.events.local memory.oom.group
+  pids.current pids.max cpu.pressure memory.pressure io.pressure"
+# snapshot <tag>: freezes both kubepods trees, lets podmeter take two samples of the frozen
+# state, prints its /metrics and every pod and container cgroup's files, then thaws.
+snapshot() {
+  for root in kubepods.slice kubepods; do echo 1 > "$CG/$root/cgroup.freeze"; done
+  for root in kubepods.slice kubepods; do
+    wait_for 30 "grep -q 'frozen 1' $CG/$root/cgroup.events" || fail "$root did not freeze"
+  done
+  wait_samples 2
+  echo "@@begin $1:metrics"
+  wget -q -O - "http://127.0.0.1:$PORT/metrics"
+  echo "@@end $1:metrics"
+  for dir in $(find "$CG/kubepods.slice" "$CG/kubepods" -mindepth 1 -type d); do
+    rel=${dir#$CG/}
+    for f in $FILES; do
+      [ -f "$dir/$f" ] && block "$1:$rel/$f" "$dir/$f"
+    done
+    for pid in $(cat "$dir/cgroup.procs"); do block "$1:proc/$pid/statm" "/proc/$pid/statm"; done
+  done
+  for root in kubepods.slice kubepods; do echo 0 > "$CG/$root/cgroup.freeze"; done
+}
+
+echo "kernel $(uname -r)"
+text kernel "$(uname -r)"
+block controllers "$CG/cgroup.controllers"
+echo "$CONTROLLERS" > "$CG/cgroup.subtree_control" || fail "root subtree_control"
+
+# Pod and container names as the kubelet makes them.
+UID_CPU=0c0ffee1-0000-4000-8000-000000000001
+UID_MEM=0c0ffee2-0000-4000-8000-000000000002
+UID_OOM=0c0ffee3-0000-4000-8000-000000000003
+UID_WEB=0c0ffee4-0000-4000-8000-000000000004
+ID_CPU=c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1
+ID_MEM=c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2
+ID_OOM=c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3
+ID_WEB=c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4
+us() { echo "$1" | tr - _; }
+
+# systemd driver: a containerd pod (busy loop under cpu.max 5000 100000) and a CRI-O pod (96 MiB
+# of anonymous memory, 1 process with 4 threads; CRI-O's conmon scope beside it).
+BURST=kubepods.slice/kubepods-burstable.slice
+POD_CPU=$BURST/kubepods-burstable-pod$(us $UID_CPU).slice
+POD_MEM=$BURST/kubepods-burstable-pod$(us $UID_MEM).slice
+C_CPU=$POD_CPU/cri-containerd-$ID_CPU.scope
+C_MEM=$POD_MEM/crio-$ID_MEM.scope
+mkcg kubepods.slice subtree
+mkcg $BURST subtree
+mkcg $POD_CPU subtree
+mkcg $POD_MEM subtree
+mkcg $C_CPU
+mkcg $C_MEM
+mkcg $POD_MEM/crio-conmon-$ID_MEM.scope
+echo "5000 100000" > "$CG/$C_CPU/cpu.max" || fail "cpu.max"
+run_in $C_CPU sh -c 'while :; do :; done' &
+run_in $C_MEM /opt/podmeter/hold_memory 96 3 > /tmp/hold.out &
+wait_for 60 'grep -q ready /tmp/hold.out' || fail "hold_memory did not start"
+
+# cgroupfs driver: a Burstable pod whose container gets memory.oom.group=1 and 5 processes
+# (later pushed over memory.max), and a Guaranteed pod whose container is created after podmeter
+# started and serves after 300 ms.
+POD_OOM=kubepods/burstable/pod$UID_OOM
+POD_WEB=kubepods/pod$UID_WEB
+C_OOM=$POD_OOM/$ID_OOM
+C_WEB=$POD_WEB/$ID_WEB
+mkcg kubepods subtree
+mkcg kubepods/burstable subtree
+mkcg $POD_OOM subtree
+mkcg $POD_WEB subtree
+mkcg $C_OOM
+echo 48M > "$CG/$C_OOM/memory.max" || fail "memory.max"
+echo 1 > "$CG/$C_OOM/memory.oom.group" || fail "memory.oom.group"
+for i in 1 2 3 4; do run_in $C_OOM sleep 1000 & done
+mkfifo /tmp/oom.go
+run_in $C_OOM sh -c 'read go < /tmp/oom.go && exec /opt/podmeter/hold_memory 64' &
+wait_for 30 '[ $(wc -l < $CG/$C_OOM/cgroup.procs) -eq 5 ]' || fail "OOM container: 5 processes"
+
+/opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval $INTERVAL > /tmp/podmeter.log 2>&1 &
+PODMETER=$!
+wait_for 60 'wget -q -O /dev/null http://127.0.0.1:$PORT/healthz' || fail "podmeter not healthy"
+wait_samples 2
+
+# Start-up: the container cgroup appears after podmeter started, its server binds after 300 ms.
+mkcg $C_WEB
+echo 64 > "$CG/$C_WEB/pids.max" || fail "pids.max"
+/opt/podmeter/launch_in_cgroup "$CG/$C_WEB/cgroup.procs" -- /opt/podmeter/listen_after 300 7070 \
+  > /tmp/web.out &
+wait_for 30 'grep -q listen_ns /tmp/web.out' || fail "listen_after did not listen"
+block web /tmp/web.out
+
+# Two moments 10 s apart.
+snapshot t0
+sleep 10
+snapshot t1
+
+# A squeeze: three busy loops without a limit on 2 CPUs (cpu pressure); memory.high below what
+# the 96 MiB holder's container uses, and a second holder allocating there (memory pressure).
+echo max > "$CG/$C_CPU/cpu.max"
+SQUEEZE=""
+for i in 1 2; do
+  run_in $C_CPU sh -c 'while :; do :; done' &
+  SQUEEZE="$SQUEEZE $!"
+done
+echo 64M > "$CG/$C_MEM/memory.high"
+run_in $C_MEM /opt/podmeter/hold_memory 16 > /dev/null &
+SQUEEZE="$SQUEEZE $!"
+sleep 3
+snapshot squeeze
+kill $SQUEEZE
+echo max > "$CG/$C_MEM/memory.high"
+echo "5000 100000" > "$CG/$C_CPU/cpu.max"
+
+# OOM: the fifth process allocates 64 MiB in the 48 MiB container; the group kill takes all 5.
+echo go > /tmp/oom.go
+wait_for 60 '[ -z "$(cat $CG/$C_OOM/cgroup.procs)" ]' || fail "the OOM group kill left processes"
+snapshot oom
+rmdir "$CG/$C_OOM" || fail "rmdir OOM container"
+wait_samples 3
+echo "@@begin after_rmdir:metrics"
+wget -q -O - "http://127.0.0.1:$PORT/metrics"
+echo "@@end after_rmdir:metrics"
+block after_rmdir:$POD_OOM/memory.events "$CG/$POD_OOM/memory.events"
+
+kill $PODMETER
+block podmeter_log /tmp/podmeter.log
+finish ok
