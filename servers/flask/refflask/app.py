@@ -10,7 +10,7 @@ import time
 from flask import Flask, Response, g, request
 from refcommon import prom, work
 from refcommon.master import stopping
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 prom.set_build_info("flask")
 
@@ -47,6 +47,11 @@ def start_tracking():
         return
     g.started = time.perf_counter()
     prom.ACTIVE.inc()
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        # Werkzeug strips leading slashes before routing ("//fib" would be "/fib"); paths
+        # match exactly in every reference server.
+        request.url_rule, request.routing_exception = None, NotFound()
+        raise request.routing_exception
 
 
 @app.after_request
