@@ -20,6 +20,7 @@ STACKS = {
     "flask": ("python", "flask"),
 }  # fmt: skip
 GUNICORN = ("django", "flask")  # a master with forked sync workers
+MAIN = ("rust", "go", "django")  # the main comparison (the reference report's three)
 HERE = Path(__file__).resolve().parent
 
 
