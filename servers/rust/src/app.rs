@@ -1,7 +1,5 @@
 //! HTTP routes, JSON responses and Prometheus instrumentation.
 
-use refcommon::metrics::Metrics;
-use refcommon::work::{self, Snowflake};
 use axum::{
     Json, Router,
     extract::{MatchedPath, RawQuery, Request, State},
@@ -10,6 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodRouter, get},
 };
+use refcommon::metrics::Metrics;
+use refcommon::work::{self, Snowflake};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

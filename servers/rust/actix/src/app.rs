@@ -27,7 +27,8 @@ type State = web::Data<AppState>;
 pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
-        let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+        let resource =
+            |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
         cfg.app_data(web::Data::from(state))
             .service(resource("/health").route(get_or_head().to(health)))
             .service(resource("/compute").route(get_or_head().to(compute)))
@@ -220,11 +221,26 @@ mod tests {
     #[actix_web::test]
     async fn endpoints_answer_json_and_are_counted() {
         let state = state();
-        let app = test::init_service(App::new().wrap(from_fn(track)).configure(configure(state.clone()))).await;
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(track))
+                .configure(configure(state.clone())),
+        )
+        .await;
         let cases = [
-            ("GET", "/health", 200, r#"{"status":"ok","runtime":"rust","framework":"actix-web"}"#),
+            (
+                "GET",
+                "/health",
+                200,
+                r#"{"status":"ok","runtime":"rust","framework":"actix-web"}"#,
+            ),
             ("GET", "/compute?n=10", 200, r#"{"n":10,"primes":4}"#),
-            ("GET", "/fib?n=41", 400, r#"{"error":"n must be at most 40"}"#),
+            (
+                "GET",
+                "/fib?n=41",
+                400,
+                r#"{"error":"n must be at most 40"}"#,
+            ),
             ("GET", "/nope", 404, r#"{"error":"not found"}"#),
             ("POST", "/fib", 405, r#"{"error":"method not allowed"}"#),
         ];
@@ -235,7 +251,11 @@ mod tests {
                 .to_request();
             let response = test::call_service(&app, req).await;
             assert_eq!(response.status().as_u16(), status, "{method} {uri}");
-            assert_eq!(test::read_body(response).await, body.as_bytes(), "{method} {uri}");
+            assert_eq!(
+                test::read_body(response).await,
+                body.as_bytes(),
+                "{method} {uri}"
+            );
         }
         let text = String::from_utf8(state.metrics.exposition().expect("text").0).expect("utf8");
         for line in [
@@ -246,7 +266,8 @@ mod tests {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
         state.stopping.store(true, Ordering::Relaxed);
-        let response = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

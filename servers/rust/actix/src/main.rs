@@ -42,10 +42,10 @@ fn serve(started: Instant) -> Result<(), String> {
                 .wrap(from_fn(app::track))
                 .configure(app::configure(app_state.clone()))
         })
-            .disable_signals()
-            .shutdown_timeout(settings.shutdown_timeout.as_secs())
-            .bind(addr)
-            .map_err(|e| format!("listen on {addr}: {e}"))?;
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .bind(addr)
+        .map_err(|e| format!("listen on {addr}: {e}"))?;
         state.metrics.startup.set(started.elapsed().as_secs_f64());
         let server = server.run();
         let handle = server.handle();

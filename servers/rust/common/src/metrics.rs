@@ -100,10 +100,7 @@ pub fn method_label(method: &str) -> &str {
     const KNOWN: [&str; 9] = [
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
     ];
-    KNOWN
-        .into_iter()
-        .find(|m| *m == method)
-        .unwrap_or("_OTHER")
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("_OTHER")
 }
 
 /// The exact-path routes; anything else is `unmatched` (paths match exactly: `/fib/` too).

@@ -37,7 +37,11 @@ impl Settings {
         };
         let machine_id = match var("MACHINE_ID", "0").parse::<u64>() {
             Ok(id) if id <= MACHINE_ID_MAX => id,
-            _ => return Err(format!("MACHINE_ID must be an integer 0..={MACHINE_ID_MAX}")),
+            _ => {
+                return Err(format!(
+                    "MACHINE_ID must be an integer 0..={MACHINE_ID_MAX}"
+                ));
+            }
         };
         let seconds = |name: &str, default: &str| match var(name, default).parse::<u64>() {
             Ok(s) if s <= SHUTDOWN_SECONDS_MAX => Ok(Duration::from_secs(s)),
@@ -79,8 +83,20 @@ mod tests {
     fn defaults_and_errors() {
         let s = settings(&[]).expect("defaults");
         assert_eq!(s.addr, "0.0.0.0:8080");
-        assert_eq!((s.machine_id, s.shutdown_delay.as_secs(), s.shutdown_timeout.as_secs()), (0, 0, 5));
-        assert_eq!(settings(&[("HOST", "::1"), ("PORT", "9")]).expect("v6").addr, "[::1]:9");
+        assert_eq!(
+            (
+                s.machine_id,
+                s.shutdown_delay.as_secs(),
+                s.shutdown_timeout.as_secs()
+            ),
+            (0, 0, 5)
+        );
+        assert_eq!(
+            settings(&[("HOST", "::1"), ("PORT", "9")])
+                .expect("v6")
+                .addr,
+            "[::1]:9"
+        );
         assert!(settings(&[("MACHINE_ID", "1024")]).is_err());
         assert!(settings(&[("SHUTDOWN_DELAY_SECONDS", "3601")]).is_err());
         assert!(settings(&[("SHUTDOWN_TIMEOUT_SECONDS", "-1")]).is_err());

@@ -64,12 +64,25 @@ fn dispatch<B>(state: &AppState, route: &str, req: &Request<B>) -> Reply {
     let result = match route {
         "/health" => Ok(health(state)),
         "/compute" => compute(query),
-        "/payload" => param(query, "size", 1000, work::PAYLOAD_CAP).map(|size| json(StatusCode::OK, &work::payload(size))),
+        "/payload" => param(query, "size", 1000, work::PAYLOAD_CAP)
+            .map(|size| json(StatusCode::OK, &work::payload(size))),
         "/fib" => param(query, "n", 30, work::FIB_CAP).map(|n| {
-            json(StatusCode::OK, &Fib { n, result: work::fib(n) })
+            json(
+                StatusCode::OK,
+                &Fib {
+                    n,
+                    result: work::fib(n),
+                },
+            )
         }),
         "/hash" => param(query, "rounds", 100, work::HASH_CAP).map(|rounds| {
-            json(StatusCode::OK, &Hash { rounds, hash: work::hash_rounds(rounds) })
+            json(
+                StatusCode::OK,
+                &Hash {
+                    rounds,
+                    hash: work::hash_rounds(rounds),
+                },
+            )
         }),
         "/id" => Ok(id(state)),
         _ => Ok(metrics(state)),
@@ -89,11 +102,14 @@ fn json(status: StatusCode, body: &impl Serialize) -> Reply {
 }
 
 fn internal_error() -> Reply {
-    let mut response = Response::new(Full::new(Bytes::from_static(br#"{"error":"internal error"}"#)));
+    let mut response = Response::new(Full::new(Bytes::from_static(
+        br#"{"error":"internal error"}"#,
+    )));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -108,7 +124,8 @@ fn error(status: StatusCode, message: &str) -> Reply {
 
 /// The query parameter `name`, or the 400 that says what was wrong with it.
 fn param(query: &str, name: &str, default: u64, cap: u64) -> Result<u64, Reply> {
-    work::int_param(query, name, default, cap).map_err(|message| error(StatusCode::BAD_REQUEST, &message))
+    work::int_param(query, name, default, cap)
+        .map_err(|message| error(StatusCode::BAD_REQUEST, &message))
 }
 
 #[derive(Serialize)]
@@ -126,7 +143,14 @@ fn health(state: &AppState) -> Reply {
     } else {
         (StatusCode::OK, "ok")
     };
-    json(status, &Health { status: text, runtime: "rust", framework: "hyper" })
+    json(
+        status,
+        &Health {
+            status: text,
+            runtime: "rust",
+            framework: "hyper",
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -169,7 +193,12 @@ fn id(state: &AppState) -> Reply {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    json(StatusCode::OK, &Id { id: state.ids.next(now_ms) })
+    json(
+        StatusCode::OK,
+        &Id {
+            id: state.ids.next(now_ms),
+        },
+    )
 }
 
 fn metrics(state: &AppState) -> Reply {
@@ -196,10 +225,19 @@ mod tests {
     }
 
     async fn call(state: &AppState, method: &str, uri: &str) -> (u16, String) {
-        let req = Request::builder().method(method).uri(uri).body(()).expect("request");
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(())
+            .expect("request");
         let response = handle(state, req);
         let status = response.status().as_u16();
-        let body = response.into_body().collect().await.expect("body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -207,14 +245,28 @@ mod tests {
     async fn endpoints_answer_json_and_are_counted() {
         let state = state();
         let cases = [
-            ("GET", "/health", 200, r#"{"status":"ok","runtime":"rust","framework":"hyper"}"#),
+            (
+                "GET",
+                "/health",
+                200,
+                r#"{"status":"ok","runtime":"rust","framework":"hyper"}"#,
+            ),
             ("GET", "/compute?n=10", 200, r#"{"n":10,"primes":4}"#),
-            ("GET", "/fib?n=41", 400, r#"{"error":"n must be at most 40"}"#),
+            (
+                "GET",
+                "/fib?n=41",
+                400,
+                r#"{"error":"n must be at most 40"}"#,
+            ),
             ("GET", "/fib/", 404, r#"{"error":"not found"}"#),
             ("POST", "/fib", 405, r#"{"error":"method not allowed"}"#),
         ];
         for (method, uri, status, body) in cases {
-            assert_eq!(call(&state, method, uri).await, (status, body.to_owned()), "{method} {uri}");
+            assert_eq!(
+                call(&state, method, uri).await,
+                (status, body.to_owned()),
+                "{method} {uri}"
+            );
         }
         let (_, text) = call(&state, "GET", "/metrics").await;
         for line in [
