@@ -184,7 +184,8 @@ def find(docs, kind, name):
     return None
 
 
-SERVERS = {"rust-api": 30080, "go-api": 30081, "django-api": 30082}
+SERVERS = {"rust-api": 30080, "go-api": 30081, "django-api": 30082, "actix-api": 30083, "hyper-api": 30084,
+           "fasthttp-api": 30085, "flask-api": 30086}
 
 
 def check_base(label, docs, cpu_request, cpu_limit, want_hpa):

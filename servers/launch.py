@@ -12,7 +12,15 @@ import tempfile
 import time
 from pathlib import Path
 
-SERVERS = ("rust", "go", "django")
+SERVERS = ("rust", "go", "django", "actix", "hyper", "fasthttp", "flask")
+# Server name -> (runtime, framework), as /health and refserver_build_info say.
+STACKS = {
+    "rust": ("rust", "axum"), "go": ("go", "net/http"), "django": ("python", "django"),
+    "actix": ("rust", "actix-web"), "hyper": ("rust", "hyper"), "fasthttp": ("go", "fasthttp"),
+    "flask": ("python", "flask"),
+}  # fmt: skip
+GUNICORN = ("django", "flask")  # a master with forked sync workers
+MAIN = ("rust", "go", "django")  # the main comparison (the reference report's three)
 HERE = Path(__file__).resolve().parent
 
 

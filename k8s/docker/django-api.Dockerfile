@@ -14,6 +14,7 @@ WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 COPY servers/django/serve.py ./
 COPY servers/django/refserver refserver
+COPY servers/python/refcommon refcommon
 ENV PORT=8080 HOST=0.0.0.0 WORKERS=4 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER 65532:65532
 EXPOSE 8080

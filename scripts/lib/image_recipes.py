@@ -92,29 +92,49 @@ def _build_rust(ctx: Context):
     ctx.run(os.path.join(ctx.repo, "servers/build"), "rust")
 
 
-def _layer_rust(ctx: Context) -> Layer:
-    layer = Layer()
-    rootfs.base_files(layer)
-    rootfs.add_program(layer, "/refserver",
-                       os.path.join(ctx.repo, "servers/rust/target/release/refserver"))
-    return layer
+def _rust_layer(binary: str):
+    """The layer of one binary of the servers/rust workspace (refserver, refserver-actix, …)."""
+
+    def layer_of(ctx: Context) -> Layer:
+        layer = Layer()
+        rootfs.base_files(layer)
+        rootfs.add_program(layer, "/refserver",
+                           os.path.join(ctx.repo, "servers/rust/target/release", binary))
+        return layer
+
+    return layer_of
 
 
-def _build_go(ctx: Context):
-    # As the Dockerfile: static (CGO_ENABLED=0, the pure-Go resolver), -trimpath.
-    ctx.run(os.path.join(ctx.repo, "servers/setup"), "go")
-    ctx.run("go", "build", "-trimpath", "-o", os.path.join(ctx.inputs, "go-refserver"), ".",
-            cwd=os.path.join(ctx.repo, "servers/go"), env={"CGO_ENABLED": "0"})
+_layer_rust = _rust_layer("refserver")
 
 
-def _layer_go(ctx: Context) -> Layer:
-    layer = Layer()
-    rootfs.base_files(layer)
-    binary = os.path.join(ctx.inputs, "go-refserver")
-    if rootfs.ldd(binary):
-        raise RuntimeError(f"{binary} is not static")
-    layer.add_file("/refserver", binary, 0o755)
-    return layer
+def _go_build(package: str, output: str):
+    """Builds a command of the servers/go module as the Dockerfile does: static (CGO_ENABLED=0,
+    the pure-Go resolver), -trimpath."""
+
+    def build(ctx: Context):
+        ctx.run(os.path.join(ctx.repo, "servers/setup"), "go")
+        ctx.run("go", "build", "-trimpath", "-o", os.path.join(ctx.inputs, output), package,
+                cwd=os.path.join(ctx.repo, "servers/go"), env={"CGO_ENABLED": "0"})
+
+    return build
+
+
+def _go_layer(output: str):
+    def layer_of(ctx: Context) -> Layer:
+        layer = Layer()
+        rootfs.base_files(layer)
+        binary = os.path.join(ctx.inputs, output)
+        if rootfs.ldd(binary):
+            raise RuntimeError(f"{binary} is not static")
+        layer.add_file("/refserver", binary, 0o755)
+        return layer
+
+    return layer_of
+
+
+_build_go = _go_build(".", "go-refserver")
+_layer_go = _go_layer("go-refserver")
 
 
 # django-api --------------------------------------------------------------------------------
@@ -122,6 +142,10 @@ def _layer_go(ctx: Context) -> Layer:
 
 def _build_django(ctx: Context):
     ctx.run(os.path.join(ctx.repo, "servers/setup"), "django")
+
+
+def _build_flask(ctx: Context):
+    ctx.run(os.path.join(ctx.repo, "servers/setup"), "flask")
 
 
 def parse_requirements(text: str) -> dict[str, str]:
@@ -167,7 +191,17 @@ def _record_paths(dist_info: str) -> list[str]:
 
 
 def _layer_django(ctx: Context) -> Layer:
-    server = os.path.join(ctx.repo, "servers/django")
+    return _gunicorn_layer(ctx, "django", "refserver")
+
+
+def _layer_flask(ctx: Context) -> Layer:
+    return _gunicorn_layer(ctx, "flask", "refflask")
+
+
+def _gunicorn_layer(ctx: Context, name: str, package: str) -> Layer:
+    """A Python server of servers/<name>: the interpreter, a venv with its runtime requirements,
+    serve.py, its package and the shared refcommon package."""
+    server = os.path.join(ctx.repo, "servers", name)
     venv_site = os.path.join(server, ".venv/lib/python3.11/site-packages")
     with open(os.path.join(server, "requirements.txt")) as f:
         pins = parse_requirements(f.read())
@@ -194,19 +228,21 @@ def _layer_django(ctx: Context) -> Layer:
         if have is None or have[0] != want:
             found = have[0] if have else "nothing"
             raise RuntimeError(f"{name}=={want} is not installed in {venv_site} (found {found}): "
-                               "run servers/setup django")
+                               f"run servers/setup {name}")
         for rel in _record_paths(have[1]):
             source = os.path.join(venv_site, rel)
             if os.path.isfile(source):
                 layer.add_file(os.path.join(site, rel), source)
     # The server itself, as the Dockerfile copies it.
     layer.add_file("/app/serve.py", os.path.join(server, "serve.py"), 0o644)
-    for root, dirs, files in os.walk(os.path.join(server, "refserver")):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            if name.endswith(".py"):
-                source = os.path.join(root, name)
-                layer.add_file("/app/" + os.path.relpath(source, server), source, 0o644)
+    for top, source_dir in ((package, os.path.join(server, package)),
+                            ("refcommon", os.path.join(ctx.repo, "servers/python/refcommon"))):
+        for root, dirs, files in os.walk(source_dir):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for file in files:
+                if file.endswith(".py"):
+                    source = os.path.join(root, file)
+                    layer.add_file(f"/app/{top}/" + os.path.relpath(source, source_dir), source, 0o644)
     return layer
 
 
@@ -224,6 +260,17 @@ RECIPES = [
     Recipe("rust-api", "rust-api:dev", _build_rust, _layer_rust, _server_config(["/refserver"])),
     Recipe("go-api", "go-api:dev", _build_go, _layer_go, _server_config(["/refserver"])),
     Recipe("django-api", "django-api:dev", _build_django, _layer_django,
+           _server_config(["/app/.venv/bin/python", "/app/serve.py"], "WORKERS=4",
+                          "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", working_dir="/app")),
+    # The other reference stacks (servers/README.md): one workspace builds the three Rust
+    # binaries, one Go module both Go commands.
+    Recipe("actix-api", "actix-api:dev", _build_rust, _rust_layer("refserver-actix"),
+           _server_config(["/refserver"])),
+    Recipe("hyper-api", "hyper-api:dev", _build_rust, _rust_layer("refserver-hyper"),
+           _server_config(["/refserver"])),
+    Recipe("fasthttp-api", "fasthttp-api:dev", _go_build("./fasthttp", "fasthttp-refserver"),
+           _go_layer("fasthttp-refserver"), _server_config(["/refserver"])),
+    Recipe("flask-api", "flask-api:dev", _build_flask, _layer_flask,
            _server_config(["/app/.venv/bin/python", "/app/serve.py"], "WORKERS=4",
                           "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", working_dir="/app")),
 ]

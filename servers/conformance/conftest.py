@@ -12,7 +12,7 @@ MACHINE_ID = 7
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    """Fresh rust, go and django servers on loopback ports for one test module."""
+    """Fresh servers, all seven, on loopback ports for one test module."""
     log_dir = tmp_path_factory.mktemp("logs")
     with launch.running(env={"MACHINE_ID": str(MACHINE_ID)}, log_dir=str(log_dir)) as running:
         yield running

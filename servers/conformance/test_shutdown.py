@@ -1,5 +1,5 @@
 """Graceful shutdown, the way the kubelet stops a pod: the signal goes to the server process
-alone (PID 1 of its container; for Django the gunicorn master). Each test starts its own
+alone (PID 1 of its container; for Django and Flask the gunicorn master). Each test starts its own
 server, since each one ends it."""
 
 import http.client
@@ -17,13 +17,14 @@ import launch
 
 # A request that is still running when the signal arrives: about 1 s on the 2-core machine
 # (README: compute scaling), longer under load, never shorter.
-SLOW = {"rust": 5_000_000, "go": 5_000_000, "django": 400_000}
+COMPILED = {"rust", "go", "actix", "hyper", "fasthttp"}
+SLOW = {name: 5_000_000 if name in COMPILED else 400_000 for name in launch.SERVERS}
 PRIMES = {5_000_000: 348_513, 400_000: 33_860, 10_000_000: 664_579, 1_000_000: 78_498}
 # Several seconds: still running when a SHUTDOWN_TIMEOUT_SECONDS of 0 runs out.
-LONG = {"rust": 10_000_000, "go": 10_000_000, "django": 1_000_000}
-HEALTH = {"rust": ("rust", "axum"), "go": ("go", "net/http"), "django": ("python", "django")}
+LONG = {name: 10_000_000 if name in COMPILED else 1_000_000 for name in launch.SERVERS}
+HEALTH = launch.STACKS
 BOUND = 60  # seconds; every wait below ends by then
-WORKERS = 4  # Django
+WORKERS = 4  # Django, Flask
 
 
 @pytest.fixture
@@ -129,14 +130,15 @@ def shutdown_lines(server):
 @pytest.mark.parametrize("name", launch.SERVERS)
 def test_signal_drains_requests_in_flight_then_exits_0(start, name, signame):
     server = start(name, SHUTDOWN_TIMEOUT_SECONDS=BOUND, WORKERS=WORKERS)
-    if name == "django":  # ready with the first worker; the master forks the others after it
+    gunicorn = name in launch.GUNICORN
+    if gunicorn:  # ready with the first worker; the master forks the others after it
         wait_children(server, lambda count: count == WORKERS)
     n = SLOW[name]
     request = InFlight(server.port, f"/compute?n={n}")
     wait_in_flight(server, request)
     os.kill(server.process.pid, getattr(signal, signame))
     signalled = time.monotonic()
-    if name == "django":
+    if gunicorn:
         # The idle workers exit at once; the busy one keeps its inherited listening socket
         # until it is done, so the kernel still queues new connections: they are reset when
         # it exits, unanswered.
@@ -144,15 +146,15 @@ def test_signal_drains_requests_in_flight_then_exits_0(start, name, signame):
         late = InFlight(server.port, "/compute?n=10")
         late.join(BOUND)
         assert isinstance(late.result, (ConnectionError, http.client.RemoteDisconnected)), late.result
-    # The listener closes: Rust and Go at once, while the request still runs; Django when its
-    # last worker exits.
-    refused_at = wait_refused(server.port, until=lambda: request.result is not None and name != "django")
+    # The listener closes: Rust and Go at once, while the request still runs; gunicorn when
+    # its last worker exits.
+    refused_at = wait_refused(server.port, until=lambda: request.result is not None and not gunicorn)
     request.join(BOUND)
     assert request.result == (200, b'{"n":%d,"primes":%d}' % (n, PRIMES[n]))
     assert request.done_at > signalled
     assert wait_exit(server) == 0, server.log()
     assert refused_at is not None, "the listener stayed open"
-    if name != "django":
+    if not gunicorn:
         assert refused_at < request.done_at
     [line] = shutdown_lines(server)
     assert line.startswith(f"refserver: {signame}: shutting down")

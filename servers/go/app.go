@@ -5,64 +5,24 @@ import (
 	"fmt"
 	"log"
 	"net/http"
-	"runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"podmeter/servers/go/refcommon"
 )
-
-var buckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
-
-// metrics holds the shared metric names, labels and help texts (see servers/README.md).
-type metrics struct {
-	registry *prometheus.Registry
-	startup  prometheus.Gauge
-	duration *prometheus.HistogramVec
-	active   prometheus.Gauge
-}
-
-func newMetrics() *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "http_server_request_duration_seconds",
-			Help:    "Duration of HTTP requests handled by the application.",
-			Buckets: buckets,
-		}, []string{"method", "route", "status"}),
-		active: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "http_server_active_requests",
-			Help: "HTTP requests being handled now.",
-		}),
-		startup: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "refserver_startup_seconds",
-			Help: "Seconds from the first line of main to the listening socket.",
-		}),
-	}
-	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "refserver_build_info",
-		Help: "Reference server runtime and framework; always 1.",
-	}, []string{"runtime", "framework", "version"})
-	buildInfo.WithLabelValues("go", "net/http", strings.TrimPrefix(runtime.Version(), "go")).Set(1)
-	m.registry.MustRegister(m.duration, m.active, m.startup, buildInfo,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
 
 // server routes by exact path; every route answers GET and HEAD only.
 type server struct {
-	metrics  *metrics
-	ids      *snowflake
+	metrics  *refcommon.Metrics
+	ids      *refcommon.Snowflake
 	routes   map[string]http.HandlerFunc
 	stopping atomic.Bool // set when a shutdown signal arrives: /health answers 503
 }
 
-func newServer(m *metrics, ids *snowflake) *server {
+func newServer(m *refcommon.Metrics, ids *refcommon.Snowflake) *server {
 	s := &server{metrics: m, ids: ids}
 	s.routes = map[string]http.HandlerFunc{
 		"/health":  s.health,
@@ -71,7 +31,7 @@ func newServer(m *metrics, ids *snowflake) *server {
 		"/fib":     s.fib,
 		"/hash":    s.hash,
 		"/id":      s.id,
-		"/metrics": promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}).ServeHTTP,
+		"/metrics": promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP,
 	}
 	return s
 }
@@ -102,7 +62,7 @@ func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 
 // track records duration and in-flight count, and turns a panic into a JSON 500.
 func (s *server) track(w http.ResponseWriter, r *http.Request, route string, handler http.HandlerFunc) {
-	s.metrics.active.Inc()
+	s.metrics.Active.Inc()
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
@@ -112,9 +72,9 @@ func (s *server) track(w http.ResponseWriter, r *http.Request, route string, han
 				writeError(rec, http.StatusInternalServerError, "internal error")
 			}
 		}
-		s.metrics.duration.WithLabelValues(methodLabel(r.Method), route, strconv.Itoa(rec.status)).
+		s.metrics.Duration.WithLabelValues(refcommon.MethodLabel(r.Method), route, strconv.Itoa(rec.status)).
 			Observe(time.Since(start).Seconds())
-		s.metrics.active.Dec()
+		s.metrics.Active.Dec()
 	}()
 	handler(rec, r)
 }
@@ -137,16 +97,6 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"}
-
-// methodLabel returns the method, or _OTHER for non-standard ones, to bound label cardinality.
-func methodLabel(method string) string {
-	if slices.Contains(knownMethods, method) {
-		return method
-	}
-	return "_OTHER"
-}
-
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -164,7 +114,7 @@ func writeError(w http.ResponseWriter, status int, message string) {
 
 // param reads a query parameter; on bad input it writes the 400 and returns false.
 func param(w http.ResponseWriter, r *http.Request, name string, def, limit uint64) (uint64, bool) {
-	value, err := intParam(r.URL.RawQuery, name, def, limit)
+	value, err := refcommon.IntParam(r.URL.RawQuery, name, def, limit)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return 0, false
@@ -188,12 +138,12 @@ func (s *server) health(w http.ResponseWriter, _ *http.Request) {
 
 // compute adds "Server-Timing: compute;dur=<ms>": the time of the prime loop alone.
 func (s *server) compute(w http.ResponseWriter, r *http.Request) {
-	n, ok := param(w, r, "n", 50_000, computeCap)
+	n, ok := param(w, r, "n", 50_000, refcommon.ComputeCap)
 	if !ok {
 		return
 	}
 	start := time.Now()
-	primes := countPrimes(n)
+	primes := refcommon.CountPrimes(n)
 	millis := float64(time.Since(start).Nanoseconds()) / 1e6
 	w.Header().Set("Server-Timing", fmt.Sprintf("compute;dur=%.4f", millis))
 	writeJSON(w, http.StatusOK, struct {
@@ -203,31 +153,31 @@ func (s *server) compute(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) payload(w http.ResponseWriter, r *http.Request) {
-	if size, ok := param(w, r, "size", 1000, payloadCap); ok {
-		writeJSON(w, http.StatusOK, payload(size))
+	if size, ok := param(w, r, "size", 1000, refcommon.PayloadCap); ok {
+		writeJSON(w, http.StatusOK, refcommon.Payload(size))
 	}
 }
 
 func (s *server) fib(w http.ResponseWriter, r *http.Request) {
-	if n, ok := param(w, r, "n", 30, fibCap); ok {
+	if n, ok := param(w, r, "n", 30, refcommon.FibCap); ok {
 		writeJSON(w, http.StatusOK, struct {
 			N      uint64 `json:"n"`
 			Result uint64 `json:"result"`
-		}{n, fib(n)})
+		}{n, refcommon.Fib(n)})
 	}
 }
 
 func (s *server) hash(w http.ResponseWriter, r *http.Request) {
-	if rounds, ok := param(w, r, "rounds", 100, hashCap); ok {
+	if rounds, ok := param(w, r, "rounds", 100, refcommon.HashCap); ok {
 		writeJSON(w, http.StatusOK, struct {
 			Rounds uint64 `json:"rounds"`
 			Hash   string `json:"hash"`
-		}{rounds, hashRounds(rounds)})
+		}{rounds, refcommon.HashRounds(rounds)})
 	}
 }
 
 func (s *server) id(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		ID uint64 `json:"id"`
-	}{s.ids.next(uint64(time.Now().UnixMilli()))})
+	}{s.ids.Next(uint64(time.Now().UnixMilli()))})
 }

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"podmeter/servers/go/refcommon"
 )
 
 func call(h http.Handler, method, target string) (int, string) {
@@ -17,7 +19,7 @@ func call(h http.Handler, method, target string) (int, string) {
 }
 
 func TestEndpoints(t *testing.T) {
-	s := newServer(newMetrics(), &snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
 	cases := []struct {
 		method, target string
 		status         int
@@ -42,7 +44,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestHealthIs503OnceStopping(t *testing.T) {
-	s := newServer(newMetrics(), &snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
 	s.stopping.Store(true)
 	if status, body := call(s, "GET", "/health"); status != 503 || body != `{"status":"stopping","runtime":"go","framework":"net/http"}` {
 		t.Errorf("got %d %s", status, body)
@@ -53,7 +55,7 @@ func TestHealthIs503OnceStopping(t *testing.T) {
 }
 
 func TestIDsIncrease(t *testing.T) {
-	s := newServer(newMetrics(), &snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
 	var a, b struct{ ID uint64 }
 	_, first := call(s, "GET", "/id")
 	_, second := call(s, "GET", "/id")
@@ -63,7 +65,7 @@ func TestIDsIncrease(t *testing.T) {
 }
 
 func TestPanicBecomesJSON500(t *testing.T) {
-	s := newServer(newMetrics(), &snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
 	s.routes["/boom"] = func(http.ResponseWriter, *http.Request) { panic("boom") }
 	if status, body := call(s, "GET", "/boom"); status != 500 || body != `{"error":"internal error"}` {
 		t.Errorf("got %d %s", status, body)
@@ -71,7 +73,7 @@ func TestPanicBecomesJSON500(t *testing.T) {
 }
 
 func TestMetricsCountByRouteTemplate(t *testing.T) {
-	s := newServer(newMetrics(), &snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
 	call(s, "GET", "/fib?n=1")
 	call(s, "DELETE", "/fib")
 	call(s, "BREW", "/a/b")

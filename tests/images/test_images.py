@@ -20,18 +20,22 @@ SERVERS = {  # archive -> what its /health says
     "rust-api": {"runtime": "rust", "framework": "axum"},
     "go-api": {"runtime": "go", "framework": "net/http"},
     "django-api": {"runtime": "python", "framework": "django"},
+    "actix-api": {"runtime": "rust", "framework": "actix-web"},
+    "hyper-api": {"runtime": "rust", "framework": "hyper"},
+    "fasthttp-api": {"runtime": "go", "framework": "fasthttp"},
+    "flask-api": {"runtime": "python", "framework": "flask"},
 }
+GUNICORN = ("django-api", "flask-api")
 ALL = ["pause", "podmeter", *SERVERS]
 # What SIGTERM does to each image's entrypoint running as PID 1 of its container, measured:
 # (stops on SIGTERM, exit status). PID 1 of a PID namespace only receives the signals it has a
-# handler for; all five handle SIGTERM and exit 0 within the manifest's grace period. The
+# handler for; all of them handle SIGTERM and exit 0 within the manifest's grace period. The
 # reference servers shut down gracefully (servers/README.md, "Shutdown"): the Rust server
 # through axum's graceful shutdown, the Go server through http.Server.Shutdown, gunicorn's
 # master stopping its workers; none has requests in flight here, and the image sets no
 # SHUTDOWN_DELAY_SECONDS (k8s/base does), so they stop at once.
-ON_SIGTERM = {"pause": (True, 0), "podmeter": (True, 0), "django-api": (True, 0),
-              "go-api": (True, 0), "rust-api": (True, 0)}
-GRACE = {"pause": 10, "podmeter": 5, "django-api": 10, "go-api": 10, "rust-api": 10}  # k8s/base
+ON_SIGTERM = {"pause": (True, 0), "podmeter": (True, 0), **{name: (True, 0) for name in SERVERS}}
+GRACE = {"pause": 10, "podmeter": 5, **{name: 10 for name in SERVERS}}  # k8s/base
 
 
 def k8s_base_images():
@@ -128,6 +132,9 @@ def test_sizes_json_matches_the_archives(images_dir, archives):
         assert entry["archive_bytes"] == os.path.getsize(os.path.join(images_dir, name + ".tar"))
         assert entry["layer_gzip_bytes"] == image.manifest["layers"][0]["size"]
         assert entry["unpacked_bytes"] == image.layer_bytes[0]
+        [layer] = image.layers
+        members = {m.name: m for m in layer.getmembers()}
+        assert entry["entrypoint_bytes"] == resolve(members, image.config["config"]["Entrypoint"][0]).size
     # The ordering the reference report's Test 1 shows, with our images.
     by = {n: sizes[r]["unpacked_bytes"] for n, r in
           (("rust", "rust-api:dev"), ("go", "go-api:dev"), ("django", "django-api:dev"))}
@@ -238,7 +245,7 @@ def test_server_image_runs_and_answers(imported, archives, archive):
     cid = None
     try:
         env = ["PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc", "TIMEOUT=600"] \
-            if archive == "django-api" else []
+            if archive in GUNICORN else []
         cid = run_container(imported, archive, archives[archive].name, env=env)
         pid = task_pid(imported, cid)
         net = ContainerNet(pid)
@@ -253,7 +260,7 @@ def test_server_image_runs_and_answers(imported, archives, archive):
         with open(f"/proc/{pid}/status") as f:
             uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
         assert uid == "65532"
-        if archive == "django-api":  # the image's WORKERS=4: the master forks them one by one
+        if archive in GUNICORN:  # the image's WORKERS=4: the master forks them one by one
             deadline, workers = time.monotonic() + 30, []
             while len(workers) < 4 and time.monotonic() < deadline:
                 with open(f"/proc/{pid}/task/{pid}/children") as f:

@@ -2,18 +2,16 @@
 
 import functools
 import json
-import multiprocessing
 import os
 import time
 
 from django.http import HttpResponse
+from refcommon import work
+from refcommon.master import stopping
 
-from . import metrics, work
+from . import metrics
 
 ids = work.Snowflake(work.machine_id(os.environ.get("MACHINE_ID")))
-# Set by the gunicorn master when a shutdown signal arrives (serve.py); in shared memory
-# created before the workers fork, so every worker's /health sees it.
-stopping = multiprocessing.RawValue("b", 0)
 
 
 def json_response(body, status: int = 200) -> HttpResponse:

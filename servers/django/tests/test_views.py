@@ -90,6 +90,6 @@ def test_unexpected_error_is_json_500(monkeypatch):
     def boom(n):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("refserver.work.fib", boom)
+    monkeypatch.setattr("refcommon.work.fib", boom)
     response = Client(raise_request_exception=False).get("/fib?n=1")
     assert (response.status_code, response.content) == (500, b'{"error":"internal error"}')

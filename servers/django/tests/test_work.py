@@ -1,6 +1,6 @@
 import pytest
 
-from refserver import work
+from refcommon import work
 
 
 @pytest.mark.parametrize(

@@ -1,79 +1,19 @@
 //! HTTP routes, JSON responses and Prometheus instrumentation.
 
-use crate::work::{self, Snowflake};
 use axum::{
     Json, Router,
     extract::{MatchedPath, RawQuery, Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{MethodRouter, get},
 };
-use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use refcommon::metrics::Metrics;
+use refcommon::work::{self, Snowflake};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-pub const BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// The shared metric names, labels and help texts (see servers/README.md).
-pub struct Metrics {
-    pub registry: Registry,
-    pub startup: Gauge,
-    duration: HistogramVec,
-    active: IntGauge,
-}
-
-impl Metrics {
-    pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "http_server_request_duration_seconds",
-                "Duration of HTTP requests handled by the application.",
-            )
-            .buckets(BUCKETS.to_vec()),
-            &["method", "route", "status"],
-        )?;
-        let active = IntGauge::new(
-            "http_server_active_requests",
-            "HTTP requests being handled now.",
-        )?;
-        let build_info = GaugeVec::new(
-            Opts::new(
-                "refserver_build_info",
-                "Reference server runtime and framework; always 1.",
-            ),
-            &["runtime", "framework", "version"],
-        )?;
-        build_info
-            .with_label_values(&["rust", "axum", env!("REFSERVER_RUSTC_VERSION")])
-            .set(1.0);
-        let startup = Gauge::new(
-            "refserver_startup_seconds",
-            "Seconds from the first line of main to the listening socket.",
-        )?;
-        registry.register(Box::new(duration.clone()))?;
-        registry.register(Box::new(active.clone()))?;
-        registry.register(Box::new(build_info))?;
-        registry.register(Box::new(startup.clone()))?;
-        #[cfg(target_os = "linux")]
-        registry.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        ))?;
-        Ok(Metrics {
-            registry,
-            startup,
-            duration,
-            active,
-        })
-    }
-}
 
 pub struct AppState {
     pub metrics: Metrics,
@@ -116,15 +56,17 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         Some(path) => path.as_str().to_owned(),
         None => "unmatched".to_owned(),
     };
-    let method = method_label(req.method());
+    let method = req.method().clone();
     let metrics = &state.metrics;
-    let _in_flight = InFlight::new(&metrics.active);
+    let _in_flight = metrics.in_flight();
     let start = Instant::now();
     let response = next.run(req).await;
-    metrics
-        .duration
-        .with_label_values(&[method, &route, response.status().as_str()])
-        .observe(start.elapsed().as_secs_f64());
+    metrics.observe(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -142,34 +84,6 @@ async fn close_when_stopping(
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
-}
-
-/// Counts a request in `http_server_active_requests` until dropped, even if the
-/// client goes away and the request future is dropped.
-struct InFlight<'a>(&'a IntGauge);
-
-impl<'a> InFlight<'a> {
-    fn new(gauge: &'a IntGauge) -> Self {
-        gauge.inc();
-        InFlight(gauge)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
-/// The method, or `_OTHER` for non-standard ones, to bound label cardinality.
-fn method_label(method: &Method) -> &'static str {
-    const KNOWN: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    KNOWN
-        .into_iter()
-        .find(|m| *m == method.as_str())
-        .unwrap_or("_OTHER")
 }
 
 #[derive(Serialize)]
@@ -297,14 +211,8 @@ async fn id(State(state): State<Arc<AppState>>) -> Json<Id> {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut body = Vec::new();
-    let encoder = TextEncoder::new();
-    match encoder.encode(&state.metrics.registry.gather(), &mut body) {
-        Ok(()) => (
-            [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
-            body,
-        )
-            .into_response(),
+    match state.metrics.exposition() {
+        Ok((body, content_type)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
     }
 }
@@ -317,7 +225,7 @@ mod tests {
 
     fn app() -> (Arc<AppState>, Router) {
         let state = Arc::new(AppState {
-            metrics: Metrics::new().expect("metrics"),
+            metrics: Metrics::new("axum").expect("metrics"),
             ids: Snowflake::new(0),
             stopping: AtomicBool::new(false),
         });

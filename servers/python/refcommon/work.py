@@ -1,4 +1,5 @@
-"""The work behind each endpoint: the same algorithms as rust/src/work.rs and go/work.go."""
+"""The work behind each endpoint: the same algorithms as rust/common/src/work.rs and
+go/refcommon/work.go."""
 
 import hashlib
 import multiprocessing

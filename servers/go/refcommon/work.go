@@ -1,4 +1,4 @@
-package main
+package refcommon
 
 import (
 	"crypto/sha256"
@@ -10,22 +10,22 @@ import (
 	"sync"
 )
 
-// The work behind each endpoint: the same algorithms as rust/src/work.rs and
+// The work behind each endpoint: the same algorithms as rust/common/src/work.rs and
 // django/refserver/work.py.
 
 const (
-	computeCap = 10_000_000
-	payloadCap = 100_000
-	fibCap     = 40
-	hashCap    = 100_000
+	ComputeCap = 10_000_000
+	PayloadCap = 100_000
+	FibCap     = 40
+	HashCap    = 100_000
 )
 
-// hashSeed is the input of /hash.
-var hashSeed = []byte("podmeter")
+// HashSeed is the input of /hash.
+var HashSeed = []byte("podmeter")
 
-// intParam reads the non-negative integer query parameter name (the first
+// IntParam reads the non-negative integer query parameter name (the first
 // occurrence wins), or def when absent. Errors are the {"error": …} texts.
-func intParam(rawQuery, name string, def, limit uint64) (uint64, error) {
+func IntParam(rawQuery, name string, def, limit uint64) (uint64, error) {
 	raw, ok := queryValue(rawQuery, name)
 	if !ok {
 		return def, nil
@@ -66,8 +66,8 @@ func unescape(s string) string {
 	return s
 }
 
-// countPrimes counts primes <= n by trial division up to the square root of each k.
-func countPrimes(n uint64) uint64 {
+// CountPrimes counts primes <= n by trial division up to the square root of each k.
+func CountPrimes(n uint64) uint64 {
 	var count uint64
 	for k := uint64(2); k <= n; k++ {
 		prime := true
@@ -84,17 +84,17 @@ func countPrimes(n uint64) uint64 {
 	return count
 }
 
-// fib is naive recursive Fibonacci: fib(0) = 0, fib(1) = 1.
-func fib(n uint64) uint64 {
+// Fib is naive recursive Fibonacci: fib(0) = 0, fib(1) = 1.
+func Fib(n uint64) uint64 {
 	if n < 2 {
 		return n
 	}
-	return fib(n-1) + fib(n-2)
+	return Fib(n-1) + Fib(n-2)
 }
 
-// hashRounds applies SHA-256 rounds times to hashSeed and returns lowercase hex.
-func hashRounds(rounds uint64) string {
-	data := hashSeed
+// HashRounds applies SHA-256 rounds times to hashSeed and returns lowercase hex.
+func HashRounds(rounds uint64) string {
+	data := HashSeed
 	for range rounds {
 		sum := sha256.Sum256(data)
 		data = sum[:]
@@ -102,18 +102,18 @@ func hashRounds(rounds uint64) string {
 	return hex.EncodeToString(data)
 }
 
-type item struct {
+type Item struct {
 	ID    uint64    `json:"id"`
 	Name  string    `json:"name"`
 	Value uint64    `json:"value"`
 	Tags  [2]string `json:"tags"`
 }
 
-// payload returns the size deterministic objects of /payload.
-func payload(size uint64) []item {
-	items := make([]item, size)
+// Payload returns the size deterministic objects of /payload.
+func Payload(size uint64) []Item {
+	items := make([]Item, size)
 	for i := range size {
-		items[i] = item{
+		items[i] = Item{
 			ID:    i,
 			Name:  "item-" + strconv.FormatUint(i, 10),
 			Value: i * 7919 % 10007,
@@ -124,26 +124,26 @@ func payload(size uint64) []item {
 }
 
 const (
-	snowflakeEpochMs = 1_704_067_200_000 // 2024-01-01T00:00:00Z
-	machineIDMax     = 1023
+	SnowflakeEpochMs = 1_704_067_200_000 // 2024-01-01T00:00:00Z
+	MachineIDMax     = 1023
 )
 
-// snowflake makes 63-bit ids: 41 bits of milliseconds since the epoch, 10 bits
+// Snowflake makes 63-bit ids: 41 bits of milliseconds since the epoch, 10 bits
 // machine id, 12 bits sequence. When 4096 ids are taken in one millisecond the
 // next ones borrow the following millisecond instead of sleeping, so ids stay
 // unique and increasing even if the clock goes back.
-type snowflake struct {
-	machineID uint64
+type Snowflake struct {
+	MachineID uint64
 	mu        sync.Mutex
 	lastMs    uint64 // guarded by mu
 	seq       uint64 // guarded by mu
 }
 
-// next returns the next id, given the wall clock in milliseconds since the Unix epoch.
-func (s *snowflake) next(nowUnixMs uint64) uint64 {
+// Next returns the next id, given the wall clock in milliseconds since the Unix epoch.
+func (s *Snowflake) Next(nowUnixMs uint64) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := max(nowUnixMs, snowflakeEpochMs) - snowflakeEpochMs
+	now := max(nowUnixMs, SnowflakeEpochMs) - SnowflakeEpochMs
 	switch {
 	case now > s.lastMs:
 		s.lastMs, s.seq = now, 0
@@ -152,5 +152,5 @@ func (s *snowflake) next(nowUnixMs uint64) uint64 {
 	default:
 		s.lastMs, s.seq = s.lastMs+1, 0
 	}
-	return s.lastMs<<22 | s.machineID<<12 | s.seq
+	return s.lastMs<<22 | s.MachineID<<12 | s.seq
 }

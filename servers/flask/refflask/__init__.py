@@ -1,0 +1,1 @@
+"""The Flask reference server's WSGI application (refflask.app:app)."""

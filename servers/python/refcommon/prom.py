@@ -1,0 +1,56 @@
+"""Prometheus metrics in multiprocess mode: every gunicorn worker writes its own files
+under PROMETHEUS_MULTIPROC_DIR and a scrape sums them (master.py sets and cleans the dir).
+Import after PROMETHEUS_MULTIPROC_DIR is set."""
+
+import platform
+import re
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+disable_created_metrics()
+
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+DURATION = Histogram(
+    "http_server_request_duration_seconds",
+    "Duration of HTTP requests handled by the application.",
+    ["method", "route", "status"],
+    buckets=BUCKETS,
+)
+ACTIVE = Gauge("http_server_active_requests", "HTTP requests being handled now.", multiprocess_mode="livesum")
+BUILD_INFO = Gauge(
+    "refserver_build_info",
+    "Reference server runtime and framework; always 1.",
+    ["runtime", "framework", "version"],
+    multiprocess_mode="max",
+)
+STARTUP = Gauge(
+    "refserver_startup_seconds",
+    "Seconds from the first line of main to the listening socket.",
+    multiprocess_mode="max",
+)
+
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
+
+
+def set_build_info(framework: str) -> None:
+    BUILD_INFO.labels("python", framework, platform.python_version()).set(1)
+
+
+def method_label(method: str) -> str:
+    """The method, or _OTHER for non-standard ones, to bound label cardinality."""
+    return method if method in _KNOWN_METHODS else "_OTHER"
+
+
+# prometheus_client prints whole bucket bounds as "1.0" where the Go and Rust clients
+# print "1"; the expositions should be byte-identical.
+_WHOLE_LE = re.compile(rb'(le="\d+)\.0"')
+
+
+def exposition() -> bytes:
+    """The Prometheus text exposition, summed over all processes."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return _WHOLE_LE.sub(rb'\1"', generate_latest(registry))
