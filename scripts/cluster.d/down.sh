@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# `scripts/cluster down`: stops every component and undoes what `up` and the node did to the
+# host: pod processes, containerd's shims, mounts, network namespaces, veths, the bridge,
+# iptables chains, cgroups, sysctls and host paths. The cluster's state (etcd, containerd's
+# images, the kubelet's directory) is discarded; the PKI and the logs stay. Safe to repeat.
+
+COMPONENTS=(metrics-server kube-proxy kubelet kube-scheduler kube-controller-manager
+  kube-apiserver containerd etcd)
+
+# `stop_component NAME`: SIGTERM, then SIGKILL after 10 s.
+stop_component() {
+  local name=$1 pid i
+  if pid=$(pid_of "$name"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 20); do
+      [ -d "/proc/$pid" ] || break
+      sleep 0.5
+    done
+    if [ -d "/proc/$pid" ]; then
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+    say "$name: stopped (pid $pid)"
+  fi
+  rm -f "$RUN/$name.pid" "$RUN/$name.exe"
+}
+
+# Every hierarchy's copy of our cgroup root (v1 hierarchies and the hybrid unified one).
+_cgroup_roots() {
+  local h
+  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+    h=${h%/}
+    [ -d "$h$CGROUP_ROOT" ] && echo "$h$CGROUP_ROOT"
+  done
+}
+
+# Kills every process in our cgroup tree (the pods' containers and sandboxes).
+kill_pod_processes() {
+  local round root pids
+  for round in $(seq 1 20); do
+    pids=$(for root in $(_cgroup_roots); do
+      find "$root" -name cgroup.procs -exec cat {} + 2>/dev/null
+    done | sort -u)
+    [ -z "$pids" ] && return 0
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.25
+  done
+  say "warning: pod processes still alive: $pids"
+}
+
+# The shims (they leave containerd's process tree) and anything else running our binaries.
+kill_our_binaries() {
+  local pid exe
+  for pid in /proc/[0-9]*; do
+    exe=$(readlink "$pid/exe" 2>/dev/null) || continue
+    case $exe in
+      "$CACHE"/*) kill -KILL "${pid#/proc/}" 2>/dev/null || true ;;
+    esac
+  done
+}
+
+# Unmounts everything under our directories and the kubelet's, deepest first.
+unmount_ours() {
+  local round mnts
+  for round in 1 2 3 4 5; do
+    mnts=$(awk -v s="$STATE" -v r="$RUN" '{ p = $5; if (index(p, s) == 1 || index(p, r) == 1 || index(p, "/var/lib/kubelet") == 1) print p }' /proc/self/mountinfo | sort -r)
+    [ -z "$mnts" ] && return 0
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done <<<"$mnts"
+  done
+}
+
+remove_network() {
+  local link
+  for link in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+    ip link del "$link" 2>/dev/null || true
+  done
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    ip link del "$BRIDGE" && say "network: bridge $BRIDGE removed"
+  fi
+}
+
+# Removes the chains of the kubelet, kube-proxy and the CNI plugins (KUBE-*, CNI-*) from every
+# table of iptables and ip6tables, with the rules of other chains that jump to them.
+remove_iptables_chains() {
+  local ipt table line chain
+  [ -x "$K8S_BIN/kube-proxy" ] && "$K8S_BIN/kube-proxy" --cleanup >>"$LOGS/kube-proxy.log" 2>&1 || true
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    for table in filter nat mangle raw; do
+      "$ipt-save" -t "$table" 2>/dev/null | grep -E '^-A ' | grep -E -- '-j (KUBE-|CNI-)' |
+        grep -vE '^-A (KUBE-|CNI-)' | while read -r line; do
+        # shellcheck disable=SC2086
+        eval "$ipt -w -t $table -D ${line#-A }" 2>/dev/null || true
+      done
+      for chain in $("$ipt-save" -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
+        "$ipt" -w -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$ipt-save" -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
+        "$ipt" -w -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
+}
+
+remove_cgroups() {
+  local root
+  for root in $(_cgroup_roots); do
+    find "$root" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    [ -d "$root" ] && say "warning: cgroup $root could not be removed"
+  done
+  return 0
+}
+
+restore_host_state() {
+  local dir=$STATE/host line p
+  if [ -f "$dir/sysctls" ]; then
+    while IFS= read -r line; do
+      p=/proc/sys/$(echo "${line%%=*}" | tr . /)
+      [ -f "$p" ] && [ "$(cat "$p")" != "${line#*=}" ] && echo "${line#*=}" >"$p" 2>/dev/null
+    done <"$dir/sysctls"
+  fi
+  if [ -f "$dir/created-paths" ]; then
+    # /run/netns is shared with other users of `ip netns`: removed only when empty.
+    while IFS= read -r p; do
+      case $p in
+        /run/netns | /var/run/nri) rmdir "$p" 2>/dev/null || true ;;
+        ?*) rm -rf "$p" ;;
+      esac
+    done <"$dir/created-paths"
+  fi
+  rm -rf "$dir"
+}
+
+cluster_down() {
+  need_root
+  local start=$SECONDS name
+  for name in "${COMPONENTS[@]}"; do
+    [ "$name" = containerd ] && kill_pod_processes
+    stop_component "$name"
+  done
+  kill_pod_processes
+  kill_our_binaries
+  unmount_ours
+  remove_network
+  remove_iptables_chains
+  remove_cgroups
+  restore_host_state
+  rm -rf "$STATE/etcd" "$STATE/containerd" "$STATE/containerd-opt" "$STATE/cni" \
+    "$KUBELET_DIR" "$STATE/pod-logs" "$STATE/volume-plugins" "$RUN"
+  say "down: done ($((SECONDS - start)) s)"
+}
