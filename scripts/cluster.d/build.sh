@@ -96,7 +96,20 @@ cluster_build() {
   _build_component containerd "$CONTAINERD_BIN" _build_containerd
   _build_component metrics-server "$METRICS_SERVER_BIN" _build_metrics_server
   _build_component kubernetes "$K8S_BIN" _build_kubernetes
-  say "binaries ready in $CACHE ($((SECONDS - start)) s)"
+  link_current_binaries
+  say "binaries ready in $CACHE/bin ($((SECONDS - start)) s)"
+}
+
+# $CACHE/bin holds a link to each binary of the pinned versions (one directory for PATH; other
+# scripts, e.g. scripts/images, find ctr there).
+link_current_binaries() {
+  local d f
+  mkdir -p "$CACHE/bin"
+  for d in "$K8S_BIN" "$ETCD_BIN" "$CONTAINERD_BIN" "$METRICS_SERVER_BIN"; do
+    for f in "$d"/*; do
+      ln -sfn "$f" "$CACHE/bin/$(basename "$f")"
+    done
+  done
 }
 
 # True when every binary is in the cache.

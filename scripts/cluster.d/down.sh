@@ -30,7 +30,7 @@ _cgroup_roots() {
   local h
   for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
     h=${h%/}
-    [ -d "$h$CGROUP_ROOT" ] && echo "$h$CGROUP_ROOT"
+    if [ -d "$h$CGROUP_ROOT" ]; then echo "$h$CGROUP_ROOT"; fi
   done
 }
 
@@ -49,15 +49,15 @@ kill_pod_processes() {
   say "warning: pod processes still alive: $pids"
 }
 
-# The shims (they leave containerd's process tree) and anything else running our binaries.
-kill_our_binaries() {
-  local pid exe
+# containerd's shims: they leave containerd's process tree and outlive it.
+kill_shims() {
+  local pid exe shim
+  shim=$(readlink -f "$CONTAINERD_BIN/containerd-shim-runc-v2") || return 0
   for pid in /proc/[0-9]*; do
     exe=$(readlink "$pid/exe" 2>/dev/null) || continue
-    case $exe in
-      "$CACHE"/*) kill -KILL "${pid#/proc/}" 2>/dev/null || true ;;
-    esac
+    [ "$exe" = "$shim" ] && kill -KILL "${pid#/proc/}" 2>/dev/null
   done
+  return 0
 }
 
 # Unmounts everything under our directories and the kubelet's, deepest first.
@@ -73,32 +73,35 @@ unmount_ours() {
 }
 
 remove_network() {
+  ip link show "$BRIDGE" >/dev/null 2>&1 || return 0
   local link
-  for link in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+  for link in $(ip -o link show master "$BRIDGE" | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
     ip link del "$link" 2>/dev/null || true
   done
-  if ip link show "$BRIDGE" >/dev/null 2>&1; then
-    ip link del "$BRIDGE" && say "network: bridge $BRIDGE removed"
-  fi
+  ip link del "$BRIDGE" && say "network: bridge $BRIDGE removed"
 }
 
 # Removes the chains of the kubelet, kube-proxy and the CNI plugins (KUBE-*, CNI-*) from every
 # table of iptables and ip6tables, with the rules of other chains that jump to them.
 remove_iptables_chains() {
-  local ipt table line chain
-  [ -x "$K8S_BIN/kube-proxy" ] && "$K8S_BIN/kube-proxy" --cleanup >>"$LOGS/kube-proxy.log" 2>&1 || true
+  local ipt table rules line chains chain
+  if [ -x "$K8S_BIN/kube-proxy" ]; then
+    "$K8S_BIN/kube-proxy" --cleanup >>"$LOGS/kube-proxy.log" 2>&1 || true
+  fi
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
     for table in filter nat mangle raw; do
-      "$ipt-save" -t "$table" 2>/dev/null | grep -E '^-A ' | grep -E -- '-j (KUBE-|CNI-)' |
-        grep -vE '^-A (KUBE-|CNI-)' | while read -r line; do
-        # shellcheck disable=SC2086
+      rules=$("$ipt-save" -t "$table" 2>/dev/null | grep -E -- '-j (KUBE-|CNI-)' |
+        grep -E '^-A ' | grep -vE '^-A (KUBE-|CNI-)' || true)
+      while IFS= read -r line; do
+        [ -n "$line" ] || continue
         eval "$ipt -w -t $table -D ${line#-A }" 2>/dev/null || true
-      done
-      for chain in $("$ipt-save" -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
+      done <<<"$rules"
+      chains=$("$ipt-save" -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }')
+      for chain in $chains; do
         "$ipt" -w -t "$table" -F "$chain" 2>/dev/null || true
       done
-      for chain in $("$ipt-save" -t "$table" 2>/dev/null | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
+      for chain in $chains; do
         "$ipt" -w -t "$table" -X "$chain" 2>/dev/null || true
       done
     done
@@ -142,7 +145,7 @@ cluster_down() {
     stop_component "$name"
   done
   kill_pod_processes
-  kill_our_binaries
+  kill_shims
   unmount_ours
   remove_network
   remove_iptables_chains

@@ -9,7 +9,8 @@ PKI=$STATE/pki
 # `_pki_cert NAME CA CN O KIND SANS`: an ECDSA P-256 key and a certificate signed by CA (ca or
 # front-proxy-ca), KIND server|client|both, SANS an openssl subjectAltName value or "".
 _pki_cert() {
-  local name=$1 ca=$2 cn=$3 o=$4 kind=$5 sans=$6 usage subj="/CN=$cn"
+  local name=$1 ca=$2 cn=$3 o=$4 kind=$5 sans=$6 usage subj
+  subj="/CN=$cn"
   [ -f "$PKI/$name.crt" ] && return 0
   case $kind in
     server) usage=serverAuth ;;
