@@ -8,7 +8,8 @@
 HOST_PATHS=(/var/lib/kubelet /var/log/containers /var/lib/cni /run/containerd /run/netns
   /var/run/nri /opt/containerd /usr/libexec/kubernetes)
 
-IMAGES_SCRIPT=$here/images
+IMAGES_SCRIPT=${PODMETER_IMAGES_SCRIPT:-$here/images}
+IMAGES_DIR=${PODMETER_IMAGES_DIR:-/var/cache/podmeter/images}
 PAUSE_IMAGE=podmeter.local/pause:3.10 # scripts/images' pause, built from k8s/images/pause.c
 
 # --- processes -------------------------------------------------------------------------------
@@ -313,13 +314,13 @@ start_containerd() {
 # The pause image comes from scripts/images (no registry); tests import the others.
 import_pause_image() {
   local ctr=("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io)
-  if "${ctr[@]}" images ls -q | grep -qx "$PAUSE_IMAGE"; then
+  if "${ctr[@]}" images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null; then
     return 0
   fi
   [ -x "$IMAGES_SCRIPT" ] || die "images: $IMAGES_SCRIPT is missing: cannot provide $PAUSE_IMAGE"
   say "images: import $PAUSE_IMAGE (scripts/images)"
   {
-    "$IMAGES_SCRIPT" build pause &&
+    { [ -f "$IMAGES_DIR/pause.tar" ] || "$IMAGES_SCRIPT" build pause; } &&
       PODMETER_CTR=$CONTAINERD_BIN/ctr "$IMAGES_SCRIPT" import --address "$CONTAINERD_SOCK" pause
   } >>"$LOGS/images.log" 2>&1 || fail_component images "could not build and import $PAUSE_IMAGE"
 }
