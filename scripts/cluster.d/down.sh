@@ -49,6 +49,16 @@ kill_pod_processes() {
   say "warning: pod processes still alive: $pids"
 }
 
+# Deletes containerd's tasks (the pods' processes are gone by now), so that each shim exits and
+# removes its socket in /run/containerd/s.
+delete_tasks() {
+  local ctr=("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io) id
+  pid_of containerd >/dev/null || return 0
+  for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
+    "${ctr[@]}" tasks delete -f "$id" >/dev/null 2>&1 || true
+  done
+}
+
 # containerd's shims: they leave containerd's process tree and outlive it.
 kill_shims() {
   local pid exe shim
@@ -122,16 +132,23 @@ restore_host_state() {
   if [ -f "$dir/sysctls" ]; then
     while IFS= read -r line; do
       p=/proc/sys/$(echo "${line%%=*}" | tr . /)
-      [ -f "$p" ] && [ "$(cat "$p")" != "${line#*=}" ] && echo "${line#*=}" >"$p" 2>/dev/null
+      if [ -f "$p" ] && [ "$(cat "$p")" != "${line#*=}" ]; then
+        echo "${line#*=}" >"$p" || say "warning: could not restore ${line%%=*}"
+      fi
     done <"$dir/sysctls"
   fi
   if [ -f "$dir/created-paths" ]; then
-    # /run/netns is shared with other users of `ip netns`: removed only when empty.
+    # These paths may be shared (another containerd, `ip netns`): only what is ours goes (the
+    # kubelet's device-plugin socket, the log links into $STATE, the CNI cache of our network
+    # "podmeter"), then the directories left empty.
     while IFS= read -r p; do
-      case $p in
-        /run/netns | /var/run/nri) rmdir "$p" 2>/dev/null || true ;;
-        ?*) rm -rf "$p" ;;
-      esac
+      [ -e "$p" ] || continue
+      rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+      find "$p" -depth \( -name "podmeter-*" -o -lname "$STATE/*" \) -delete 2>/dev/null || true
+      find "$p" -depth -type d -empty -delete 2>/dev/null || true
+      if [ -e "$p" ]; then
+        say "warning: left $p: it holds what is not ours: $(find "$p" | head -3 | tr '\n' ' ')"
+      fi
     done <"$dir/created-paths"
   fi
   rm -rf "$dir"
@@ -141,7 +158,10 @@ cluster_down() {
   need_root
   local start=$SECONDS name
   for name in "${COMPONENTS[@]}"; do
-    [ "$name" = containerd ] && kill_pod_processes
+    if [ "$name" = containerd ]; then
+      kill_pod_processes
+      delete_tasks
+    fi
     stop_component "$name"
   done
   kill_pod_processes

@@ -129,6 +129,10 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
+  # Images are imported (scripts/images), never pulled: every registry resolves to a closed
+  # loopback port, so a pull fails at once and no request leaves the machine.
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$STATE/config/registry"
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = "$PAUSE_IMAGE"
 
@@ -152,6 +156,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 [plugins."io.containerd.grpc.v1.cri"]
   stream_server_address = "127.0.0.1"
 EOF
+  mkdir -p "$c/registry/_default"
+  printf 'server = "http://127.0.0.1:9"\n' >"$c/registry/_default/hosts.toml"
   cat >"$STATE/cni/net.d/10-podmeter.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
