@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from conftest import CGROUP_ROOT, NODE_IP, STATE, cluster, kubectl, kubectl_json
+from cluster_lib import CGROUP_ROOT, NODE_IP, STATE, cluster, kubectl, kubectl_json
 
 BENCH_RANGE = ipaddress.ip_network("198.18.0.0/15")
 POD_CIDR = ipaddress.ip_network("198.18.1.0/24")

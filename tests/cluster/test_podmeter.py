@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import CGROUP_ROOT, ROOT, cluster, kubectl, kubectl_json
+from cluster_lib import CGROUP_ROOT, ROOT, cluster, kubectl, kubectl_json
 
 IMAGES = os.environ.get("PODMETER_IMAGES_SCRIPT", os.path.join(ROOT, "scripts", "images"))
 SOCKET = "/run/podmeter-cluster/containerd/containerd.sock"

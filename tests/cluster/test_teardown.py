@@ -1,5 +1,5 @@
 """`scripts/cluster down` gives the host back as it was before `up` (runs last: file order)."""
-from conftest import cluster, leftovers
+from cluster_lib import cluster, leftovers
 
 
 def test_down_leaves_nothing_behind(node):
