@@ -68,6 +68,12 @@ EOF
 }
 
 make_pki() {
+  # Made again whenever this file or the addresses change (e.g. a new SAN).
+  local id
+  id="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16) $NODE_NAME $NODE_IP $KUBERNETES_SERVICE_IP"
+  if [ "$(cat "$PKI/id" 2>/dev/null)" != "$id" ]; then
+    rm -rf "$PKI"
+  fi
   mkdir -p "$PKI"
   chmod 700 "$PKI"
   (
@@ -86,13 +92,15 @@ make_pki() {
     _pki_cert controller-manager ca system:kube-controller-manager "" client ""
     _pki_cert scheduler ca system:kube-scheduler "" client ""
     _pki_cert kube-proxy ca system:kube-proxy "" client ""
-    _pki_cert metrics-server ca system:metrics-server "" both "IP:$NODE_IP"
+    _pki_cert metrics-server ca system:metrics-server "" both \
+      "IP:$NODE_IP,DNS:metrics-server.kube-system.svc" # the aggregator checks the Service name
     _pki_cert front-proxy-client front-proxy-ca front-proxy-client "" client ""
     if [ ! -f "$PKI/sa.key" ]; then
       openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
       openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
     fi
   ) || die "pki: openssl failed making the certificates in $PKI"
+  echo "$id" >"$PKI/id"
   local n
   for n in admin:podmeter-admin kubelet:"system:node:$NODE_NAME" \
     controller-manager:system:kube-controller-manager scheduler:system:kube-scheduler \

@@ -388,7 +388,8 @@ start_kubelet() {
     --config="$STATE/config/kubelet.yaml" \
     --kubeconfig="$PKI/kubelet.kubeconfig" \
     --root-dir="$KUBELET_DIR" --cert-dir="$KUBELET_DIR/pki" \
-    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP"
+    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" \
+    --containerd="$CONTAINERD_SOCK" # cAdvisor's containerd (its default is /run/containerd's)
   await kubelet 90 healthy curl -sf http://127.0.0.1:10248/healthz
 }
 

@@ -13,6 +13,7 @@ import pytest
 from cluster_lib import CGROUP_ROOT, ROOT, cluster, kubectl, kubectl_json
 
 IMAGES = os.environ.get("PODMETER_IMAGES_SCRIPT", os.path.join(ROOT, "scripts", "images"))
+IMAGES_DIR = os.environ.get("PODMETER_IMAGES_DIR", "/var/cache/podmeter/images")
 SOCKET = "/run/podmeter-cluster/containerd/containerd.sock"
 CTR = "/var/cache/podmeter/cluster/bin/ctr"
 NS = "podmeter-bench"
@@ -80,7 +81,9 @@ def wait_until(what, check, seconds):
 def podmeter(node):
     if not os.access(IMAGES, os.X_OK):
         pytest.skip(f"{IMAGES} is not in this tree (the images branch)")
-    images("build", "podmeter", "django-api")
+    images("build", "podmeter")  # this tree's podmeter
+    if not os.path.exists(os.path.join(IMAGES_DIR, "django-api.tar")):
+        images("build", "django-api")
     images("import", "--address", SOCKET, "podmeter", "django-api")
     kubectl("apply", "-k", os.path.join(ROOT, "k8s", "base"))
     kubectl("rollout", "status", "-n", NS, "daemonset/podmeter", "--timeout=120s", timeout=150)
