@@ -7,16 +7,24 @@
 COMPONENTS=(metrics-server kube-proxy kubelet kube-scheduler kube-controller-manager
   kube-apiserver containerd etcd)
 
+# True while PID runs (a zombie waiting for PID 1 to reap it has stopped).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 # `stop_component NAME`: SIGTERM, then SIGKILL after 10 s.
 stop_component() {
   local name=$1 pid i
   if pid=$(pid_of "$name"); then
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 20); do
-      [ -d "/proc/$pid" ] || break
-      sleep 0.5
+    for i in $(seq 1 100); do
+      alive "$pid" || break
+      sleep 0.1
     done
-    if [ -d "/proc/$pid" ]; then
+    if alive "$pid"; then
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.2
     fi
@@ -140,11 +148,11 @@ restore_host_state() {
   if [ -f "$dir/created-paths" ]; then
     # These paths may be shared (another containerd, `ip netns`): only what is ours goes (the
     # kubelet's device-plugin socket, the log links into $STATE, the CNI cache of our network
-    # "podmeter"), then the directories left empty.
+    # "podmeter" and of the loopback), then the directories left empty.
     while IFS= read -r p; do
       [ -e "$p" ] || continue
       rm -f /var/lib/kubelet/device-plugins/kubelet.sock
-      find "$p" -depth \( -name "podmeter-*" -o -lname "$STATE/*" \) -delete 2>/dev/null || true
+      find "$p" -depth \( -name "podmeter-*" -o -name "cni-loopback-*" -o -lname "$STATE/*" \) -delete 2>/dev/null || true
       find "$p" -depth -type d -empty -delete 2>/dev/null || true
       if [ -e "$p" ]; then
         say "warning: left $p: it holds what is not ours: $(find "$p" | head -3 | tr '\n' ' ')"

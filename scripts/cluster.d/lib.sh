@@ -17,11 +17,16 @@ KUBELET_DIR=$STATE/kubelet              # the kubelet's --root-dir (never /var/l
 CONTAINERD_SOCK=$RUN/containerd/containerd.sock
 CGROUP_ROOT=/podmeter-node              # the kubelet's cgroupRoot, ours in every v1 hierarchy
 
-# Addresses, all inside 198.18.0.0/15 (the benchmarking range) on a bridge of ours.
+# Addresses, all inside 198.18.0.0/15 (the benchmarking range) on a bridge of ours. The CNI
+# bridge plugin accepts no IPv4 address on its bridge but the pods' gateway, so the node IP is
+# that gateway: the bridge holds 198.18.0.1/23, the pods get 198.18.1.0/24 out of that subnet.
 BRIDGE=pmbr0
 NODE_IP=198.18.0.1
-NODE_PREFIX=24
+NODE_PREFIX=23
+NODE_SUBNET=198.18.0.0/23
 POD_CIDR=198.18.1.0/24
+POD_RANGE_START=198.18.1.1
+POD_RANGE_END=198.18.1.254
 SERVICE_CIDR=198.19.0.0/24
 KUBERNETES_SERVICE_IP=198.19.0.1
 NODE_NAME=podmeter-node

@@ -79,7 +79,7 @@ setup_bridge() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge || die "network: cannot create bridge $BRIDGE"
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/" ||
+  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/$NODE_PREFIX " ||
     ip addr add "$NODE_IP/$NODE_PREFIX" dev "$BRIDGE" || die "network: cannot add $NODE_IP to $BRIDGE"
   ip link set "$BRIDGE" up
   # Pods reach each other through a Service only when bridged traffic passes iptables.
@@ -172,7 +172,8 @@ EOF
       "ipam": {
         "type": "host-local",
         "dataDir": "$STATE/cni/networks",
-        "ranges": [[{"subnet": "$POD_CIDR"}]],
+        "ranges": [[{"subnet": "$NODE_SUBNET", "gateway": "$NODE_IP",
+          "rangeStart": "$POD_RANGE_START", "rangeEnd": "$POD_RANGE_END"}]],
         "routes": [{"dst": "198.18.0.0/15"}]
       }
     },
@@ -320,7 +321,7 @@ start_containerd() {
 # The pause image comes from scripts/images (no registry); tests import the others.
 import_pause_image() {
   local ctr=("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io)
-  if "${ctr[@]}" images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null; then
+  if "${ctr[@]}" images ls -q 2>/dev/null | grep -x "$PAUSE_IMAGE" >/dev/null; then
     return 0
   fi
   [ -x "$IMAGES_SCRIPT" ] || die "images: $IMAGES_SCRIPT is missing: cannot provide $PAUSE_IMAGE"
