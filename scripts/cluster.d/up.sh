@@ -105,10 +105,22 @@ setup_cgroup_root() {
 
 # --- configuration files ---------------------------------------------------------------------
 
+# `install_config PATH` writes stdin to PATH only when it differs: kube-proxy exits when its
+# configuration file is written to, even with the same content.
+install_config() {
+  local tmp=$1.tmp
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then
+    rm -f "$tmp"
+  else
+    mv "$tmp" "$1"
+  fi
+}
+
 write_configs() {
   local c=$STATE/config
   mkdir -p "$c" "$STATE/cni/net.d" "$STATE/volume-plugins" "$STATE/pod-logs" "$KUBELET_DIR"
-  cat >"$c/containerd.toml" <<EOF
+  install_config "$c/containerd.toml" <<EOF
 # containerd of the podmeter cluster: its own root, state and socket (no system containerd).
 version = 3
 root = "$STATE/containerd"
@@ -157,8 +169,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
   stream_server_address = "127.0.0.1"
 EOF
   mkdir -p "$c/registry/_default"
-  printf 'server = "http://127.0.0.1:9"\n' >"$c/registry/_default/hosts.toml"
-  cat >"$STATE/cni/net.d/10-podmeter.conflist" <<EOF
+  printf 'server = "http://127.0.0.1:9"\n' | install_config "$c/registry/_default/hosts.toml"
+  install_config "$STATE/cni/net.d/10-podmeter.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "podmeter",
@@ -181,7 +193,7 @@ EOF
   ]
 }
 EOF
-  cat >"$c/kubelet.yaml" <<EOF
+  install_config "$c/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -219,7 +231,7 @@ evictionHard:
 rotateCertificates: false
 serverTLSBootstrap: false
 EOF
-  cat >"$c/kube-proxy.yaml" <<EOF
+  install_config "$c/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -241,7 +253,7 @@ conntrack:
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
 EOF
-  cat >"$c/metrics-server.yaml" <<EOF
+  install_config "$c/metrics-server.yaml" <<EOF
 # metrics-server runs on the host (not as a pod); the aggregator reaches it through this
 # selector-less Service and its Endpoints on the node IP.
 apiVersion: v1
