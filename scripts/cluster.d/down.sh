@@ -46,8 +46,9 @@ _cgroup_roots() {
 kill_pod_processes() {
   local round root pids
   for round in $(seq 1 20); do
+    # (cgroups vanish while find walks them: its status means nothing here)
     pids=$(for root in $(_cgroup_roots); do
-      find "$root" -name cgroup.procs -exec cat {} + 2>/dev/null
+      find "$root" -name cgroup.procs -exec cat {} + 2>/dev/null || true
     done | sort -u)
     [ -z "$pids" ] && return 0
     # shellcheck disable=SC2086

@@ -2,6 +2,7 @@
 over verified TLS with nodes/pods only, finds the pods' cgroups under the kubelet's cgroupRoot,
 and its numbers agree with the kernel's and the kubelet's for a CPU-limited container and a
 container killed with SIGKILL."""
+import json
 import os
 import re
 import subprocess
@@ -67,14 +68,14 @@ def series(metrics, name, **labels):
     return [v for (n, ls), v in metrics.items() if n == name and want <= set(ls)]
 
 
-def wait_until(what, check, seconds):
+def wait_until(what, check, seconds, poll=0.5):
     deadline = time.monotonic() + seconds
     while True:
         value = check()
         if value:
             return value
         assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
-        time.sleep(0.5)
+        time.sleep(poll)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,11 @@ def test_cpu_limited_container_shows_its_limit_and_rising_throttling(podmeter):
     time.sleep(3)  # past the start-up burst
 
     def sample():
-        m = scrape(url)
+        # Right after podmeter's next sample, so that its counters and the kernel's are read
+        # at (nearly) the same moment.
+        [count] = series(scrape(url), "podmeter_samples_total")
+        m = wait_until("podmeter's next sample", lambda: (m := scrape(url)) and series(
+            m, "podmeter_samples_total") != [count] and m, 5, poll=0.02)
         with open(f"{leaf}/cpuacct.usage") as f:
             kernel = int(f.read()) / 1e9
         [usage] = series(m, "podmeter_container_cpu_usage_seconds_total", **labels)
@@ -135,11 +140,24 @@ def test_cpu_limited_container_shows_its_limit_and_rising_throttling(podmeter):
     t1, u1, th1, _, k1 = sample()
     podmeter_rate = (u1 - u0) / (t1 - t0)
     kernel_rate = (k1 - k0) / (t1 - t0)
+    # The kubelet's view of the same container (cAdvisor's rate over its last housekeeping
+    # interval, ~10-15 s; working set from the same cgroup files).
+    summary = json.loads(kubectl("get", "--raw",
+                                 "/api/v1/nodes/podmeter-node/proxy/stats/summary"))
+    [kubelet] = [c for p in summary["pods"] if p["podRef"]["name"] == "spinner"
+                 for c in p["containers"] if c["name"] == "spin"]
+    [working_set] = series(scrape(url), "podmeter_container_memory_working_set_bytes", **labels)
+    kubelet_rate = kubelet["cpu"]["usageNanoCores"] / 1e9
+    kubelet_ws = kubelet["memory"]["workingSetBytes"]
     print(f"\nspinner: podmeter {podmeter_rate:.4f} cores, cpuacct {kernel_rate:.4f} cores, "
-          f"throttled periods +{th1 - th0:.0f}")
+          f"/stats/summary {kubelet_rate:.4f} cores; throttled periods +{th1 - th0:.0f}; "
+          f"working set podmeter {working_set:.0f} B, /stats/summary {kubelet_ws} B")
     assert limit == pytest.approx(0.050)
     assert podmeter_rate == pytest.approx(0.050, abs=0.005)
-    assert th1 - th0 >= 50  # ~100 periods in 10 s, nearly all throttled
+    assert podmeter_rate == pytest.approx(kernel_rate, rel=0.02)
+    assert th1 - th0 >= 50  # ~100 periods in 10 s, each throttled when the spinner ran in it
+    assert kubelet_rate == pytest.approx(podmeter_rate, rel=0.10)
+    assert kubelet_ws == pytest.approx(working_set, rel=0.02)
 
 
 def test_a_sigkilled_container_counts_one_restart(podmeter):
@@ -163,3 +181,50 @@ def test_a_sigkilled_container_counts_one_restart(podmeter):
     m = wait_until("podmeter's restart", lambda: (m := scrape(url)) and series(
         m, "podmeter_container_restarts_total", **labels) == [1.0] and m, 15)
     assert series(m, "podmeter_container_kubelet_restarts", **labels) == [1.0]
+
+
+OOM = """
+apiVersion: v1
+kind: Pod
+metadata: {name: oom, namespace: cluster-test}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: hog
+      image: django-api:dev
+      imagePullPolicy: Never
+      command: ["/app/.venv/bin/python", "-c",
+                "import time; time.sleep(2); b = bytearray(200 << 20); time.sleep(30)"]
+      resources:
+        limits: {cpu: 200m, memory: 64Mi}
+"""
+
+
+def test_an_oom_kill_counts_once_with_the_manifests_as_shipped(podmeter):
+    """The v1 OOM eventfd registers from the DaemonSet (root, non-recursive read-only mount)."""
+    url, _ = podmeter
+    kubectl("apply", "-f", "-", input=OOM)
+    state = wait_until("the kubelet's OOMKilled", lambda: kubectl_json(
+        "get", "pod", "-n", "cluster-test", "oom")["status"].get("containerStatuses", [{}])[0]
+        .get("state", {}).get("terminated"), 60)
+    assert state["reason"] == "OOMKilled" and state["exitCode"] == 137
+    labels = dict(namespace="cluster-test", pod="oom")
+    wait_until("podmeter's OOM kill", lambda: series(
+        scrape(url), "podmeter_pod_oom_kills_total", **labels) == [1.0], 10)
+    assert series(scrape(url), "podmeter_sample_errors_total", collector="oom_watch") == [0.0]
+
+
+@pytest.mark.xfail(strict=True, reason="defect: StartupWatcher descends only into kubepods roots "
+                   "directly below the hierarchy root; the kubelet's cgroupRoot puts them one "
+                   "level deeper (/podmeter-node/kubepods), so no start-up is measured")
+def test_a_new_server_container_gets_a_startup_figure(podmeter):
+    url, _ = podmeter
+    before = {p["metadata"]["name"] for p in kubectl_json(
+        "get", "pods", "-n", NS, "-l", "app.kubernetes.io/name=go-api")["items"]}
+    kubectl("delete", "pod", "-n", NS, sorted(before)[0], "--wait=false")
+    [new] = wait_until("the replacement pod", lambda: {p["metadata"]["name"] for p in kubectl_json(
+        "get", "pods", "-n", NS, "-l", "app.kubernetes.io/name=go-api")["items"]} - before, 30)
+    kubectl("wait", "-n", NS, f"pod/{new}", "--for=condition=Ready", "--timeout=60s", timeout=90)
+    startup = wait_until("podmeter's start-up figure", lambda: series(
+        scrape(url), "podmeter_container_startup_seconds", pod=new), 15)
+    assert 0 < startup[0] < 5
