@@ -36,7 +36,15 @@ start_component() {
   fi
   mkdir -p "$RUN" "$LOGS"
   printf '\n=== %s start: %s %s\n' "$(date -u +%FT%TZ)" "$bin" "$*" >>"$LOGS/$name.log"
-  setsid "$bin" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+  (
+    # Inherit no descriptor but stdio: a lock held by our caller (flock(1), our own serialize)
+    # must not stay held by the daemons.
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$bin" "$@"
+  ) </dev/null >>"$LOGS/$name.log" 2>&1 &
   echo $! >"$RUN/$name.pid"
   readlink -f "$bin" >"$RUN/$name.exe"
   say "$name: started (pid $!, log $LOGS/$name.log)"
