@@ -160,6 +160,19 @@ def test_cpu_limited_container_shows_its_limit_and_rising_throttling(podmeter):
     assert kubelet_ws == pytest.approx(working_set, rel=0.02)
 
 
+def test_side_by_side_table_shows_the_spinner_from_every_source(podmeter):
+    """`scripts/cluster compare`: podmeter, cAdvisor, /stats/summary and kubectl top in one row
+    (cAdvisor's rate may read 0 when its housekeeping did not run inside the window)."""
+    res = cluster("compare", "--namespace", "cluster-test", "--seconds", "5", timeout=120)
+    [row] = [line for line in res.stdout.splitlines() if "/spinner/spin" in line]
+    _, pm_cpu, cad_cpu, summ_cpu, top_cpu, pm_ws, cad_ws, summ_ws, top_ws, pm_rss, summ_rss = \
+        row.split()
+    print("\n" + res.stdout)
+    assert float(pm_cpu) == pytest.approx(50, abs=5)
+    assert float(summ_cpu) == pytest.approx(50, abs=7.5)
+    assert float(pm_ws) == pytest.approx(float(summ_ws), rel=0.05)
+
+
 def test_a_sigkilled_container_counts_one_restart(podmeter):
     url, _ = podmeter
     kubectl("apply", "-f", "-", input=SPINNER.replace("name: spinner", "name: victim"))
