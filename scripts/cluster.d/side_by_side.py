@@ -81,7 +81,10 @@ def main():
     def rate(a, b, key):
         return (b[key] - a[key]) / (t1 - t0) * 1000 if key in a and key in b else None
 
-    fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+    def fmt(value, spec):
+        width = int(re.match(r"\d+", spec).group())
+        return "-".rjust(width) if value is None else format(value, spec)
+
     print(f"{'namespace/pod/container':<52}{'CPU millicores':^36}{'working set MiB':^30}"
           f"{'RSS MiB':^20}")
     print(f"{'':<52}{'podmeter':>9}{'cAdv':>9}{'summ':>9}{'top':>9}{'podmeter':>9}{'cAdv':>7}"

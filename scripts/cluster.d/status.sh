@@ -32,7 +32,7 @@ cluster_status() {
     printf '%-24s %s\n' "$name" "$state"
   done
   if [ $ok = 0 ] && kc get node "$NODE_NAME" \
-    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -qx True; then
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -x True >/dev/null; then
     printf '%-24s %s\n' "node $NODE_NAME" "Ready ($NODE_IP, pods $POD_CIDR, services $SERVICE_CIDR)"
     printf '%-24s %s\n' kubeconfig "$KUBECONFIG_ADMIN"
     return 0

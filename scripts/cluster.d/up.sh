@@ -87,7 +87,8 @@ setup_bridge() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge || die "network: cannot create bridge $BRIDGE"
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/$NODE_PREFIX " ||
+  # (grep reads all its input: with pipefail, grep -q's early exit would fail `ip` by SIGPIPE)
+  ip -4 -o addr show dev "$BRIDGE" | grep "inet $NODE_IP/$NODE_PREFIX " >/dev/null ||
     ip addr add "$NODE_IP/$NODE_PREFIX" dev "$BRIDGE" || die "network: cannot add $NODE_IP to $BRIDGE"
   ip link set "$BRIDGE" up
   # Pods reach each other through a Service only when bridged traffic passes iptables.
