@@ -45,9 +45,17 @@ start_component() {
     done
     exec setsid "$bin" "$@"
   ) </dev/null >>"$LOGS/$name.log" 2>&1 &
-  echo $! >"$RUN/$name.pid"
-  readlink -f "$bin" >"$RUN/$name.exe"
-  say "$name: started (pid $!, log $LOGS/$name.log)"
+  local child=$! exe i
+  exe=$(readlink -f "$bin")
+  echo "$child" >"$RUN/$name.pid"
+  echo "$exe" >"$RUN/$name.exe"
+  # pid_of knows the process by its binary: wait until the subshell has exec'd it.
+  for i in $(seq 1 100); do
+    [ "$(readlink "/proc/$child/exe" 2>/dev/null)" = "$exe" ] && break
+    [ -d "/proc/$child" ] || fail_component "$name" "exited at once"
+    sleep 0.05
+  done
+  say "$name: started (pid $child, log $LOGS/$name.log)"
 }
 
 # `await NAME SECONDS DESCRIPTION CHECK...`: waits for CHECK, failing with NAME's log when NAME
