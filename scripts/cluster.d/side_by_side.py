@@ -49,9 +49,22 @@ CADVISOR = ["container_cpu_usage_seconds_total", "container_memory_working_set_b
             "container_memory_rss"]
 
 
+def samples_total(text):
+    m = re.search(r"^podmeter_samples_total (\S+)$", text, re.M)
+    return m and m.group(1)
+
+
 def sample(podmeter_url):
-    with urllib.request.urlopen(podmeter_url, timeout=5) as r:
-        pm = parse_exposition(r.read().decode(), PODMETER)
+    """podmeter's counters right after its next sample (it samples every second: a reading
+    taken at a random moment is up to a second old), then cAdvisor's."""
+    def fetch():
+        with urllib.request.urlopen(podmeter_url, timeout=5) as r:
+            return r.read().decode()
+    first = samples_total(fetch())
+    deadline = time.monotonic() + 5
+    while samples_total(text := fetch()) == first and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pm = parse_exposition(text, PODMETER)
     cad = parse_exposition(kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/metrics/cadvisor"),
                            CADVISOR)
     return time.monotonic(), pm, cad
