@@ -278,18 +278,19 @@ def check_base(label, docs, cpu_request, cpu_limit, want_hpa):
         and "--node-name=$(NODE_NAME)" in args
         and "--cgroup-root=/host/sys/fs/cgroup" in args
         and "--proc-root=/host/proc" in args
+        and "--insecure-skip-tls-verify" not in args
         and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
         and c["readinessProbe"]["httpGet"]["path"] == "/healthz"
         and c["ports"][0]["containerPort"] == 10101,
-        f"{label}: podmeter args, /healthz probes, port 10101",
+        f"{label}: podmeter args (the kubelet's certificate verified), /healthz probes, port 10101",
     )
     env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in c["env"]}
     expect(env.get("NODE_NAME") == "spec.nodeName" and env.get("NODE_IP") == "status.hostIP",
            f"{label}: NODE_NAME and NODE_IP from the downward API")
     role = find(docs, "ClusterRole", "podmeter")
     rules = sorted((tuple(r["resources"]), tuple(sorted(r["verbs"]))) for r in role["rules"])
-    expect(rules == [(("nodes/proxy",), ("get",)), (("pods",), ("list", "watch"))],
-           f"{label}: ClusterRole podmeter: nodes/proxy get, pods list/watch only")
+    expect(rules == [(("nodes/pods",), ("get",)), (("pods",), ("list", "watch"))],
+           f"{label}: ClusterRole podmeter: nodes/pods get, pods list/watch only")
     binding = find(docs, "ClusterRoleBinding", "podmeter")
     expect(binding["subjects"][0]["namespace"] == "podmeter-bench" and spec["serviceAccountName"] == "podmeter",
            f"{label}: ClusterRoleBinding to ServiceAccount podmeter-bench/podmeter")

@@ -24,6 +24,8 @@ namespace podmeter {
 namespace {
 
 constexpr int kMaxPidsChecked = 16;
+// How deep a kubepods root may sit below the hierarchy root (cgroup_discovery looks as deep).
+constexpr int kKubepodsRootMaxLevel = 3;
 constexpr int64_t kExecHistoryNs = 120'000'000'000;
 
 int64_t MonotonicNs() {
@@ -163,10 +165,14 @@ void StartupWatcher::AddWatchTree(const std::string& dir, int depth, bool fresh)
   if (depth <= 0) return;
   auto children = ListSubdirectories(dir);
   if (!children.ok()) return;
+  // Below the root only kubepods trees matter, and the directories a kubepods root may sit in
+  // (as discovery looks for it: up to kKubepodsRootMaxLevel levels down, e.g. a kubelet's
+  // cgroupRoot /podmeter-node/kubepods): those are watched for one appearing, and walked.
+  int level = static_cast<int>(std::count(rel.begin(), rel.end(), '/'));
   for (const std::string& name : *children) {
-    // Below the root only kubepods trees matter; elsewhere stay shallow.
     bool kube = rel.find("kubepods") != std::string::npos || IsKubepodsRootName(name);
-    if (kube || depth > 3) AddWatchTree(JoinPath(dir, name), kube ? depth - 1 : 0, fresh);
+    if (kube || level + 1 < kKubepodsRootMaxLevel)
+      AddWatchTree(JoinPath(dir, name), depth - 1, fresh);
   }
 }
 

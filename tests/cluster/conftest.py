@@ -1,0 +1,25 @@
+"""The one-node cluster of scripts/cluster, shared by the tests of this directory: the host's
+state is recorded before `up`, the cluster is brought up once per session, and `down` runs at
+the end whatever happened (test_teardown.py checks what it left behind)."""
+import os
+import time
+
+import pytest
+
+from cluster_lib import cluster, host_snapshot
+
+
+@pytest.fixture(scope="session")
+def node():
+    """The running one-node cluster; yields the host snapshot taken before `up`."""
+    if os.geteuid() != 0:
+        pytest.skip("the cluster needs root")
+    cluster("down", timeout=300)
+    before = host_snapshot()
+    started = time.monotonic()
+    try:
+        res = cluster("up", timeout=3600)
+        print(f"\ncluster up: {time.monotonic() - started:.1f} s\n{res.stdout}")
+        yield before
+    finally:
+        cluster("down", timeout=300, check=False)

@@ -1,0 +1,252 @@
+"""podmeter's DaemonSet from k8s/base, unchanged, on the real node: it reads the kubelet's /pods
+over verified TLS with nodes/pods only, finds the pods' cgroups under the kubelet's cgroupRoot,
+and its numbers agree with the kernel's and the kubelet's for a CPU-limited container and a
+container killed with SIGKILL."""
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from cluster_lib import CGROUP_ROOT, ROOT, cluster, kubectl, kubectl_json
+
+IMAGES = os.environ.get("PODMETER_IMAGES_SCRIPT", os.path.join(ROOT, "scripts", "images"))
+IMAGES_DIR = os.environ.get("PODMETER_IMAGES_DIR", "/var/cache/podmeter/images")
+SOCKET = "/run/podmeter-cluster/containerd/containerd.sock"
+CTR = "/var/cache/podmeter/cluster/bin/ctr"
+NS = "podmeter-bench"
+
+# A container spinning on one core under a 50m limit (Guaranteed), in the django-api image, the
+# project's image that has an interpreter.
+SPINNER = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: cluster-test}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: spinner, namespace: cluster-test}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: spin
+      image: django-api:dev
+      imagePullPolicy: Never
+      command: ["/app/.venv/bin/python", "-c", "while True: pass"]
+      resources:
+        requests: {cpu: 50m, memory: 64Mi}
+        limits: {cpu: 50m, memory: 64Mi}
+"""
+
+
+def images(*args):
+    res = subprocess.run([IMAGES, *args], capture_output=True, text=True, timeout=1800,
+                         env={**os.environ, "PODMETER_CTR": CTR})
+    assert res.returncode == 0, f"scripts/images {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
+
+
+def scrape(url):
+    """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
+    with urllib.request.urlopen(url, timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)", line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+            out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def series(metrics, name, **labels):
+    want = set(labels.items())
+    return [v for (n, ls), v in metrics.items() if n == name and want <= set(ls)]
+
+
+def wait_until(what, check, seconds, poll=0.5):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(poll)
+
+
+@pytest.fixture(scope="module")
+def podmeter(node):
+    if not os.access(IMAGES, os.X_OK):
+        pytest.skip(f"{IMAGES} is not in this tree (the images branch)")
+    images("build", "podmeter")  # this tree's podmeter
+    for server in ("django-api", "go-api", "rust-api"):  # k8s/base's servers, built once
+        if not os.path.exists(os.path.join(IMAGES_DIR, f"{server}.tar")):
+            images("build", server)
+    images("import", "--address", SOCKET, "podmeter", "django-api", "go-api", "rust-api")
+    kubectl("apply", "-k", os.path.join(ROOT, "k8s", "base"))
+    kubectl("rollout", "status", "-n", NS, "daemonset/podmeter", "--timeout=120s", timeout=150)
+    [pod] = kubectl_json("get", "pods", "-n", NS, "-l", "app.kubernetes.io/name=podmeter")["items"]
+    return f"http://{pod['status']['podIP']}:10101/metrics", pod["metadata"]["name"]
+
+
+def test_podmeter_reads_the_kubelet_with_verified_tls_and_names_pods(podmeter):
+    url, name = podmeter
+    metrics = wait_until("podmeter_pod_info of its own pod",
+                         lambda: (m := scrape(url)) and series(m, "podmeter_pod_info", pod=name)
+                         and m, 30)
+    errors = series(metrics, "podmeter_pod_source_errors_total")
+    assert sum(errors) == 0, [k for k in metrics if k[0] == "podmeter_pod_source_errors_total"]
+    logs = kubectl("logs", "-n", NS, name)
+    assert "tls" not in logs.lower() or "verif" not in logs.lower(), logs
+
+
+def _container_leaf(pod, hierarchy):
+    [status] = pod["status"]["containerStatuses"]
+    cid = status["containerID"].removeprefix("containerd://")
+    return f"/sys/fs/cgroup/{hierarchy}/{CGROUP_ROOT}/kubepods/pod{pod['metadata']['uid']}/{cid}"
+
+
+def test_cpu_limited_container_shows_its_limit_and_rising_throttling(podmeter):
+    url, _ = podmeter
+    kubectl("apply", "-f", "-", input=SPINNER)
+    kubectl("wait", "-n", "cluster-test", "pod/spinner", "--for=condition=Ready", "--timeout=60s",
+            timeout=90)
+    pod = kubectl_json("get", "pod", "-n", "cluster-test", "spinner")
+    leaf = _container_leaf(pod, "cpuacct")
+    labels = dict(namespace="cluster-test", pod="spinner", container="spin")
+    wait_until("podmeter's spinner series",
+               lambda: series(scrape(url), "podmeter_container_cpu_usage_seconds_total",
+                              **labels), 30)
+    time.sleep(3)  # past the start-up burst
+
+    def sample():
+        # Right after podmeter's next sample, so that its counters and the kernel's are read
+        # at (nearly) the same moment.
+        [count] = series(scrape(url), "podmeter_samples_total")
+        m = wait_until("podmeter's next sample", lambda: (m := scrape(url)) and series(
+            m, "podmeter_samples_total") != [count] and m, 5, poll=0.02)
+        with open(f"{leaf}/cpuacct.usage") as f:
+            kernel = int(f.read()) / 1e9
+        [usage] = series(m, "podmeter_container_cpu_usage_seconds_total", **labels)
+        [throttled] = series(m, "podmeter_container_cpu_cfs_throttled_periods_total", **labels)
+        [limit] = series(m, "podmeter_container_cpu_limit_cores", **labels)
+        return time.monotonic(), usage, throttled, limit, kernel
+
+    t0, u0, th0, limit, k0 = sample()
+    time.sleep(10)
+    t1, u1, th1, _, k1 = sample()
+    podmeter_rate = (u1 - u0) / (t1 - t0)
+    kernel_rate = (k1 - k0) / (t1 - t0)
+    # The kubelet's view of the same container (cAdvisor's rate over its last housekeeping
+    # interval, ~10-15 s; working set from the same cgroup files).
+    summary = json.loads(kubectl("get", "--raw",
+                                 "/api/v1/nodes/podmeter-node/proxy/stats/summary"))
+    [kubelet] = [c for p in summary["pods"] if p["podRef"]["name"] == "spinner"
+                 for c in p["containers"] if c["name"] == "spin"]
+    [working_set] = series(scrape(url), "podmeter_container_memory_working_set_bytes", **labels)
+    kubelet_rate = kubelet["cpu"]["usageNanoCores"] / 1e9
+    kubelet_ws = kubelet["memory"]["workingSetBytes"]
+    print(f"\nspinner: podmeter {podmeter_rate:.4f} cores, cpuacct {kernel_rate:.4f} cores, "
+          f"/stats/summary {kubelet_rate:.4f} cores; throttled periods +{th1 - th0:.0f}; "
+          f"working set podmeter {working_set:.0f} B, /stats/summary {kubelet_ws} B")
+    assert limit == pytest.approx(0.050)
+    assert podmeter_rate == pytest.approx(0.050, abs=0.005)
+    assert podmeter_rate == pytest.approx(kernel_rate, rel=0.02)
+    # Rising: how many of the ~100 periods end throttled depends on how much CPU the shared
+    # machine leaves the spinner (seen: 4 to 110 in 10 s).
+    assert th1 > th0
+    assert kubelet_rate == pytest.approx(podmeter_rate, rel=0.10)
+    assert kubelet_ws == pytest.approx(working_set, rel=0.02)
+
+
+def test_side_by_side_table_shows_the_spinner_from_every_source(podmeter):
+    """`scripts/cluster compare`: podmeter, cAdvisor, /stats/summary and kubectl top in one row
+    (cAdvisor's rate may read 0 when its housekeeping did not run inside the window)."""
+    res = cluster("compare", "--namespace", "cluster-test", "--seconds", "5", timeout=120)
+    [row] = [line for line in res.stdout.splitlines() if "/spinner/spin" in line]
+    _, pm_cpu, cad_cpu, summ_cpu, top_cpu, pm_ws, cad_ws, summ_ws, top_ws, pm_rss, summ_rss = \
+        row.split()
+    print("\n" + res.stdout)
+    assert float(pm_cpu) == pytest.approx(50, abs=5)
+    assert float(summ_cpu) == pytest.approx(50, abs=7.5)
+    assert float(pm_ws) == pytest.approx(float(summ_ws), rel=0.05)
+
+
+def test_a_sigkilled_container_counts_one_restart(podmeter):
+    url, _ = podmeter
+    kubectl("apply", "-f", "-", input=SPINNER.replace("name: spinner", "name: victim"))
+    kubectl("wait", "-n", "cluster-test", "pod/victim", "--for=condition=Ready", "--timeout=60s",
+            timeout=90)
+    pod = kubectl_json("get", "pod", "-n", "cluster-test", "victim")
+    labels = dict(namespace="cluster-test", pod="victim", container="spin")
+    wait_until("podmeter's victim series",
+               lambda: series(scrape(url), "podmeter_container_cpu_usage_seconds_total",
+                              **labels), 30)
+    with open(f"{_container_leaf(pod, 'pids')}/cgroup.procs") as f:
+        pids = [int(p) for p in f.read().split()]
+    assert pids
+    for pid in pids:
+        os.kill(pid, 9)
+    wait_until("restartCount 1", lambda: kubectl_json(
+        "get", "pod", "-n", "cluster-test", "victim")["status"]["containerStatuses"][0]
+        ["restartCount"] == 1, 30)
+    m = wait_until("podmeter's restart", lambda: (m := scrape(url)) and series(
+        m, "podmeter_container_restarts_total", **labels) == [1.0] and m, 15)
+    assert series(m, "podmeter_container_kubelet_restarts", **labels) == [1.0]
+
+
+OOM = """
+apiVersion: v1
+kind: Pod
+metadata: {name: oom, namespace: cluster-test}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: hog
+      image: django-api:dev
+      imagePullPolicy: Never
+      command: ["/app/.venv/bin/python", "-c",
+                "import time; time.sleep(2); b = bytearray(200 << 20); time.sleep(30)"]
+      resources:
+        limits: {cpu: 200m, memory: 64Mi}
+"""
+
+
+def test_an_oom_kill_counts_once_with_the_manifests_as_shipped(podmeter):
+    """The v1 OOM eventfd registers from the DaemonSet (root, non-recursive read-only mount)."""
+    url, _ = podmeter
+    kubectl("apply", "-f", "-", input=OOM)
+    state = wait_until("the kubelet's OOMKilled", lambda: kubectl_json(
+        "get", "pod", "-n", "cluster-test", "oom")["status"].get("containerStatuses", [{}])[0]
+        .get("state", {}).get("terminated"), 60)
+    assert state["reason"] == "OOMKilled" and state["exitCode"] == 137
+    labels = dict(namespace="cluster-test", pod="oom")
+    wait_until("podmeter's OOM kill", lambda: series(
+        scrape(url), "podmeter_pod_oom_kills_total", **labels) == [1.0], 10)
+    assert series(scrape(url), "podmeter_sample_errors_total", collector="oom_watch") == [0.0]
+
+
+@pytest.mark.xfail(strict=False, reason="defect: seen measured in the DaemonSet (0.114 s for a "
+                   "replaced go-api pod on a fresh node), but not within 60 s after this module's "
+                   "non-listening containers (spinner, victim: start_time_seconds 0) are pending")
+def test_a_new_server_container_gets_a_startup_figure(podmeter):
+    """The kubelet's cgroupRoot puts the kubepods root one level down (/podmeter-node/kubepods):
+    the start-up watcher must find it there as discovery does."""
+    url, _ = podmeter
+    before = {p["metadata"]["name"] for p in kubectl_json(
+        "get", "pods", "-n", NS, "-l", "app.kubernetes.io/name=go-api")["items"]}
+    kubectl("delete", "pod", "-n", NS, sorted(before)[0], "--wait=false")
+    [new] = wait_until("the replacement pod", lambda: {p["metadata"]["name"] for p in kubectl_json(
+        "get", "pods", "-n", NS, "-l", "app.kubernetes.io/name=go-api")["items"]} - before, 30)
+    kubectl("wait", "-n", NS, f"pod/{new}", "--for=condition=Ready", "--timeout=60s", timeout=90)
+    try:
+        startup = wait_until("podmeter's start-up figure", lambda: series(
+            scrape(url), "podmeter_container_startup_seconds", pod=new), 60)
+    finally:
+        print("\n" + "\n".join(f"{k[0]}{dict(k[1])} {v}" for k, v in scrape(url).items()
+                                if "start" in k[0]))
+    assert 0 < startup[0] < 5
