@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# podmeter: built by scripts/build (what scripts/test builds), run on debian:12-slim with only
-# the libraries it links. The build context is the repository root:
+# podmeter: the daemon alone (no lab, tests or benchmarks), a Release build with the project's
+# own flags, run on debian:12-slim with only the libraries it links. The build context is the repository root:
 #   docker build -f k8s/docker/podmeter.Dockerfile -t podmeter:dev .
 FROM debian:12 AS build
 # scripts/setup's build dependencies (without its test tools: clang-format, prometheus, pytest).
@@ -8,17 +8,17 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       prometheus-cpp-dev libcivetweb-dev libproc2-dev nlohmann-json3-dev libcli11-dev \
-      libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcurl4-openssl-dev \
+      zlib1g-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
-COPY scripts/build scripts/build
 COPY collectors collectors
 COPY tracking tracking
 COPY exporter exporter
-COPY tests tests
-COPY bench bench
-RUN scripts/build && strip -o /podmeter build/exporter/podmeter
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPODMETER_WERROR=ON \
+      -DPODMETER_BUILD_LAB=OFF -DPODMETER_BUILD_TESTS=OFF -DPODMETER_BUILD_BENCH=OFF \
+ && cmake --build build --target podmeter \
+ && strip -o /podmeter build/exporter/podmeter
 
 FROM debian:12-slim
 RUN apt-get update \
