@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "collectors/base/file_util.h"
 #include "exporter/text_format.h"
@@ -85,6 +87,25 @@ int BeginRequest(mg_connection* conn) {
   return 0;
 }
 
+// civetweb (1.15) gives each connection a worker thread from accept to close, all threads started
+// up front; a connection waiting in the queue waits for a worker. So the defence against clients
+// that hold connections (slowloris, idle keep-alives, leaky pools) is: more workers than such
+// connections (kWorkers; measured ~80 KiB of RSS per worker under load), a short time to send the
+// request head (request_timeout_ms: the whole head must arrive within it; a scrape answer is only
+// bounded per send), no keep-alive (every answer closes), a bounded accept queue and backlog, and a
+// request head of at most 8 KiB (longer ones get 413 or 431).
+constexpr char kWorkers[] = "768";
+constexpr char kHeadTimeoutMs[] = "2000";
+constexpr char kQueue[] = "1024";
+constexpr char kMaxRequestBytes[] = "8192";
+
+std::vector<std::string> CivetOptions(const std::string& ports) {
+  return {"listening_ports",    ports,           "num_threads",       kWorkers,
+          "request_timeout_ms", kHeadTimeoutMs,  "enable_keep_alive", "no",
+          "connection_queue",   kQueue,          "listen_backlog",    kQueue,
+          "max_request_size",   kMaxRequestBytes};
+}
+
 }  // namespace
 
 StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
@@ -115,10 +136,8 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& liste
   server->callbacks_->begin_request = &BeginRequest;
   g_store = server->store_.get();
   try {
-    server->exposer_ = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", *ports, "num_threads", "4",
-                                 "request_timeout_ms", "10000"},
-        server->callbacks_.get());
+    server->exposer_ =
+        std::make_unique<prometheus::Exposer>(CivetOptions(*ports), server->callbacks_.get());
   } catch (const std::exception& e) {
     g_store = nullptr;
     return Status::Unavailable("cannot listen on '" + listen + "': " + e.what());
