@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <iterator>
 
 #include "collectors/readers/collector.h"
+#include "exporter/self_metrics.h"
 
 namespace podmeter {
 namespace {
@@ -126,6 +128,8 @@ void Resolve(const RawFlags& raw, const std::string& version, Config* c) {
   c->pods.timeout = Millis(raw.pod_timeout_s);
   c->relay_options.timeout = Millis(raw.relay_timeout_s);
   c->relay_options.interval = c->sampler.interval;
+  c->relay_options.reserved_families.assign(std::begin(kSelfProcessFamilies),
+                                            std::end(kSelfProcessFamilies));
 }
 
 }  // namespace
