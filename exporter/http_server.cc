@@ -19,6 +19,7 @@ namespace {
 // civetweb's begin_request callback gets no user pointer of ours (the exposer's CivetServer owns
 // the context's), so the one server of the process registers its store here.
 std::atomic<SnapshotStore*> g_store{nullptr};
+std::atomic<int64_t> g_healthz_max_age_ms{10000};
 
 constexpr char kIndexPage[] =
     "<!doctype html><html><head><title>podmeter</title></head><body>"
@@ -76,12 +77,13 @@ int BeginRequest(mg_connection* conn) {
   }
   if (uri == "/healthz") {
     SnapshotStore* store = g_store.load();
-    if (store != nullptr && store->ready()) {
+    if (store != nullptr && store->Fresh(std::chrono::milliseconds(g_healthz_max_age_ms.load()))) {
       Reply(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
       return 200;
     }
     Reply(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
-          "no complete sample yet\n");
+          store != nullptr && store->ready() ? "the last complete sample is too old\n"
+                                             : "no complete sample yet\n");
     return 503;
   }
   return 0;
@@ -127,7 +129,8 @@ StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
 }
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                        std::shared_ptr<SnapshotStore> store) {
+                                                        std::shared_ptr<SnapshotStore> store,
+                                                        std::chrono::milliseconds healthz_max_age) {
   auto ports = ToCivetListeningPorts(listen);
   if (!ports.ok()) return ports.status();
   std::unique_ptr<HttpServer> server(new HttpServer());
@@ -135,6 +138,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& liste
   server->callbacks_ = std::make_unique<CivetCallbacks>();
   server->callbacks_->begin_request = &BeginRequest;
   g_store = server->store_.get();
+  g_healthz_max_age_ms = healthz_max_age.count();
   try {
     server->exposer_ =
         std::make_unique<prometheus::Exposer>(CivetOptions(*ports), server->callbacks_.get());
