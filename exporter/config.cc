@@ -1,9 +1,19 @@
 #include "exporter/config.h"
 
-#include <CLI/CLI.hpp>
-#include <chrono>
+#include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+
+#include "collectors/base/file_util.h"
+#include "collectors/cgroupfs/mountinfo.h"
 #include "collectors/readers/collector.h"
+#include "exporter/self_metrics.h"
 
 namespace podmeter {
 namespace {
@@ -126,6 +136,8 @@ void Resolve(const RawFlags& raw, const std::string& version, Config* c) {
   c->pods.timeout = Millis(raw.pod_timeout_s);
   c->relay_options.timeout = Millis(raw.relay_timeout_s);
   c->relay_options.interval = c->sampler.interval;
+  c->relay_options.reserved_families.assign(std::begin(kSelfProcessFamilies),
+                                            std::end(kSelfProcessFamilies));
 }
 
 }  // namespace
@@ -146,11 +158,53 @@ std::optional<int> ParseFlags(int argc, char** argv, const std::string& version,
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::string what = e.what();  // one line, as every podmeter error (docs/exporter.md)
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::cerr << "podmeter: " << what << " (see --help)\n";
     return 2;
   }
   Resolve(raw, version, config);
   return std::nullopt;
+}
+
+namespace {
+
+// OK when `path` is what `want` says ("a regular file" or "a directory"); else a one-line error.
+Status CheckPath(const std::string& flag, const std::string& path, bool directory) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::InvalidData(flag + " " + path + ": " + std::strerror(errno));
+  }
+  if (directory && !S_ISDIR(st.st_mode)) {
+    return Status::InvalidData(flag + " " + path + ": not a directory");
+  }
+  if (!directory && !S_ISREG(st.st_mode)) {
+    return Status::InvalidData(flag + " " + path + ": not a regular file");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckConfig(const Config& config) {
+  if (config.pods.kind == PodSourceOptions::Kind::kFile) {
+    if (config.pods.pods_file.empty())
+      return Status::InvalidData("--pod-source file needs --pods-file");
+    if (Status s = CheckPath("--pods-file", config.pods.pods_file, false); !s.ok()) return s;
+  }
+  const SamplerOptions& sampler = config.sampler;
+  if (Status s = CheckPath("--cgroup-root", sampler.cgroup_root, true); !s.ok()) return s;
+  if (Status s = CheckPath("--proc-root", sampler.proc_root, true); !s.ok()) return s;
+  const std::string mountinfo = JoinPath(sampler.proc_root, "self/mountinfo");
+  StatusOr<std::string> text = ReadFileToString(mountinfo);
+  if (!text.ok()) return Status::InvalidData("--proc-root: " + text.status().message());
+  StatusOr<std::vector<MountInfo>> mounts = ParseMountInfo(*text);
+  if (!mounts.ok()) return Status::InvalidData("--proc-root: " + mounts.status().message());
+  if (SelectCgroupMounts(*mounts, sampler.cgroup_root).version == CgroupMounts::Version::kNone) {
+    return Status::InvalidData("--cgroup-root " + sampler.cgroup_root +
+                               ": no cgroup mount at or under it in " + mountinfo);
+  }
+  return Status::Ok();
 }
 
 }  // namespace podmeter

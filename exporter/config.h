@@ -26,4 +26,10 @@ struct Config {
 /// (--help and --version: 0, after printing; a bad flag: 2, after printing why), else nullopt.
 std::optional<int> ParseFlags(int argc, char** argv, const std::string& version, Config* config);
 
+/// Checks the flag values that can never work, so that podmeter stops (exit 2) instead of running
+/// green and exporting nothing: --pods-file missing or not a regular file, --cgroup-root not a
+/// directory, no cgroup mount in <--proc-root>/self/mountinfo. The error names the flag. Reads
+/// the filesystem; failures later on are retried and counted, not checked here.
+Status CheckConfig(const Config& config);
+
 }  // namespace podmeter

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "collectors/base/file_util.h"
 #include "exporter/text_format.h"
@@ -17,6 +19,7 @@ namespace {
 // civetweb's begin_request callback gets no user pointer of ours (the exposer's CivetServer owns
 // the context's), so the one server of the process registers its store here.
 std::atomic<SnapshotStore*> g_store{nullptr};
+std::atomic<int64_t> g_healthz_max_age_ms{10000};
 
 constexpr char kIndexPage[] =
     "<!doctype html><html><head><title>podmeter</title></head><body>"
@@ -74,15 +77,35 @@ int BeginRequest(mg_connection* conn) {
   }
   if (uri == "/healthz") {
     SnapshotStore* store = g_store.load();
-    if (store != nullptr && store->ready()) {
+    if (store != nullptr && store->Fresh(std::chrono::milliseconds(g_healthz_max_age_ms.load()))) {
       Reply(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
       return 200;
     }
     Reply(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
-          "no complete sample yet\n");
+          store != nullptr && store->ready() ? "the last complete sample is too old\n"
+                                             : "no complete sample yet\n");
     return 503;
   }
   return 0;
+}
+
+// civetweb (1.15) gives each connection a worker thread from accept to close, all threads started
+// up front; a connection waiting in the queue waits for a worker. So the defence against clients
+// that hold connections (slowloris, idle keep-alives, leaky pools) is: more workers than such
+// connections (kWorkers; measured ~80 KiB of RSS per worker under load), a short time to send the
+// request head (request_timeout_ms: the whole head must arrive within it; a scrape answer is only
+// bounded per send), no keep-alive (every answer closes), a bounded accept queue and backlog, and a
+// request head of at most 8 KiB (longer ones get 413 or 431).
+constexpr char kWorkers[] = "768";
+constexpr char kHeadTimeoutMs[] = "2000";
+constexpr char kQueue[] = "1024";
+constexpr char kMaxRequestBytes[] = "8192";
+
+std::vector<std::string> CivetOptions(const std::string& ports) {
+  return {"listening_ports",    ports,           "num_threads",       kWorkers,
+          "request_timeout_ms", kHeadTimeoutMs,  "enable_keep_alive", "no",
+          "connection_queue",   kQueue,          "listen_backlog",    kQueue,
+          "max_request_size",   kMaxRequestBytes};
 }
 
 }  // namespace
@@ -106,7 +129,8 @@ StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
 }
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                        std::shared_ptr<SnapshotStore> store) {
+                                                        std::shared_ptr<SnapshotStore> store,
+                                                        std::chrono::milliseconds healthz_max_age) {
   auto ports = ToCivetListeningPorts(listen);
   if (!ports.ok()) return ports.status();
   std::unique_ptr<HttpServer> server(new HttpServer());
@@ -114,11 +138,10 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& liste
   server->callbacks_ = std::make_unique<CivetCallbacks>();
   server->callbacks_->begin_request = &BeginRequest;
   g_store = server->store_.get();
+  g_healthz_max_age_ms = healthz_max_age.count();
   try {
-    server->exposer_ = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", *ports, "num_threads", "4",
-                                 "request_timeout_ms", "10000"},
-        server->callbacks_.get());
+    server->exposer_ =
+        std::make_unique<prometheus::Exposer>(CivetOptions(*ports), server->callbacks_.get());
   } catch (const std::exception& e) {
     g_store = nullptr;
     return Status::Unavailable("cannot listen on '" + listen + "': " + e.what());

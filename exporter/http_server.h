@@ -1,9 +1,11 @@
-// The HTTP endpoints: /metrics (prometheus-cpp's exposer, gzip when asked), /healthz (200 once the
-// first sample is published, 503 before) and / (a short HTML index). One per process.
+// The HTTP endpoints: /metrics (prometheus-cpp's exposer, gzip when asked), /healthz (200 while
+// the last complete sample is at most `healthz_max_age` old, 503 before the first and when the
+// sampler stalls) and / (a short HTML index). One per process.
 #pragma once
 
 #include <prometheus/exposer.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -17,8 +19,9 @@ namespace podmeter {
 class HttpServer {
  public:
   /// Starts listening on `listen` ("host:port", ":port" or "port"). Errors name the address.
-  static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
-                                                     std::shared_ptr<SnapshotStore> store);
+  static StatusOr<std::unique_ptr<HttpServer>> Start(
+      const std::string& listen, std::shared_ptr<SnapshotStore> store,
+      std::chrono::milliseconds healthz_max_age = std::chrono::seconds(10));
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

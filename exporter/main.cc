@@ -3,6 +3,7 @@
 // HTTP server, sampler; until SIGINT/SIGTERM.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -80,7 +81,10 @@ int Run(const Config& config) {
   auto collectors = BuildCollectors(config.disabled_collectors, processes.get());
   if (!collectors.ok()) return Fail(collectors.status(), 2);
   auto store = std::make_shared<SnapshotStore>();
-  auto server = HttpServer::Start(config.listen, store);
+  // /healthz fails once the last complete sample is 5 intervals old (at least 10 s).
+  auto server =
+      HttpServer::Start(config.listen, store,
+                        std::max(5 * config.sampler.interval, std::chrono::milliseconds(10000)));
   if (!server.ok()) {
     return Fail(server.status(), server.status().code() == Status::Code::kInvalidData ? 2 : 1);
   }
@@ -115,6 +119,10 @@ int main(int argc, char** argv) {
   podmeter::Config config;
   if (auto exit_code = podmeter::ParseFlags(argc, argv, PODMETER_VERSION, &config)) {
     return *exit_code;
+  }
+  if (podmeter::Status checked = podmeter::CheckConfig(config); !checked.ok()) {
+    std::cerr << "podmeter: " << checked.message() << "\n";
+    return 2;
   }
   return podmeter::Run(config);
 }

@@ -1,7 +1,6 @@
 #include "exporter/relay_metrics.h"
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 #include <string>
 
@@ -35,10 +34,6 @@ uint64_t MergeRelayed(std::vector<prometheus::MetricFamily> relayed,
     auto it = index.find(f.name);
     if (it == index.end()) {
       families->push_back(std::move(f));
-    } else if ((*families)[it->second].type == f.type) {
-      auto& into = (*families)[it->second].metric;
-      into.insert(into.end(), std::make_move_iterator(f.metric.begin()),
-                  std::make_move_iterator(f.metric.end()));
     } else {
       ++conflicts;
     }

@@ -15,9 +15,10 @@ namespace podmeter {
 /// podmeter_relay_up / _series per pod, _duration_seconds and _errors_total by reason.
 void AddRelayMetrics(const RelaySnapshot& snapshot, FamilyBuilder* out);
 
-/// Puts the relayed families beside `families` (sorted by name): one that shares a name with a
-/// family there (e.g. a Go server's process_* next to podmeter's) joins it when the types agree
-/// and is dropped when they do not. Returns the families dropped. Keeps `families` sorted.
+/// Puts the relayed families beside `families` (sorted by name). One that shares a name with a
+/// family there is dropped: a pod never writes into a family podmeter serves (the relay already
+/// refuses podmeter_* and podmeter's process_*; this holds for any other). Returns the families
+/// dropped. Keeps `families` sorted.
 uint64_t MergeRelayed(std::vector<prometheus::MetricFamily> relayed,
                       std::vector<prometheus::MetricFamily>* families);
 

@@ -8,12 +8,11 @@ namespace {
 void AddProcessMetrics(FamilyBuilder* out) {
   SelfStats self;
   if (!ReadSelfStats(&self)) return;
-  out->Counter("process_cpu_seconds_total", "podmeter's own user and system CPU time, in seconds.",
-               {}, self.cpu_seconds);
-  out->Gauge("process_resident_memory_bytes", "podmeter's own resident memory, in bytes.", {},
+  out->Counter(kSelfProcessFamilies[0], "podmeter's own user and system CPU time, in seconds.", {},
+               self.cpu_seconds);
+  out->Gauge(kSelfProcessFamilies[1], "podmeter's own resident memory, in bytes.", {},
              static_cast<double>(self.resident_bytes));
-  out->Gauge("process_start_time_seconds",
-             "podmeter's start time since the unix epoch, in seconds.", {},
+  out->Gauge(kSelfProcessFamilies[2], "podmeter's start time since the unix epoch, in seconds.", {},
              self.start_time_seconds);
 }
 

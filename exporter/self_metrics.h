@@ -22,6 +22,10 @@ struct SamplerCounters {
   size_t discovered_containers = 0;
 };
 
+/// The process_* families AddSelfMetrics serves (with podmeter_*, never relayed from a pod).
+inline constexpr const char* kSelfProcessFamilies[] = {
+    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds"};
+
 /// Adds podmeter_build_info, the sampler's counters and process_* (from /proc/self) to `out`.
 void AddSelfMetrics(const SamplerCounters& counters, const std::string& version,
                     FamilyBuilder* out);

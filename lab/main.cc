@@ -24,6 +24,7 @@
 #include "lab/cgroups.h"
 #include "lab/cold_start.h"
 #include "lab/manifest.h"
+#include "lab/pod_list.h"
 #include "lab/pod_manager.h"
 #include "lab/process.h"
 #include "lab/report.h"
@@ -224,6 +225,8 @@ struct Stack {
 // 500 ms in about a fifth of the rounds (holes in its server-side latency).
 Status StartPodmeter(Stack& stack, const RunOptions& o, const std::string& repo,
                      const RunDir& run) {
+  // podmeter refuses a --pods-file that does not exist (exit 2): start it on an empty list.
+  if (Status s = WriteFileAtomically(stack.options.pods_file, PodListJson({})); !s.ok()) return s;
   auto pid = StartInCgroup(
       {PodmeterBin(repo), "--listen", "127.0.0.1:" + std::to_string(o.podmeter_port), "--pods-file",
        stack.options.pods_file, "--interval", "1", "--relay-timeout", "0.9"},

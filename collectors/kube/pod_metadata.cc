@@ -240,9 +240,74 @@ std::optional<double> ParseRfc3339(std::string_view text) {
   return static_cast<double>(seconds) + fraction;
 }
 
+namespace {
+
+// Keeps, while parsing, only the members ParsePod reads: a PodList's DOM (managedFields, specs,
+// volumes, env, big annotations) is several times its text, and no longer built. Paths are
+// member names from the root, "[]" standing for an array's elements; "**" keeps the whole value.
+class PodListFilter {
+ public:
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key) return true;
+    // A key at depth d names a member of the d-th open container; array levels have no key.
+    path_.resize(static_cast<size_t>(depth));
+    path_[static_cast<size_t>(depth) - 1] = parsed.get<std::string>();
+    return Keep();
+  }
+
+ private:
+  bool Keep() const {
+    static const std::vector<std::vector<std::string_view>> kKept = {
+        {"kind"},
+        {"apiVersion"},
+        {"items", "[]", "metadata", "uid"},
+        {"items", "[]", "metadata", "name"},
+        {"items", "[]", "metadata", "namespace"},
+        {"items", "[]", "metadata", "creationTimestamp"},
+        {"items", "[]", "metadata", "labels", "**"},
+        {"items", "[]", "metadata", "annotations", "podmeter.io/*"},
+        {"items", "[]", "metadata", "annotations", "prometheus.io/*"},
+        {"items", "[]", "spec", "nodeName"},
+        {"items", "[]", "status", "phase"},
+        {"items", "[]", "status", "podIP"},
+        {"items", "[]", "status", "qosClass"},
+        {"items", "[]", "status", "startTime"},
+        {"items", "[]", "status", "conditions", "[]", "status"},
+        {"items", "[]", "status", "conditions", "[]", "type"},
+        {"items", "[]", "status", "conditions", "[]", "lastTransitionTime"},
+        {"items", "[]", "status", "containerStatuses", "**"},
+        {"items", "[]", "status", "initContainerStatuses", "**"},
+    };
+    for (const auto& kept : kKept) {
+      if (Matches(kept)) return true;
+    }
+    return false;
+  }
+
+  // The path is inside `kept` (a prefix of it) or under a "**" of it.
+  bool Matches(const std::vector<std::string_view>& kept) const {
+    for (size_t i = 0; i < path_.size(); ++i) {
+      if (i >= kept.size()) return false;
+      std::string_view want = kept[i];
+      if (want == "**") return true;
+      if (want == "[]") continue;  // an array level: no key recorded
+      if (want.ends_with("*")) {
+        if (!path_[i].starts_with(want.substr(0, want.size() - 1))) return false;
+      } else if (path_[i] != want) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::vector<std::string> path_;
+};
+
+}  // namespace
+
 StatusOr<std::vector<PodMeta>> ParsePodList(std::string_view text, size_t* skipped) {
   if (skipped != nullptr) *skipped = 0;
-  json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  json doc = json::parse(text.begin(), text.end(), PodListFilter(), /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::InvalidData("pod list: invalid JSON");
   if (!doc.is_object()) return Status::InvalidData("pod list: not a JSON object");
   const json* kind = Member(doc, "kind");

@@ -47,9 +47,11 @@ struct PodMeta {
   std::vector<ContainerMeta> containers;  // containerStatuses, then initContainerStatuses
 };
 
-/// Parses a v1 PodList (kubelet /pods or API server list). Invalid JSON, or a document that is
-/// not a PodList, is InvalidData. Items that are not objects, or lack metadata.uid, are skipped
-/// and counted in *skipped (may be null). Fields of the wrong type are left at their defaults.
+/// Parses a v1 PodList (kubelet /pods or API server list), keeping while it parses only the fields
+/// above (annotations: only podmeter.io/* and prometheus.io/*), so memory follows what is kept,
+/// not the size of the text. Invalid JSON, or a document that is not a PodList, is InvalidData.
+/// Items that are not objects, or lack metadata.uid, are skipped and counted in *skipped (may be
+/// null). Fields of the wrong type are left at their defaults.
 StatusOr<std::vector<PodMeta>> ParsePodList(std::string_view json, size_t* skipped = nullptr);
 
 /// RFC 3339 ("2026-11-23T20:01:02Z", fractional seconds and numeric offsets allowed) → unix

@@ -40,7 +40,10 @@ struct PodSourceOptions {
   std::chrono::milliseconds file_check_interval{100};  // file source: stat, re-read if changed
   std::chrono::milliseconds timeout{3000};             // whole HTTP request
   std::chrono::milliseconds connect_timeout{1000};     // capped by timeout
-  size_t max_body_bytes = size_t{64} << 20;
+  // A full node's PodList (110 pods, managedFields included) is a few MiB; a larger answer (an
+  // API server list without its field selector, a proxy's page) is refused rather than read, so
+  // a body (up to twice its size while the buffer grows) stays within the DaemonSet's 128Mi.
+  size_t max_body_bytes = size_t{16} << 20;
 };
 
 inline constexpr char kServiceAccountTokenFile[] =

@@ -24,6 +24,9 @@ using Clock = std::chrono::steady_clock;
 using Families = std::vector<MetricFamily>;
 
 constexpr const char* kTargetLabels[] = {"namespace", "pod", "container"};
+// Labels a relayed series may not set: the target labels and those the scrape adds.
+constexpr const char* kProtectedLabels[] = {"namespace", "pod",      "container",
+                                            "job",       "instance", "node"};
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -128,8 +131,8 @@ void AddTargetLabels(const RelayTarget& target, std::vector<MetricFamily>* famil
       };
       for (ClientMetric::Label& label : metric.label) {
         std::string name = label.name;
-        if (std::find(std::begin(kTargetLabels), std::end(kTargetLabels), name) !=
-            std::end(kTargetLabels)) {
+        if (std::find(std::begin(kProtectedLabels), std::end(kProtectedLabels), name) !=
+            std::end(kProtectedLabels)) {
           do {
             name = "exported_" + name;
           } while (taken(name));
@@ -139,6 +142,11 @@ void AddTargetLabels(const RelayTarget& target, std::vector<MetricFamily>* famil
       metric.label = std::move(out);
     }
   }
+}
+
+bool IsReservedFamily(const std::string& name, const std::vector<std::string>& reserved) {
+  return name.rfind("podmeter_", 0) == 0 ||
+         std::find(reserved.begin(), reserved.end(), name) != reserved.end();
 }
 
 size_t CountSeries(const std::vector<MetricFamily>& families) {
@@ -178,6 +186,7 @@ struct Relay::Impl {
   }
 
   bool KeepFamily(const std::string& name) const {
+    if (!allow.has_value() && !deny.has_value()) return true;
     // std::regex may throw on pathological input (error_complexity, error_stack): drop then.
     try {
       if (allow.has_value() && !std::regex_match(name, *allow)) return false;
@@ -227,7 +236,8 @@ struct Relay::Impl {
   std::map<std::string, PodState> state;  // by pod uid
   std::map<std::string, uint64_t> errors;
   uint64_t rounds = 0;
-  size_t round_bytes = 0;  // body bytes received in the current round
+  size_t round_bytes = 0;     // body bytes received in the current round
+  size_t round_reserved = 0;  // families dropped this round as podmeter's own (IsReservedFamily)
 };
 
 // Past this many body bytes in a round, the memory freed by the round (parsers, refused
@@ -318,9 +328,13 @@ bool Relay::Impl::FetchAll(const std::vector<RelayTarget>& targets,
                            std::vector<Outcome>* outcomes) {
   ExpositionLimits limits;
   limits.max_series = options.max_series_per_pod;
-  if (allow.has_value() || deny.has_value()) {
-    limits.keep_family = [this](const std::string& name) { return KeepFamily(name); };
-  }
+  limits.keep_family = [this](const std::string& name) {
+    if (IsReservedFamily(name, options.reserved_families)) {
+      ++round_reserved;
+      return false;
+    }
+    return KeepFamily(name);
+  };
   const Clock::time_point start = Clock::now();
   outcomes->assign(targets.size(), Outcome());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(
@@ -396,11 +410,13 @@ std::shared_ptr<const RelaySnapshot> Relay::Impl::Round() {
   if (pods != nullptr) targets = SelectRelayTargets(*pods, options, &no_port);
   std::vector<Outcome> outcomes;
   round_bytes = 0;
+  round_reserved = 0;
   bool complete = FetchAll(targets, &outcomes);
   if (round_bytes >= kTrimAfterBytes) malloc_trim(0);
   if (!complete) return nullptr;
 
   errors["no_port"] += no_port;
+  errors["reserved_family"] += round_reserved;
   auto snapshot = std::make_shared<RelaySnapshot>();
   std::map<std::string, PodState> next;  // pods no longer targeted are forgotten
   std::map<std::string, MetricFamily> merged;

@@ -46,10 +46,12 @@
 namespace podmeter {
 
 /// Failure reasons, the keys of RelaySnapshot::errors. "type_conflict" counts families dropped
-/// from the merged output because another pod exposes the same name with another type.
+/// from the merged output because another pod exposes the same name with another type;
+/// "reserved_family" counts a pod's families dropped because podmeter owns the name
+/// (IsReservedFamily), once per family and round.
 inline constexpr const char* kRelayErrorReasons[] = {
-    "connect", "timeout",      "http_status", "body_too_large",
-    "parse",   "series_limit", "no_port",     "type_conflict",
+    "connect",      "timeout", "http_status",   "body_too_large",  "parse",
+    "series_limit", "no_port", "type_conflict", "reserved_family",
 };
 
 struct RelayOptions {
@@ -62,7 +64,12 @@ struct RelayOptions {
   bool honour_prometheus_annotations = false;
   std::string host_override;  // fetch this host instead of the pod IP (the one-machine lab)
   int keep_last_good_failures = 3;
+  /// Names podmeter serves itself besides podmeter_* (its process_* self-metrics): never relayed.
+  std::vector<std::string> reserved_families;
 };
+
+/// True for a family name a pod may not write: podmeter_*, or one of `reserved`. Pure.
+bool IsReservedFamily(const std::string& name, const std::vector<std::string>& reserved);
 
 /// What to fetch for one pod, and the labels its series get.
 struct RelayTarget {
@@ -81,7 +88,9 @@ std::vector<RelayTarget> SelectRelayTargets(const std::vector<PodMeta>& pods,
                                             const RelayOptions& options, size_t* no_port);
 
 /// Puts namespace, pod and container first on every series; a series' own label of one of those
-/// names becomes exported_<name> (prefixed again while the name is taken), as Prometheus does.
+/// names, or of job, instance or node (the target labels Prometheus and the ServiceMonitor add,
+/// which a pod must not override even with honorLabels), becomes exported_<name> (prefixed again
+/// while the name is taken), as Prometheus does.
 void AddTargetLabels(const RelayTarget& target, std::vector<prometheus::MetricFamily>* families);
 
 /// The time series the families expose: one per counter/gauge/untyped series, per bucket (+Inf

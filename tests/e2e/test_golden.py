@@ -77,14 +77,29 @@ def test_bad_flags_exit_2():
                  ["--disable-collector", "gpu"], ["--log-level", "loud"]):
         res = subprocess.run([podmeter_bin(), *args], capture_output=True, text=True, timeout=10)
         assert res.returncode == 2, (args, res.returncode, res.stderr)
-        assert res.stderr.strip(), args
+        assert len(res.stderr.strip().splitlines()) == 1, (args, res.stderr)
 
 
-def test_missing_cgroup_tree_keeps_serving(tmp_path):
+def test_values_that_can_never_work_exit_2_naming_the_flag(tmp_path):
+    """Issue 15: these used to run with /healthz 200 and export nothing."""
+    from harness import podmeter_bin
+    root = os.path.join(FIXTURES, "v2-systemd")
+    cgroup, proc = os.path.join(root, "sys/fs/cgroup"), os.path.join(root, "proc")
     (tmp_path / "proc/self").mkdir(parents=True)
     (tmp_path / "proc/self/mountinfo").write_text("22 1 259:1 / / rw - ext4 /dev/root rw\n")
-    with running_podmeter("--cgroup-root", str(tmp_path / "nothing"),
-                          "--proc-root", str(tmp_path / "proc")) as base:
-        text = scrape(base)
-    assert 'podmeter_sample_errors_total{collector="discovery"}' in text
-    assert "podmeter_discovered_pods 0" in text
+    (tmp_path / "cgroup").mkdir()
+    cases = [
+        (["--cgroup-root", cgroup, "--proc-root", proc, "--pods-file", str(tmp_path / "no.json")],
+         "--pods-file"),
+        (["--cgroup-root", cgroup, "--proc-root", proc, "--pods-file", str(tmp_path)], "--pods-file"),
+        (["--cgroup-root", str(tmp_path / "nonexistent"), "--proc-root", proc], "--cgroup-root"),
+        (["--cgroup-root", str(tmp_path / "cgroup"), "--proc-root", str(tmp_path / "proc")],
+         "--cgroup-root"),  # no cgroup mount at all
+        (["--cgroup-root", cgroup, "--proc-root", str(tmp_path / "noproc")], "--proc-root"),
+    ]
+    for args, flag in cases:
+        res = subprocess.run([podmeter_bin(), "--listen", "127.0.0.1:0", *args],
+                             capture_output=True, text=True, timeout=10)
+        assert res.returncode == 2, (args, res.returncode, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and flag in lines[0], (args, res.stderr)

@@ -43,7 +43,7 @@ TEST(PodMetadataParse, KubeletPodsFixture) {
   EXPECT_EQ(rust.labels.size(), 3u);
   EXPECT_EQ(rust.labels.at("app.kubernetes.io/part-of"), "podmeter-lab");
   EXPECT_EQ(rust.labels.at("pod-template-hash"), "7d9f8b6c5");
-  EXPECT_EQ(rust.annotations.size(), 5u);
+  EXPECT_EQ(rust.annotations.size(), 3u);  // only podmeter.io/* and prometheus.io/* are kept
   EXPECT_EQ(rust.annotations.at("podmeter.io/scrape"), "true");
   EXPECT_EQ(rust.annotations.at("podmeter.io/port"), "8080");
   EXPECT_EQ(rust.annotations.at("podmeter.io/path"), "/metrics");

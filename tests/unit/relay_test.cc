@@ -538,6 +538,40 @@ TEST_F(RelayTargetsTest, ConflictsAcrossPodsAndWithPodLabels) {
   EXPECT_NE(FindFamily(*s, "only_b"), nullptr);
 }
 
+TEST_F(RelayTargetsTest, PodsCannotWritePodmetersFamiliesOrScrapeLabels) {
+  WriteTarget("evil",
+              "# TYPE podmeter_pod_info gauge\npodmeter_pod_info{app=\"x\"} 1\n"
+              "podmeter_up 1\n"
+              "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 5\n"
+              "# TYPE go_goroutines gauge\ngo_goroutines 7\n"
+              "# TYPE requests_total counter\n"
+              "requests_total{job=\"j\",instance=\"i\",node=\"n\",namespace=\"ns\"} 2\n");
+  SetPods({TargetPod("evil", "/file/evil")});
+  RelayOptions o;
+  o.reserved_families = {"process_cpu_seconds_total"};
+  auto relay = MakeRelay(o);
+  ASSERT_NE(relay, nullptr);
+  relay->RoundOnce();
+  auto s = relay->Latest();
+  ASSERT_EQ(s->pods.size(), 1u);
+  EXPECT_TRUE(s->pods[0].up) << s->pods[0].error;
+  EXPECT_EQ(s->errors.at("reserved_family"), 3u);  // podmeter_pod_info, podmeter_up, process_*
+  EXPECT_EQ(FindFamily(*s, "podmeter_pod_info"), nullptr);
+  EXPECT_EQ(FindFamily(*s, "podmeter_up"), nullptr);
+  EXPECT_EQ(FindFamily(*s, "process_cpu_seconds_total"), nullptr);
+  EXPECT_NE(FindFamily(*s, "go_goroutines"), nullptr);  // podmeter does not serve go_*
+  const MetricFamily* requests = FindFamily(*s, "requests_total");
+  ASSERT_NE(requests, nullptr);
+  ASSERT_EQ(requests->metric.size(), 1u);
+  Labels want = {{"namespace", "default"},    {"pod", "evil"},
+                 {"container", "app"},        {"exported_job", "j"},
+                 {"exported_instance", "i"},  {"exported_node", "n"},
+                 {"exported_namespace", "ns"}};
+  EXPECT_EQ(requests->metric[0].label, want);
+  relay->RoundOnce();
+  EXPECT_EQ(relay->Latest()->errors.at("reserved_family"), 6u);  // counted every round
+}
+
 TEST_F(RelayTargetsTest, ThreadPublishesAndStopInterruptsAStall) {
   SetPods({TargetPod("fast", "/ok/f")});
   RelayOptions o;

@@ -210,7 +210,7 @@ prometheus::MetricFamily Family(const std::string& name, prometheus::MetricType 
   return f;
 }
 
-TEST(BuildStep, RelayedFamiliesJoinOrSitBesideAndConflictsAreDropped) {
+TEST(BuildStep, RelayedFamiliesSitBesideAndNeverJoinPodmetersOwn) {
   std::vector<prometheus::MetricFamily> own = {
       Family("a_total", prometheus::MetricType::Counter, 1),
       Family("process_cpu_seconds_total", prometheus::MetricType::Counter, 2)};
@@ -218,13 +218,14 @@ TEST(BuildStep, RelayedFamiliesJoinOrSitBesideAndConflictsAreDropped) {
       Family("process_cpu_seconds_total", prometheus::MetricType::Counter, 3),
       Family("a_total", prometheus::MetricType::Gauge, 4),
       Family("http_requests_total", prometheus::MetricType::Counter, 5)};
-  EXPECT_EQ(MergeRelayed(relayed, &own), 1u);
+  EXPECT_EQ(MergeRelayed(relayed, &own), 2u);
   ASSERT_EQ(own.size(), 3u);
   EXPECT_EQ(own[0].name, "a_total");
   EXPECT_EQ(own[0].metric.size(), 1u);  // the gauge of the same name was dropped
   EXPECT_EQ(own[1].name, "http_requests_total");
   EXPECT_EQ(own[2].name, "process_cpu_seconds_total");
-  EXPECT_EQ(own[2].metric.size(), 2u);
+  ASSERT_EQ(own[2].metric.size(), 1u);  // the relayed counter of the same name was dropped
+  EXPECT_EQ(own[2].metric[0].counter.value, 2);
 }
 
 }  // namespace
