@@ -57,12 +57,17 @@ def running_podmeter(*args, ready_timeout=15.0):
             time.sleep(0.05)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
+
+
+def stop_process(proc, grace=10):
+    """SIGTERM, up to `grace` seconds to exit, then SIGKILL; always reaps it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def scrape(base):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import FIXTURES, free_port, http_get, podmeter_bin
+from harness import FIXTURES, free_port, http_get, podmeter_bin, stop_process
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD_SECONDS = 15
@@ -41,12 +41,7 @@ def podmeter():
         assert time.monotonic() < deadline, "podmeter did not become healthy"
         time.sleep(0.05)
     yield proc, port
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc)
 
 
 def status_fields(pid):

@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 
-from harness import FIXTURES, free_port, http_get, parse, podmeter_bin
+from harness import FIXTURES, free_port, http_get, parse, podmeter_bin, stop_process
 
 ROOT = os.path.join(FIXTURES, "v2-systemd")
 # podmeter idles at ~27 MiB (most of it the 768 HTTP workers); the body, its buffer growth and
@@ -56,12 +56,7 @@ def run_podmeter(pods_file, seconds):
             hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
         return text, hwm
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def pod_names(samples):
