@@ -1,12 +1,21 @@
 """The one-node cluster of scripts/cluster, shared by the tests of this directory: the host's
 state is recorded before `up`, the cluster is brought up once per session, and `down` runs at
 the end whatever happened (test_teardown.py checks what it left behind)."""
+import fcntl
 import os
 import time
 
 import pytest
 
 from cluster_lib import cluster, host_snapshot
+
+
+def pytest_configure(config):
+    """One session at a time on this host's shared parts (cgroups under /kubepods, fixed ports,
+    the one-node cluster): CI's run, a developer's run and other worktrees wait for each other.
+    The lock is held until pytest exits."""
+    config._podmeter_host_lock = open("/run/lock/podmeter-host.lock", "w")
+    fcntl.flock(config._podmeter_host_lock, fcntl.LOCK_EX)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 import glob
 import json
+import fcntl
 import os
 import subprocess
 import sys
@@ -14,6 +15,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import ROOT, free_port  # noqa: E402
 
 LAB = os.environ.get("PODMETER_LAB", os.path.join(ROOT, "build", "lab", "podmeter-lab"))
+
+
+def pytest_configure(config):
+    """One session at a time on this host's shared parts (cgroups under /kubepods, fixed ports,
+    the one-node cluster): CI's run, a developer's run and other worktrees wait for each other.
+    The lock is held until pytest exits."""
+    config._podmeter_host_lock = open("/run/lock/podmeter-host.lock", "w")
+    fcntl.flock(config._podmeter_host_lock, fcntl.LOCK_EX)
 
 
 @pytest.fixture(scope="session")
