@@ -20,7 +20,10 @@ LAB = os.environ.get("PODMETER_LAB", os.path.join(ROOT, "build", "lab", "podmete
 def pytest_configure(config):
     """One session at a time on this host's shared parts (cgroups under /kubepods, fixed ports,
     the one-node cluster): CI's run, a developer's run and other worktrees wait for each other.
-    The lock is held until pytest exits."""
+    The lock is held until pytest exits (taken once when both directories run in one session)."""
+    if os.environ.get("PODMETER_HOST_LOCKED") == str(os.getpid()):
+        return
+    os.environ["PODMETER_HOST_LOCKED"] = str(os.getpid())
     config._podmeter_host_lock = open("/run/lock/podmeter-host.lock", "w")
     fcntl.flock(config._podmeter_host_lock, fcntl.LOCK_EX)
 
