@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <iterator>
@@ -28,6 +29,8 @@ struct RawFlags {
   double stale_after_s = 300.0;
   double startup_timeout_s = 60.0;
   double relay_timeout_s = 0.5;
+  std::string kubelet_cgroup_root = "auto";
+  std::string pod_uid;
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -48,6 +51,19 @@ void AddSamplingFlags(CLI::App& app, Config* c, RawFlags* raw) {
                  "The proc filesystem to read mountinfo and processes from (libproc2 is used when "
                  "it is /proc)")
       ->capture_default_str();
+  app.add_option(
+         "--kubelet-cgroup-root", raw->kubelet_cgroup_root,
+         "The kubelet's cgroupRoot (e.g. / or /podmeter-node): only the kubepods tree "
+         "directly below it is read. auto: the tree holding podmeter's own pod (--pod-uid), "
+         "else every kubepods tree found")
+      ->check([](const std::string& v) {
+        return v == "auto" || (!v.empty() && v.front() == '/')
+                   ? std::string()
+                   : std::string("must be auto or an absolute cgroup path");
+      })
+      ->capture_default_str();
+  app.add_option("--pod-uid", raw->pod_uid,
+                 "podmeter's own pod uid (default $POD_UID, from the downward API)");
   app.add_option("--log-level", raw->log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -125,6 +141,12 @@ void Resolve(const RawFlags& raw, const std::string& version, Config* c) {
   c->sampler.version = version;
   c->sampler.stale_after_seconds = raw.stale_after_s;
   c->sampler.startup_timeout = Millis(raw.startup_timeout_s);
+  if (raw.kubelet_cgroup_root != "auto") {
+    c->sampler.kubelet_trees.cgroup_root = raw.kubelet_cgroup_root;
+  }
+  const char* pod_uid_env = std::getenv("POD_UID");
+  c->sampler.kubelet_trees.own_pod_uid =
+      !raw.pod_uid.empty() ? raw.pod_uid : (pod_uid_env != nullptr ? pod_uid_env : "");
   std::string source = raw.pod_source;
   if (source == "auto") source = c->pods.pods_file.empty() ? "none" : "file";
   using Kind = PodSourceOptions::Kind;

@@ -9,6 +9,7 @@
 #include "exporter/relay_metrics.h"
 #include "exporter/resource_metrics.h"
 #include "exporter/tracker_metrics.h"
+#include "tracking/sandbox_filter.h"
 
 namespace podmeter {
 namespace {
@@ -118,12 +119,28 @@ void Sampler::StartStartupWatcher() {
   }
 }
 
+// Keeps the trees for the self-metrics; logs which are read whenever that changes.
+void Sampler::NoteKubepodsTrees(std::vector<KubepodsTree> trees) {
+  std::string read, left_out;
+  for (const KubepodsTree& t : trees) (t.read ? read : left_out) += " " + t.path;
+  std::string summary = "kubepods trees read:" + (read.empty() ? " none" : read);
+  if (!left_out.empty()) {
+    summary += "; left out (not the kubelet's, see --kubelet-cgroup-root):" + left_out;
+  }
+  if (summary != last_trees_logged_) {
+    Log(left_out.empty() ? LogLevel::kInfo : LogLevel::kWarn, summary);
+    last_trees_logged_ = summary;
+  }
+  counters_.kubepods_trees = std::move(trees);
+}
+
 // Step 1, read: discover the pod cgroups and run the collectors on each; counts what failed.
-std::vector<PodSample> Sampler::Read() {
+// The pod sandboxes are dropped (with `meta`, the latest pod list) before anything counts them.
+std::vector<PodSample> Sampler::Read(const std::vector<PodMeta>* meta) {
   EnsureMounts();
   if (mounts_.version == CgroupMounts::Version::kNone) return {};
   ReadStats stats;
-  auto pods = ReadPods(mounts_, collectors_, &stats);
+  auto pods = ReadPods(mounts_, options_.kubelet_trees, collectors_, &stats);
   if (!pods.ok()) {
     ++counters_.errors["discovery"];
     Log(LogLevel::kWarn, "discovery: " + pods.status().message());
@@ -140,14 +157,17 @@ std::vector<PodSample> Sampler::Read() {
     if (msg != last_error_logged_) Log(LogLevel::kWarn, msg);
     last_error_logged_ = msg;
   }
+  NoteKubepodsTrees(std::move(stats.trees));
+  DropSandboxes(meta, &pods.value());
   counters_.discovered_pods = pods->size();
   counters_.discovered_containers = 0;
   for (const PodSample& pod : *pods) counters_.discovered_containers += pod.containers.size();
   return std::move(pods.value());
 }
 
-// Step 2, join: OOM totals, start-ups and pod metadata onto what was read.
-std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods) {
+// Step 2, join: OOM totals, start-ups and pod metadata (`meta`: null when none) onto what was read.
+std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods,
+                                    const std::vector<PodMeta>* meta) {
   if (oom_) {
     // Containers the OOM watcher could not watch (v1 only) still count from the sample's reads.
     size_t unwatched = oom_->Observe(pods, mounts_);
@@ -164,11 +184,9 @@ std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods) {
     }
     tracker_.AddStartups(records);
   }
-  std::shared_ptr<const std::vector<PodMeta>> meta;
-  if (metadata_.latest) meta = metadata_.latest();
   double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<PodNames> names = tracker_.Join(pods, meta.get(), now);
+  std::vector<PodNames> names = tracker_.Join(pods, meta, now);
   if (oom_) {
     for (const std::string& uid : tracker_.forgotten()) oom_->Forget(uid);
   }
@@ -204,8 +222,10 @@ std::vector<prometheus::MetricFamily> Sampler::Build(const std::vector<PodSample
 
 void Sampler::SampleOnce() {
   auto start = std::chrono::steady_clock::now();
-  std::vector<PodSample> pods = Read();
-  std::vector<PodNames> names = Join(pods);
+  std::shared_ptr<const std::vector<PodMeta>> meta;
+  if (metadata_.latest) meta = metadata_.latest();
+  std::vector<PodSample> pods = Read(meta.get());
+  std::vector<PodNames> names = Join(pods, meta.get());
   auto families = Build(pods, names, start);
   store_->Publish(std::make_shared<const SnapshotStore::Families>(std::move(families)));
 }

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "collectors/cgroupfs/cgroup_discovery.h"
 #include "collectors/cgroupfs/mountinfo.h"
 #include "collectors/kube/pod_metadata.h"
 #include "collectors/readers/collector.h"
@@ -30,6 +31,8 @@ namespace podmeter {
 struct SamplerOptions {
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string proc_root = "/proc";
+  /// Which kubepods trees are the kubelet's (--kubelet-cgroup-root, $POD_UID).
+  KubeletTreeOptions kubelet_trees;
   std::chrono::milliseconds interval{1000};
   std::string version;
   double stale_after_seconds = 300;
@@ -47,7 +50,8 @@ struct MetadataFeed {
   std::function<std::shared_ptr<const RelaySnapshot>()> relay;
 };
 
-/// Runs the steps of one sample: read (discover the pod cgroups, run the collectors) → join
+/// Runs the steps of one sample: read (discover the pod cgroups, run the collectors, drop the pod
+/// sandboxes: DropSandboxes in tracking/sandbox_filter.h) → join
 /// (pod metadata, restarts, start-ups; OOM totals) → build (the metric families) → publish (to
 /// the snapshot store). Each step is a function with typed input and output: ReadPods
 /// (collectors/readers/pod_reader.h), PodTracker::Join and OomAccounting::Observe (tracking/),
@@ -67,9 +71,10 @@ class Sampler {
 
  private:
   void EnsureMounts();
+  void NoteKubepodsTrees(std::vector<KubepodsTree> trees);
   void StartStartupWatcher();
-  std::vector<PodSample> Read();
-  std::vector<PodNames> Join(const std::vector<PodSample>& pods);
+  std::vector<PodSample> Read(const std::vector<PodMeta>* meta);
+  std::vector<PodNames> Join(const std::vector<PodSample>& pods, const std::vector<PodMeta>* meta);
   std::vector<prometheus::MetricFamily> Build(const std::vector<PodSample>& pods,
                                               const std::vector<PodNames>& names,
                                               std::chrono::steady_clock::time_point start);
@@ -88,6 +93,7 @@ class Sampler {
   // Self-metric state, touched only by the sampling thread.
   SamplerCounters counters_;
   std::string last_error_logged_;
+  std::string last_trees_logged_;
 
   std::thread thread_;
   std::mutex mutex_;

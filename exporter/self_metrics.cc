@@ -44,6 +44,13 @@ void AddSelfMetrics(const SamplerCounters& c, const std::string& version, Family
   out->Gauge("podmeter_discovered_containers",
              "Container cgroups in the last sample (pod sandboxes excluded).", {},
              static_cast<double>(c.discovered_containers));
+  for (const KubepodsTree& t : c.kubepods_trees) {
+    out->Gauge("podmeter_kubepods_tree_pods",
+               "Pod cgroups in each kubepods tree found; read=\"false\": not the kubelet's, its "
+               "pods are not reported (--kubelet-cgroup-root).",
+               {{"path", t.path}, {"read", t.read ? "true" : "false"}},
+               static_cast<double>(t.pods));
+  }
   AddProcessMetrics(out);
 }
 

@@ -1,12 +1,14 @@
 // podmeter's own series: what the sampler counted (samples, errors, vanished cgroups, time per
-// collector, discovered pods) and the process' CPU, memory and start time.
+// collector, discovered pods and kubepods trees) and the process' CPU, memory and start time.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "collectors/cgroupfs/cgroup_discovery.h"
 #include "exporter/family_builder.h"
 
 namespace podmeter {
@@ -20,6 +22,7 @@ struct SamplerCounters {
   std::map<std::string, uint64_t> vanished;         ///< by level ("pod", "container")
   size_t discovered_pods = 0;
   size_t discovered_containers = 0;
+  std::vector<KubepodsTree> kubepods_trees;  ///< found in the last sample
 };
 
 /// The process_* families AddSelfMetrics serves (with podmeter_*, never relayed from a pod).

@@ -1,6 +1,7 @@
 #include "collectors/cgroupfs/cgroup_discovery.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "collectors/base/file_util.h"
 
@@ -74,21 +75,77 @@ void WalkKubepodsRoot(const std::string& root, const std::string& kubepods_rel,
   }
 }
 
+// "/a/b/" → "/a/b"; "" or "/" → "/".
+std::string NormalizedCgroupPath(const std::string& path) {
+  std::string out = path.empty() || path.front() != '/' ? "/" + path : path;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string ParentPath(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// The kubepods roots: up to kMaxRootDepth levels down, and directly below the kubelet's
+// cgroupRoot when one is given (it may sit deeper). Relative paths, sorted, unique.
+std::vector<std::string> KubepodsRoots(const std::string& root, const std::string& cgroup_root) {
+  std::vector<std::string> rels;
+  FindKubepodsRoots(root, "", kMaxRootDepth, &rels);
+  if (!cgroup_root.empty() && cgroup_root != "/") {
+    FindKubepodsRoots(root, cgroup_root.substr(1), 1, &rels);
+  }
+  std::sort(rels.begin(), rels.end());
+  rels.erase(std::unique(rels.begin(), rels.end()), rels.end());
+  return rels;
+}
+
 }  // namespace
 
-StatusOr<std::vector<PodCgroup>> DiscoverPods(const CgroupMounts& mounts) {
+void ChooseKubeletTrees(const KubeletTreeOptions& options, const std::vector<bool>& holds_own_pod,
+                        std::vector<KubepodsTree>* trees) {
+  if (!options.cgroup_root.empty()) {
+    const std::string want = NormalizedCgroupPath(options.cgroup_root);
+    for (KubepodsTree& t : *trees) t.read = ParentPath(t.path) == want;
+    return;
+  }
+  bool found_own = false;
+  for (size_t i = 0; i < trees->size(); ++i) {
+    found_own = found_own || (i < holds_own_pod.size() && holds_own_pod[i]);
+  }
+  for (size_t i = 0; i < trees->size(); ++i) {
+    (*trees)[i].read = !found_own || holds_own_pod[i];
+  }
+}
+
+StatusOr<Discovery> DiscoverPods(const CgroupMounts& mounts, const KubeletTreeOptions& options) {
   std::string root = PrimaryRoot(mounts);
   if (root.empty()) return Status::NotFound("no cgroup hierarchy with cpu or memory is mounted");
   auto top = ListSubdirectories(root);
   if (!top.ok()) return top.status();
-  std::vector<std::string> kubepods_roots;
-  FindKubepodsRoots(root, "", kMaxRootDepth, &kubepods_roots);
-  std::vector<PodCgroup> pods;
-  for (const std::string& kubepods_rel : kubepods_roots)
+  const std::string cgroup_root =
+      options.cgroup_root.empty() ? "" : NormalizedCgroupPath(options.cgroup_root);
+  Discovery out;
+  std::vector<std::vector<PodCgroup>> pods_by_tree;
+  std::vector<bool> holds_own_pod;
+  for (const std::string& kubepods_rel : KubepodsRoots(root, cgroup_root)) {
+    std::vector<PodCgroup> pods;
     WalkKubepodsRoot(root, kubepods_rel, &pods);
-  std::sort(pods.begin(), pods.end(),
+    holds_own_pod.push_back(!options.own_pod_uid.empty() &&
+                            std::any_of(pods.begin(), pods.end(), [&](const PodCgroup& p) {
+                              return p.uid == options.own_pod_uid;
+                            }));
+    out.trees.push_back({"/" + kubepods_rel, pods.size(), false});
+    pods_by_tree.push_back(std::move(pods));
+  }
+  ChooseKubeletTrees(options, holds_own_pod, &out.trees);
+  for (size_t i = 0; i < out.trees.size(); ++i) {
+    if (!out.trees[i].read) continue;
+    std::move(pods_by_tree[i].begin(), pods_by_tree[i].end(), std::back_inserter(out.pods));
+  }
+  std::sort(out.pods.begin(), out.pods.end(),
             [](const PodCgroup& a, const PodCgroup& b) { return a.uid < b.uid; });
-  return pods;
+  return out;
 }
 
 }  // namespace podmeter

@@ -24,9 +24,38 @@ struct PodCgroup {
   std::vector<ContainerCgroup> containers;  ///< sorted by id
 };
 
+/// Which kubepods trees are the kubelet's (a host may hold several: a kubelet with a cgroupRoot of
+/// its own beside a lab's or a test's `/kubepods`).
+struct KubeletTreeOptions {
+  /// The kubelet's cgroupRoot (its --cgroup-root, "/" by default, e.g. "/podmeter-node"): only the
+  /// kubepods root directly below it is read. Empty: decided as below.
+  std::string cgroup_root;
+  /// With no cgroup_root: the tree that holds this pod (podmeter's own, from the downward API) is
+  /// the kubelet's. Empty, or no tree holds it: every tree found is read.
+  std::string own_pod_uid;
+};
+
+/// One kubepods root found in the hierarchy.
+struct KubepodsTree {
+  std::string path;   ///< e.g. "/podmeter-node/kubepods", "/kubepods.slice"
+  size_t pods = 0;    ///< pod cgroups in it
+  bool read = false;  ///< chosen as the kubelet's: its pods are reported
+};
+
+struct Discovery {
+  std::vector<PodCgroup> pods;      ///< of the trees read, sorted by uid
+  std::vector<KubepodsTree> trees;  ///< every kubepods root found, sorted by path
+};
+
 /// Walks the primary hierarchy (v2: unified; v1: memory, else cpu) for kubepods roots up to three
-/// levels down and lists every pod and container cgroup, sorted by pod uid. Directories that
-/// vanish during the walk are skipped; an unreadable hierarchy root is an error.
-StatusOr<std::vector<PodCgroup>> DiscoverPods(const CgroupMounts& mounts);
+/// levels down (or directly below options.cgroup_root), lists every pod and container cgroup of
+/// each, and keeps those of the kubelet's trees (KubeletTreeOptions). Directories that vanish
+/// during the walk are skipped; an unreadable hierarchy root is an error.
+StatusOr<Discovery> DiscoverPods(const CgroupMounts& mounts, const KubeletTreeOptions& options);
+
+/// Which of `trees` are the kubelet's (sets KubepodsTree::read); `holds_own_pod` says whether
+/// trees[i] holds options.own_pod_uid. Pure.
+void ChooseKubeletTrees(const KubeletTreeOptions& options, const std::vector<bool>& holds_own_pod,
+                        std::vector<KubepodsTree>* trees);
 
 }  // namespace podmeter

@@ -3,7 +3,6 @@
 #include <chrono>
 
 #include "collectors/cgroupfs/cgroup_dirs.h"
-#include "collectors/cgroupfs/cgroup_discovery.h"
 
 namespace podmeter {
 namespace {
@@ -36,10 +35,13 @@ bool ReadCgroup(const CgroupMounts& mounts,
 }  // namespace
 
 StatusOr<std::vector<PodSample>> ReadPods(const CgroupMounts& mounts,
+                                          const KubeletTreeOptions& trees,
                                           const std::vector<std::unique_ptr<Collector>>& collectors,
                                           ReadStats* stats) {
-  auto pods = DiscoverPods(mounts);
-  if (!pods.ok()) return pods.status();
+  auto discovery = DiscoverPods(mounts, trees);
+  if (!discovery.ok()) return discovery.status();
+  stats->trees = std::move(discovery->trees);
+  const std::vector<PodCgroup>* pods = &discovery->pods;
   for (const auto& collector : collectors) stats->collector_seconds[std::string(collector->name())];
   std::vector<PodSample> out;
   for (const PodCgroup& pod : *pods) {
@@ -53,7 +55,6 @@ StatusOr<std::vector<PodSample>> ReadPods(const CgroupMounts& mounts,
       cs.runtime = c.runtime;
       cs.rel_path = c.rel_path;
       if (!ReadCgroup(mounts, collectors, c.rel_path, /*is_pod=*/false, &cs.data, stats)) continue;
-      if (cs.data.processes && cs.data.processes->is_pause) continue;  // the pod sandbox
       ps.containers.push_back(std::move(cs));
     }
     out.push_back(std::move(ps));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "collectors/base/status.h"
+#include "collectors/cgroupfs/cgroup_discovery.h"
 #include "collectors/cgroupfs/mountinfo.h"
 #include "collectors/readers/collector.h"
 #include "collectors/readers/samples.h"
@@ -23,13 +24,17 @@ struct ReadStats {
   uint64_t vanished_containers = 0;
   std::vector<std::string> failures;  ///< "<collector> collector on <cgroup>: <why>", in order
   std::vector<std::string> vanished;  ///< the cgroups that vanished
+  std::vector<KubepodsTree> trees;    ///< every kubepods root found; `read` ones were read
 };
 
-/// Discovers the pods under `mounts` and reads each pod cgroup (with the collectors that read
-/// pods) and each container cgroup (with all of them). A cgroup whose read fails, or which
-/// vanishes, is left out (a pod with its containers); so are pause sandboxes. Discovery failing
-/// is the error; the reads' failures are in `stats`. Pods come sorted by uid.
+/// Discovers the pods of the kubelet's trees (`trees`) under `mounts` and reads each pod cgroup
+/// (with the collectors that read pods) and each container cgroup (with all of them). A cgroup
+/// whose read fails, or which vanishes, is left out (a pod with its containers). Pod sandboxes are
+/// read like any container (ProcessSample::is_pause marks a `pause`-only one; the join tells
+/// sandboxes apart with the pod metadata: tracking/sandbox_filter.h). Discovery failing is the
+/// error; the reads' failures are in `stats`. Pods come sorted by uid.
 StatusOr<std::vector<PodSample>> ReadPods(const CgroupMounts& mounts,
+                                          const KubeletTreeOptions& trees,
                                           const std::vector<std::unique_ptr<Collector>>& collectors,
                                           ReadStats* stats);
 

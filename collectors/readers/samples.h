@@ -64,7 +64,7 @@ struct ProcessSample {
   uint64_t processes = 0;
   uint64_t threads = 0;
   uint64_t resident_bytes = 0;
-  bool is_pause = false;  ///< the only process is the pod sandbox's `pause`
+  bool is_pause = false;  ///< the only process is `pause` (the pod sandbox, or the pause image)
 };
 
 /// Everything the collectors read from one cgroup; a collector that is off leaves its part empty.
@@ -76,7 +76,7 @@ struct CgroupSample {
   std::optional<PidsSample> pids;
 };
 
-/// One container cgroup as read (pause sandboxes are left out).
+/// One container cgroup as read (the pod sandbox too, until the join drops it).
 struct ContainerSample {
   std::string id;        ///< 64 hex digits
   std::string runtime;   ///< from the cgroup name; may be empty

@@ -52,6 +52,22 @@ std::optional<std::string> UrlPath(const std::string* annotation) {
   return annotation->front() == '/' ? *annotation : "/" + *annotation;
 }
 
+// The container whose labels a pod's relayed series get: its first non-init one; null if none.
+const ContainerMeta* TargetContainer(const PodMeta& pod) {
+  for (const ContainerMeta& container : pod.containers) {
+    if (!container.init) return &container;
+  }
+  return nullptr;
+}
+
+// Worth fetching: the pod runs and so does its container (a pending, terminated or waiting one
+// refuses connections, which would say nothing).
+bool IsRunning(const PodMeta& pod) {
+  const ContainerMeta* container = TargetContainer(pod);
+  return pod.phase == "Running" && container != nullptr &&
+         (container->ready || container->started_at.has_value());
+}
+
 // Failures that say nothing about the pod's content: the last good series may stay a while.
 bool IsTransportFailure(const std::string& reason) {
   return reason == "connect" || reason == "timeout" || reason == "http_status";
@@ -67,7 +83,7 @@ std::vector<RelayTarget> SelectRelayTargets(const std::vector<PodMeta>& pods,
   };
   std::vector<Candidate> candidates;
   for (const PodMeta& pod : pods) {
-    if (pod.phase == "Succeeded" || pod.phase == "Failed") continue;  // its IP may be reused
+    if (!IsRunning(pod)) continue;  // also: a finished pod's IP may be reused
     std::string prefix;
     if (Annotation(pod, "podmeter.io/scrape") != nullptr) {
       prefix = "podmeter.io/";
@@ -92,12 +108,8 @@ std::vector<RelayTarget> SelectRelayTargets(const std::vector<PodMeta>& pods,
     c.target.uid = pod.uid;
     c.target.namespace_name = pod.namespace_name;
     c.target.pod = pod.name;
-    for (const ContainerMeta& container : pod.containers) {
-      if (!container.init) {
-        c.target.container = container.name;
-        break;
-      }
-    }
+    c.target.container = TargetContainer(pod)->name;
+    c.target.ready = TargetContainer(pod)->ready;
     c.target.url = "http://" + UrlHost(host) + ":" + std::to_string(port) + *path;
     c.created = pod.creation_time.value_or(0);
     candidates.push_back(std::move(c));
@@ -376,7 +388,7 @@ void Relay::Impl::ApplyOutcome(const RelayTarget& target, Outcome& outcome, PodS
     pod_state->families = std::move(outcome.families);
     pod_state->consecutive_failures = 0;
   } else {
-    ++errors[outcome.reason];
+    if (target.ready) ++errors[outcome.reason];  // else it may not listen yet: not an error
     result->error = outcome.reason;
     ++pod_state->consecutive_failures;
     if (!IsTransportFailure(outcome.reason) ||

@@ -5,8 +5,12 @@
 //
 // Opting in: `podmeter.io/scrape: "true"`, `podmeter.io/port` (required), `podmeter.io/path`
 // (default /metrics). With honour_prometheus_annotations, a pod without podmeter.io/scrape may
-// use `prometheus.io/scrape|port|path` instead. Pods in phase Succeeded or Failed, and pods
-// without an IP (unless host_override is set), are not fetched.
+// use `prometheus.io/scrape|port|path` instead. Only a pod in phase Running whose first
+// (non-init) container is running (ready, or state.running in the PodList) is fetched: pending,
+// terminated and crash-looping (waiting) ones are not, nor pods without an IP (unless
+// host_override is set). A running container that is not ready (still starting, or failing its
+// readiness probe) is fetched, but its failures are not counted as errors (it may not listen
+// yet): podmeter_relay_up says it.
 //
 // Failures, by reason: connect (refused, reset, also mid-response), timeout, http_status (not
 // 200), body_too_large, parse (a malformed line anywhere, or a body cut short: nothing of the pod
@@ -76,14 +80,15 @@ struct RelayTarget {
   std::string uid;
   std::string namespace_name;
   std::string pod;
-  std::string container;  // the pod's first (non-init) container; "" if none is known
+  std::string container;  // the pod's first (non-init) container
   std::string url;
+  bool ready = false;  // that container is ready: a failed fetch counts as an error
   bool operator==(const RelayTarget&) const = default;
 };
 
-/// The pods that opt in, sorted by namespace and name (one per namespace/name: the newest),
-/// with their URLs. Pods that opt in without a usable port or path are counted in *no_port
-/// (may be null). Pure.
+/// The running pods that opt in (see the file comment), sorted by namespace and name (one per
+/// namespace/name: the newest), with their URLs. Pods that opt in without a usable port or path
+/// are counted in *no_port (may be null). Pure.
 std::vector<RelayTarget> SelectRelayTargets(const std::vector<PodMeta>& pods,
                                             const RelayOptions& options, size_t* no_port);
 
@@ -100,7 +105,7 @@ size_t CountSeries(const std::vector<prometheus::MetricFamily>& families);
 struct RelayPodResult {
   RelayTarget target;
   bool up = false;              // this round's fetch and parse succeeded
-  std::string error;            // this round's failure reason, "" when up
+  std::string error;            // this round's failure reason, "" when up (also when not ready)
   size_t series = 0;            // relayed this round (kept series after a failure included)
   double duration_seconds = 0;  // this round's fetch and parse
   int consecutive_failures = 0;

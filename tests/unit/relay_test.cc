@@ -6,8 +6,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ PodMeta Pod(const std::string& name, const std::map<std::string, std::string>& a
   init.init = true;
   ContainerMeta app;
   app.name = "app";
+  app.ready = true;
   ContainerMeta sidecar;
   sidecar.name = "sidecar";
   p.containers = {app, sidecar, init};
@@ -91,24 +94,22 @@ TEST(SelectRelayTargets, AnnotationsPortsAndPaths) {
   pods.back().pod_ip = "";
   pods.push_back(Pod("v6", OptIn("8080")));
   pods.back().pod_ip = "fd00::1";
-  pods.push_back(Pod("no-containers", OptIn("8080")));
+  pods.push_back(Pod("no-containers", OptIn("8080")));  // no status: nothing known to run
   pods.back().containers.clear();
 
   RelayOptions o;
   size_t no_port = 0;
   std::vector<RelayTarget> t = SelectRelayTargets(pods, o, &no_port);
   EXPECT_EQ(no_port, 5u);  // no-port, bad-port, zero-port, big-port, bad-path
-  ASSERT_EQ(t.size(), 7u);
+  ASSERT_EQ(t.size(), 6u);
   EXPECT_EQ(t[0], (RelayTarget{"uid-default-a", "default", "a", "app",
-                               "http://10.1.2.3:9090/custom?x=1"}));
+                               "http://10.1.2.3:9090/custom?x=1", true}));
   EXPECT_EQ(t[1].pod, "b");
   EXPECT_EQ(t[1].url, "http://10.1.2.3:8080/metrics");
-  EXPECT_EQ(t[2].pod, "no-containers");
-  EXPECT_EQ(t[2].container, "");
-  EXPECT_EQ(t[3].url, "http://10.1.2.3:1/metrics");
-  EXPECT_EQ(t[4].pod, "upper");
-  EXPECT_EQ(t[5].url, "http://[fd00::1]:8080/metrics");
-  EXPECT_EQ(t[6].namespace_name, "kube-system");
+  EXPECT_EQ(t[2].url, "http://10.1.2.3:1/metrics");
+  EXPECT_EQ(t[3].pod, "upper");
+  EXPECT_EQ(t[4].url, "http://[fd00::1]:8080/metrics");
+  EXPECT_EQ(t[5].namespace_name, "kube-system");
 
   // prometheus.io annotations only when asked; podmeter.io wins when both are there.
   o.honour_prometheus_annotations = true;
@@ -116,15 +117,38 @@ TEST(SelectRelayTargets, AnnotationsPortsAndPaths) {
                               {"prometheus.io/scrape", "true"},
                               {"prometheus.io/port", "7070"}}));
   t = SelectRelayTargets(pods, o, nullptr);
-  ASSERT_EQ(t.size(), 8u);
-  EXPECT_EQ(t[4].pod, "prom");
-  EXPECT_EQ(t[4].url, "http://10.1.2.3:7070/metrics");
+  ASSERT_EQ(t.size(), 7u);
+  EXPECT_EQ(t[3].pod, "prom");
+  EXPECT_EQ(t[3].url, "http://10.1.2.3:7070/metrics");
 
   // The lab: every pod on one host, with or without an IP.
   o.host_override = "127.0.0.1";
   t = SelectRelayTargets(pods, o, nullptr);
-  ASSERT_EQ(t.size(), 9u);
+  ASSERT_EQ(t.size(), 8u);
   for (const RelayTarget& target : t) EXPECT_TRUE(target.url.starts_with("http://127.0.0.1:"));
+}
+
+TEST(SelectRelayTargets, OnlyPodsWhoseContainerRuns) {
+  std::vector<PodMeta> pods;
+  auto add = [&](const std::string& name, const std::string& phase) -> ContainerMeta& {
+    pods.push_back(Pod(name, OptIn("8080")));
+    pods.back().phase = phase;
+    return pods.back().containers[0];
+  };
+  add("pending", "Pending").ready = false;  // scheduled, its image or sandbox not there yet
+  add("succeeded", "Succeeded");
+  add("failed", "Failed");
+  add("crash-looping", "Running").ready = false;  // waiting (CrashLoopBackOff): no startedAt
+  add("ready", "Running");
+  ContainerMeta& starting = add("starting", "Running");  // running, readiness not passed yet
+  starting.ready = false;
+  starting.started_at = 1.7e9;
+  std::vector<RelayTarget> t = SelectRelayTargets(pods, RelayOptions(), nullptr);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].pod, "ready");
+  EXPECT_TRUE(t[0].ready);
+  EXPECT_EQ(t[1].pod, "starting");
+  EXPECT_FALSE(t[1].ready);
 }
 
 TEST(SelectRelayTargets, OnePerPodNameNewestWins) {
@@ -201,6 +225,22 @@ TEST(Relay, NoMetadataNoTargets) {
 
 using testing::Child;
 using testing::TempDir;
+
+// A port on 127.0.0.1 that nothing listens on (bound, never listened on, closed): refused.
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
 
 // Resident set size of this process, from /proc/self/statm.
 double RssMiB() {
@@ -496,6 +536,27 @@ TEST_F(RelayTargetsTest, TransportFailuresKeepSeriesForThreeRounds) {
   s = relay->Latest();
   EXPECT_EQ(s->pods[0].error, "parse");
   EXPECT_TRUE(s->families.empty());
+}
+
+TEST_F(RelayTargetsTest, ANotReadyContainersFailuresAreNoErrors) {
+  // Both refuse connections (nothing listens on a port taken and closed again).
+  PodMeta ready = TargetPod("ready", "/metrics");
+  ready.annotations["podmeter.io/port"] = std::to_string(ClosedPort());
+  PodMeta starting = ready;
+  starting.uid = "uid-starting";
+  starting.name = "starting";
+  starting.containers[0].ready = false;
+  starting.containers[0].started_at = 1.7e9;
+  SetPods({ready, starting});
+  auto relay = MakeRelay();
+  ASSERT_NE(relay, nullptr);
+  relay->RoundOnce();
+  auto s = relay->Latest();
+  ASSERT_EQ(s->pods.size(), 2u);
+  EXPECT_EQ(s->pods[0].error, "connect");
+  EXPECT_EQ(s->pods[1].error, "connect");
+  EXPECT_FALSE(s->pods[1].up);
+  EXPECT_EQ(s->errors.at("connect"), 1u);  // the ready one's only
 }
 
 TEST_F(RelayTargetsTest, PodsLeavingTheMetadataDisappear) {

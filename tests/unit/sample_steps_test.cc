@@ -1,4 +1,5 @@
-// The steps of one sample, each on its own: read (ReadPods on a fixture tree), OOM accounting,
+// The steps of one sample, each on its own: read (ReadPods on a fixture tree), the sandbox filter,
+// OOM accounting,
 // build (AddResourceMetrics over the readers' rows) and the relay merge. The join
 // (PodTracker::Join) is tested in pod_tracker_test.cc.
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 #include "exporter/resource_metrics.h"
 #include "exporter/text_format.h"
 #include "tracking/oom_accounting.h"
+#include "tracking/sandbox_filter.h"
 
 namespace podmeter {
 namespace {
@@ -28,6 +30,7 @@ namespace fs = std::filesystem;
 const fs::path kTree = fs::path(PODMETER_FIXTURES_DIR) / "v1-cgroupfs";
 const char kRustPod[] = "kubepods/pod0f6c9a52-4c7e-4d3b-9c1e-2b7a8e6d5f41";
 const std::string kIdRust = "0101010101010101010101010101010101010101010101010101010101010101";
+const std::string kIdSandbox = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
 
 std::string Read(const fs::path& p) {
   std::ifstream in(p);
@@ -48,18 +51,23 @@ CgroupMounts FixtureMounts() {
   return SelectCgroupMounts(mounts.value(), (kTree / "sys/fs/cgroup").string());
 }
 
-TEST(ReadStep, ReadsEveryPodAndContainerButThePauseSandboxes) {
+TEST(ReadStep, ReadsEveryPodAndContainerAndMarksThePauseOnes) {
   auto table = NewProcfsProcessTable((kTree / "proc").string());
   auto collectors = BuildCollectors({}, table.get());
   ASSERT_TRUE(collectors.ok());
   ReadStats stats;
-  auto pods = ReadPods(FixtureMounts(), collectors.value(), &stats);
+  auto pods = ReadPods(FixtureMounts(), {}, collectors.value(), &stats);
   ASSERT_TRUE(pods.ok()) << pods.status().message();
   ASSERT_EQ(pods->size(), 3u);
   EXPECT_EQ((*pods)[0].uid, "0f6c9a52-4c7e-4d3b-9c1e-2b7a8e6d5f41");  // sorted by uid
   EXPECT_EQ((*pods)[0].qos, QosClass::kGuaranteed);
-  ASSERT_EQ((*pods)[0].containers.size(), 1u);  // a0a0…: the pause sandbox
+  ASSERT_EQ((*pods)[0].containers.size(), 2u);
   const ContainerSample& rust = (*pods)[0].containers[0];
+  const ContainerSample& sandbox = (*pods)[0].containers[1];  // a0a0…: the pod's pause
+  EXPECT_EQ(sandbox.id, kIdSandbox);
+  ASSERT_TRUE(sandbox.data.processes.has_value());
+  EXPECT_TRUE(sandbox.data.processes->is_pause);
+  EXPECT_FALSE(rust.data.processes->is_pause);
   EXPECT_EQ(rust.id, kIdRust);
   EXPECT_EQ(rust.rel_path, std::string(kRustPod) + "/" + kIdRust);
   // Values straight from the fixture's files.
@@ -88,7 +96,7 @@ TEST(ReadStep, AMalformedFileLeavesTheContainerOutWithTheReason) {
   auto mounts = ParseMountInfo(Read(dir / "proc/self/mountinfo"));
   ASSERT_TRUE(mounts.ok());
   ReadStats stats;
-  auto pods = ReadPods(SelectCgroupMounts(*mounts, (dir / "sys/fs/cgroup").string()),
+  auto pods = ReadPods(SelectCgroupMounts(*mounts, (dir / "sys/fs/cgroup").string()), {},
                        collectors.value(), &stats);
   fs::remove_all(dir);
   ASSERT_TRUE(pods.ok());
@@ -99,6 +107,76 @@ TEST(ReadStep, AMalformedFileLeavesTheContainerOutWithTheReason) {
   EXPECT_NE(stats.failures[0].find("memory collector on " + std::string(kRustPod)),
             std::string::npos)
       << stats.failures[0];
+}
+
+// A pod with one container per {id, only process is pause}.
+PodSample PodWithContainers(const std::string& uid, std::vector<std::pair<std::string, bool>> cs) {
+  PodSample p;
+  p.uid = uid;
+  for (const auto& [id, pause] : cs) {
+    ContainerSample c;
+    c.id = id;
+    c.data.processes = ProcessSample{};
+    c.data.processes->processes = 1;
+    c.data.processes->is_pause = pause;
+    p.containers.push_back(c);
+  }
+  return p;
+}
+
+PodMeta ListedPod(const std::string& uid, std::vector<std::string> container_ids) {
+  PodMeta m;
+  m.uid = uid;
+  for (const std::string& id : container_ids) {
+    ContainerMeta c;
+    c.name = "c" + std::to_string(m.containers.size());
+    c.container_id = id;
+    m.containers.push_back(c);
+  }
+  return m;
+}
+
+std::vector<std::string> Ids(const PodSample& pod) {
+  std::vector<std::string> ids;
+  for (const ContainerSample& c : pod.containers) ids.push_back(c.id);
+  return ids;
+}
+
+TEST(SandboxFilter, AListedContainerRunningThePauseImageStaysTheSandboxGoes) {
+  const std::string sandbox(64, 'a'), user_pause(64, 'b'), server(64, 'c');
+  std::vector<PodSample> pods = {
+      PodWithContainers("uid-1", {{sandbox, true}, {user_pause, true}, {server, false}})};
+  std::vector<PodMeta> meta = {ListedPod("uid-1", {user_pause, server})};
+  DropSandboxes(&meta, &pods);
+  EXPECT_EQ(Ids(pods[0]), (std::vector<std::string>{user_pause, server}));
+}
+
+TEST(SandboxFilter, WithoutTheMetadataEveryPauseOnlyContainerIsTakenForTheSandbox) {
+  const std::string sandbox(64, 'a'), user_pause(64, 'b'), server(64, 'c');
+  std::vector<PodSample> pods = {
+      PodWithContainers("uid-1", {{sandbox, true}, {user_pause, true}, {server, false}}),
+      PodWithContainers("uid-2", {{sandbox, true}, {server, false}})};
+  DropSandboxes(nullptr, &pods);
+  EXPECT_EQ(Ids(pods[0]), std::vector<std::string>{server});
+  // A pod not listed yet (the list lags behind the cgroups): the same.
+  pods = {PodWithContainers("uid-2", {{user_pause, true}, {server, false}})};
+  std::vector<PodMeta> meta = {ListedPod("uid-1", {user_pause})};
+  DropSandboxes(&meta, &pods);
+  EXPECT_EQ(Ids(pods[0]), std::vector<std::string>{server});
+}
+
+TEST(SandboxFilter, AContainerNotListedYetStaysUnlessItRunsOnlyPause) {
+  const std::string sandbox(64, 'a'), fresh(64, 'd'), server(64, 'c');
+  std::vector<PodSample> pods = {
+      PodWithContainers("uid-1", {{sandbox, true}, {fresh, false}, {server, false}})};
+  std::vector<PodMeta> meta = {ListedPod("uid-1", {server})};
+  DropSandboxes(&meta, &pods);
+  EXPECT_EQ(Ids(pods[0]), (std::vector<std::string>{fresh, server}));
+  // No process figures (the processes collector off): never taken for a sandbox.
+  pods = {PodWithContainers("uid-1", {{sandbox, true}})};
+  pods[0].containers[0].data.processes.reset();
+  DropSandboxes(nullptr, &pods);
+  EXPECT_EQ(pods[0].containers.size(), 1u);
 }
 
 PodSample PodWithKills(const std::string& uid, std::optional<uint64_t> pod_kills,

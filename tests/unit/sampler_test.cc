@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "collectors/kube/pod_metadata.h"
 #include "collectors/readers/process_table.h"
 #include "exporter/text_format.h"
 
@@ -82,6 +83,33 @@ TEST_F(SamplerTest, PauseContainersHaveNoSeries) {
   EXPECT_NE(text.find("podmeter_discovered_containers 4"), std::string::npos) << text;
   EXPECT_EQ(text.find("container=\"a0a0a0a0a0a0\""), std::string::npos);  // pause of pod 0
   EXPECT_NE(text.find("container=\"010101010101\""), std::string::npos);
+}
+
+TEST_F(SamplerTest, AListedContainerRunningThePauseImageHasSeries) {
+  // Pod 0's pause-only container a0a0… listed as a user container of the pod (a Deployment whose
+  // image is the pause image): it is no sandbox, so it gets its series under its name.
+  auto listed = std::make_shared<std::vector<PodMeta>>(1);
+  PodMeta& pod = (*listed)[0];
+  pod.uid = "0f6c9a52-4c7e-4d3b-9c1e-2b7a8e6d5f41";
+  pod.name = "sleeper";
+  pod.namespace_name = "default";
+  pod.containers.resize(1);
+  pod.containers[0].name = "idle";
+  pod.containers[0].container_id = std::string(64, 'a');
+  for (size_t i = 1; i < 64; i += 2) pod.containers[0].container_id[i] = '0';
+  MetadataFeed feed;
+  feed.latest = [listed] { return std::shared_ptr<const std::vector<PodMeta>>(listed); };
+  SnapshotStore store;
+  Sampler sampler(options_, Collectors(false), &store, feed);
+  sampler.SampleOnce();
+  std::string text = Scrape(store);
+  EXPECT_NE(text.find("podmeter_container_processes{namespace=\"default\",pod=\"sleeper\","
+                      "container=\"idle\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("podmeter_discovered_containers 5"), std::string::npos);
+  // The other pods' sandboxes (not listed: no metadata for those pods) still have none.
+  EXPECT_EQ(text.find("container=\"a1a1a1a1a1a1\""), std::string::npos);
 }
 
 TEST_F(SamplerTest, ContainerVanishingMidReadIsSkippedAndCounted) {
