@@ -24,7 +24,7 @@ const std::string kId(64, 'c');
 class DiscoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const std::string& rel : {
+    for (const std::string& rel : std::vector<std::string>{
              "kubepods/burstable/pod" + kLabPod + "/" + kId,       // the lab's, cgroupRoot /
              "podmeter-node/kubepods/pod" + kNodePod + "/" + kId,  // a kubelet's own cgroupRoot
              "podmeter-node/kubepods/besteffort/pod" + kOwnPod + "/" + kId,
