@@ -109,13 +109,10 @@ void ChooseKubeletTrees(const KubeletTreeOptions& options, const std::vector<boo
     for (KubepodsTree& t : *trees) t.read = ParentPath(t.path) == want;
     return;
   }
+  auto holds = [&](size_t i) { return i < holds_own_pod.size() && holds_own_pod[i]; };
   bool found_own = false;
-  for (size_t i = 0; i < trees->size(); ++i) {
-    found_own = found_own || (i < holds_own_pod.size() && holds_own_pod[i]);
-  }
-  for (size_t i = 0; i < trees->size(); ++i) {
-    (*trees)[i].read = !found_own || holds_own_pod[i];
-  }
+  for (size_t i = 0; i < trees->size(); ++i) found_own = found_own || holds(i);
+  for (size_t i = 0; i < trees->size(); ++i) (*trees)[i].read = !found_own || holds(i);
 }
 
 StatusOr<Discovery> DiscoverPods(const CgroupMounts& mounts, const KubeletTreeOptions& options) {

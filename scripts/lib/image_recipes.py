@@ -72,8 +72,11 @@ def _build_podmeter(ctx: Context):
     else:
         ctx.run(os.path.join(ctx.repo, "scripts/build"))
     binary, out = os.path.join(build, "exporter/podmeter"), os.path.join(ctx.inputs, "podmeter")
-    if not _newer(out, binary):
-        ctx.run("strip", "-o", out, binary)  # as the Dockerfile: no debug info in the image
+    # Stripped every time (as the Dockerfile: no debug info in the image), never skipped by
+    # mtime: the inputs directory is shared by every checkout on the machine, and another
+    # worktree's newer podmeter there must not pass for this tree's.
+    ctx.run("strip", "-o", out + ".tmp", binary)
+    os.replace(out + ".tmp", out)
 
 
 def _layer_podmeter(ctx: Context) -> Layer:

@@ -101,7 +101,8 @@ TEST(ReadStep, AMalformedFileLeavesTheContainerOutWithTheReason) {
   fs::remove_all(dir);
   ASSERT_TRUE(pods.ok());
   ASSERT_EQ(pods->size(), 3u);
-  EXPECT_TRUE((*pods)[0].containers.empty());
+  ASSERT_EQ((*pods)[0].containers.size(), 1u);  // the rust container is out
+  EXPECT_EQ((*pods)[0].containers[0].id, kIdSandbox);
   EXPECT_EQ(stats.errors["memory"], 1u);
   ASSERT_EQ(stats.failures.size(), 1u);
   EXPECT_NE(stats.failures[0].find("memory collector on " + std::string(kRustPod)),
