@@ -371,8 +371,9 @@ def test_the_relay_fetches_only_running_containers(podmeter):
         "waiting", {}).get("reason") == "ErrImageNeverPull", 60)
     wait_until("the server container's exit", lambda: "terminated" in _container_state(
         "server-exited", "server"), 60)
-    for pod in ("never-pulled", "server-exited"):
-        assert kubectl_json("get", "pod", "-n", "cluster-test", pod)["status"].get("podIP")
+    ips = {p: kubectl_json("get", "pod", "-n", "cluster-test", p)["status"].get("podIP")
+           for p in ("never-pulled", "server-exited")}
+    assert ips["server-exited"], ips  # an address to fetch: only its state says not to
     wait_until("podmeter's metadata of both", lambda: (m := scrape(url)) and all(
         series(m, "podmeter_pod_info", pod=p) for p in ("never-pulled", "server-exited")), 30)
     time.sleep(6)  # one more --pods-interval (5 s): podmeter's list shows the states above
@@ -381,7 +382,7 @@ def test_the_relay_fetches_only_running_containers(podmeter):
     m = scrape(url)
     [connect1] = series(m, "podmeter_relay_errors_total", reason="connect")
     fetched = sorted(dict(ls)["pod"] for (n, ls) in m if n == "podmeter_relay_up")
-    print(f"\nrelayed: {fetched}; connect errors {connect0:.0f} -> {connect1:.0f}")
+    print(f"\npod IPs {ips}; relayed: {fetched}; connect errors {connect0:.0f} -> {connect1:.0f}")
     assert "never-pulled" not in fetched and "server-exited" not in fetched, fetched
     assert connect1 == connect0
     up = [dict(ls)["pod"] for (n, ls), v in m.items()
