@@ -285,8 +285,10 @@ def check_base(label, docs, cpu_request, cpu_limit, want_hpa):
         f"{label}: podmeter args (the kubelet's certificate verified), /healthz probes, port 10101",
     )
     env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in c["env"]}
-    expect(env.get("NODE_NAME") == "spec.nodeName" and env.get("NODE_IP") == "status.hostIP",
-           f"{label}: NODE_NAME and NODE_IP from the downward API")
+    expect(env.get("NODE_NAME") == "spec.nodeName" and env.get("NODE_IP") == "status.hostIP"
+           and env.get("POD_UID") == "metadata.uid",
+           f"{label}: NODE_NAME, NODE_IP and POD_UID (the kubelet's kubepods tree) from the "
+           "downward API")
     role = find(docs, "ClusterRole", "podmeter")
     rules = sorted((tuple(r["resources"]), tuple(sorted(r["verbs"]))) for r in role["rules"])
     expect(rules == [(("nodes/pods",), ("get",)), (("pods",), ("list", "watch"))],
