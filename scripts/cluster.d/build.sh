@@ -92,6 +92,7 @@ cluster_build() {
   command -v go >/dev/null || die "go is not installed (scripts/setup installs it)"
   mkdir -p "$CACHE"
   local start=$SECONDS
+  ensure_debian_packages
   _build_component etcd "$ETCD_BIN" _build_etcd
   _build_component containerd "$CONTAINERD_BIN" _build_containerd
   _build_component metrics-server "$METRICS_SERVER_BIN" _build_metrics_server

@@ -26,6 +26,9 @@ def node():
     """The running one-node cluster; yields the host snapshot taken before `up`."""
     if os.geteuid() != 0:
         pytest.skip("the cluster needs root")
+    # The binaries and the Debian packages `up` needs, first: the snapshot of the host's
+    # iptables chains needs iptables-save, which a fresh machine gets from `up`'s apt-get.
+    cluster("build", timeout=3600)
     cluster("down", timeout=300)
     before = host_snapshot()
     started = time.monotonic()
