@@ -8,7 +8,8 @@ CPU in millicores. `podmeter` is the rate of its usage counter over the window (
 each of its 1 s samples). cAdvisor refreshes its counters only at housekeeping (every 10-15 s) and
 stamps each value with that moment: `cAdv` is its rate between the first and the last
 housekeeping inside the window, by its own timestamps ("-" when fewer than two fell inside), and
-`pm@cAdv` podmeter's counter over exactly that span (interpolated between its samples): the same
+`pm@cAdv` podmeter's counter over exactly that span (interpolated between its samples; the window
+grows by up to 30 s until two housekeepings fall inside for every container): the same
 cgroup counter over the same seconds, so the two agree to a few per mille. /stats/summary's
 usageNanoCores is cAdvisor's rate over its last housekeeping interval, `kubectl top`
 metrics-server's over its own older window (15 s), rounded to whole millicores. Memory (working
@@ -72,17 +73,27 @@ def podmeter_after_next_sample(url):
     return time.time(), parse_exposition(text, PODMETER)
 
 
-def record_window(url, seconds):
+# cAdvisor's housekeeping in the kubelet: every 10 s, stretched up to 15 s for idle containers.
+MAX_HOUSEKEEPING_SECONDS = 15
+
+
+def record_window(url, seconds, namespace):
     """Readings over the window: podmeter's after each of its samples ([(time, series)]) and
-    cAdvisor's distinct housekeeping values ({key: {timestamp: value}})."""
+    cAdvisor's distinct housekeeping values ({key: {timestamp: value}}). The window grows (by up
+    to two housekeeping intervals) until every container of `namespace` (all: None) has two
+    cAdvisor housekeepings inside it."""
     pm, cad = [], {}
-    end = time.monotonic() + seconds
+    start = time.monotonic()
+    end, latest = start + seconds, start + seconds + 2 * MAX_HOUSEKEEPING_SECONDS
     while True:
         pm.append(podmeter_after_next_sample(url))
         raw = kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/metrics/cadvisor")
         for key, (value, ts) in parse_exposition(raw, CADVISOR).items():
             cad.setdefault(key, {})[ts if ts is not None else pm[-1][0]] = value
-        if time.monotonic() >= end:
+        now = time.monotonic()
+        short = [k for k, points in cad.items() if k[0] == CADVISOR[0] and k[3]
+                 and namespace in (None, k[1]) and sum(t >= pm[0][0] for t in points) < 2]
+        if now >= latest or (now >= end and not short):
             return pm, cad
 
 
@@ -179,8 +190,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--namespace", help="only this namespace (default: all)")
     parser.add_argument("--seconds", type=float, default=20.0,
-                        help="the window (longer than cAdvisor's 10-15 s housekeeping, so that "
-                             "two of them fall inside)")
+                        help="the window; it grows (by up to 30 s) until two of cAdvisor's "
+                             "10-15 s housekeepings fall inside for every container")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     args = parser.parse_args()
     pods = json.loads(kubectl("get", "pods", "-A", "-l", "app.kubernetes.io/name=podmeter",
@@ -189,7 +200,7 @@ def main():
         sys.exit("compare: no running podmeter pod (kubectl apply -k k8s/base)")
     url = f"http://{pods[0]['status']['podIP']}:10101/metrics"
 
-    pm, cad = record_window(url, args.seconds)
+    pm, cad = record_window(url, args.seconds, args.namespace)
     summary = json.loads(kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/stats/summary"))
     table = rows(summary, pm, cad, kubectl_top(), args.namespace)
     print_table(table)

@@ -50,7 +50,13 @@ def _sysctl(name):
         return None
 
 
+BUILTIN_CHAINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+
+
 def _iptables_chains():
+    """User-defined chains ("<tool> <table> <chain>") and every rule ("<tool> <table> -A …").
+    A table's built-in chains are not listed: with the nf_tables backend a fresh machine has no
+    tables at all until the node creates them, and they stay (empty) after `down`."""
     chains = set()
     for tool in ("iptables-save", "ip6tables-save"):
         out = subprocess.run([tool], capture_output=True, text=True).stdout
@@ -58,8 +64,10 @@ def _iptables_chains():
         for line in out.splitlines():
             if line.startswith("*"):
                 table = line[1:]
-            elif line.startswith(":"):
+            elif line.startswith(":") and line[1:].split()[0] not in BUILTIN_CHAINS:
                 chains.add(f"{tool.split('-')[0]} {table} {line[1:].split()[0]}")
+            elif line.startswith("-A "):
+                chains.add(f"{tool.split('-')[0]} {table} {line}")
     return chains
 
 
@@ -106,7 +114,7 @@ def leftovers(before):
     found += [f"link {name}" for name in sorted(now["links"] - before["links"])]
     found += [f"iptables chain {c}" for c in sorted(now["chains"] - before["chains"])]
     found += [f"iptables chain {c}" for c in sorted(now["chains"])
-              if c.split()[2].startswith(("KUBE-", "CNI-"))]
+              if c.split()[2].startswith(("KUBE-", "CNI-")) or "KUBE-" in c or "CNI-" in c]
     found += [f"sysctl {k}={now['sysctls'][k]} (was {v})"
               for k, v in before["sysctls"].items() if now["sysctls"][k] != v]
     found += [f"path {p} (existed before: {v})"
