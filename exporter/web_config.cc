@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
 #include <set>
@@ -182,6 +183,11 @@ Status ConfigureSslContext(const WebSecurity& security, void* ssl_ctx) {
     return Status::InvalidData("cert_file " + security.cert_file + ": " + SslError());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, security.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return Status::InvalidData("key_file " + security.key_file + " does not match cert_file " +
+                                 security.cert_file);
+    }
     return Status::InvalidData("key_file " + security.key_file + ": " + SslError());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
