@@ -4,6 +4,7 @@ a certificate curl verifies with --cacert, 401 without or with wrong credentials
 and Bearer accepted, /healthz open for the kubelet's probes, TLS below 1.2 refused, client
 certificates when asked for, plain HTTP when nothing is configured, and a bad web config stops
 podmeter at start-up with exit 2 and one line. Fixture cgroup tree, no host cgroups."""
+import json
 import os
 import subprocess
 import time
@@ -198,3 +199,44 @@ def test_missing_web_config_file_exits_2(tmp_path):
                          text=True, timeout=30)
     assert res.returncode == 2 and len(res.stderr.splitlines()) == 1, res.stderr
     assert "--web.config.file" in res.stderr and "none.yml" in res.stderr, res.stderr
+
+
+def test_prometheus_scrapes_over_tls_with_credentials(pki, tls_server, tmp_path):
+    """Debian's Prometheus as the client: its scrape config's tls_config and basic_auth (and
+    authorization) against podmeter; a wrong password is a target down with 401."""
+    (tmp_path / "password").write_text("s3cret")
+    (tmp_path / "token").write_text(TOKEN)
+    target = f'static_configs: [{{targets: ["127.0.0.1:{tls_server.port}"]}}]'
+    tls = f"scheme: https\n    tls_config: {{ca_file: {pki / 'ca.crt'}}}"
+    (tmp_path / "prom.yml").write_text(
+        "global: {scrape_interval: 1s}\nscrape_configs:\n"
+        f"  - job_name: basic\n    {tls}\n    {target}\n"
+        f"    basic_auth: {{username: alice, password_file: {tmp_path / 'password'}}}\n"
+        f"  - job_name: bearer\n    {tls}\n    {target}\n"
+        f"    authorization: {{credentials_file: {tmp_path / 'token'}}}\n"
+        f"  - job_name: wrong\n    {tls}\n    {target}\n"
+        "    basic_auth: {username: alice, password: nope}\n")
+    port = free_port()
+    prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prom.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            rc, status, text = curl(f"http://127.0.0.1:{port}/api/v1/targets")
+            health = {}
+            if status == 200:
+                body = json.loads(text[text.index("{"):])
+                health = {t["labels"]["job"]: (t["health"], t["lastError"])
+                          for t in body["data"]["activeTargets"]}
+            if all(health.get(job, ("unknown",))[0] != "unknown"
+                   for job in ("basic", "bearer", "wrong")):
+                break
+            assert time.monotonic() < deadline, health
+            time.sleep(0.5)
+        assert health["basic"] == ("up", ""), health
+        assert health["bearer"] == ("up", ""), health
+        assert health["wrong"][0] == "down" and "401" in health["wrong"][1], health
+    finally:
+        stop_process(prom)
