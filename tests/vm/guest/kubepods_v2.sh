@@ -2,7 +2,8 @@
 # /init of the cgroup v2 VM test (busybox sh). Builds kubelet-shaped trees for both drivers, runs
 # workloads with known behaviour, runs podmeter and prints, between `@@begin <name>` and
 # `@@end <name>`, podmeter's /metrics and the kernel's own files read at the same moment (the
-# kubepods trees frozen through cgroup.freeze, podmeter having sampled since). The host side
+# kubepods trees frozen through cgroup.freeze, podmeter having sampled since), and the cgroups
+# of a pod the lab's own code laid out (podmeter-lab pod). The host side
 # (tests/vm/test_kubepods_v2.py) compares them. Last line: `@@done ok` or `@@done fail`.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -107,6 +108,25 @@ snapshot() {
 echo "kernel $(uname -r)"
 text kernel "$(uname -r)"
 block controllers "$CG/cgroup.controllers"
+
+# The lab's v2 path: `podmeter-lab pod` lays out one pod of k8s/base's rust-api Deployment as
+# `podmeter-lab run` does (lab/cgroups.cc: kubepods/burstable/pod<uid>/<id>, cpu.weight, cpu.max,
+# memory.max, pids.max, memory.oom.group on the container) and runs a 24 MiB holder with 2 extra
+# threads as its container, writing the PodList podmeter reads. It runs first, on an untouched
+# hierarchy, so that every controller enabled from the root down to the pod is its doing.
+mkdir -p /tmp/lab
+/opt/podmeter/podmeter-lab --repo / pod --deployment /opt/podmeter/rust-api-deployment.yaml \
+  --pods-file /tmp/lab/pods.json --logs /tmp/lab --seconds 600 -- /opt/podmeter/hold_memory 24 2 \
+  > /tmp/lab/pod.out 2> /tmp/lab/pod.err &
+LAB=$!
+wait_for 60 'grep -q ^pid= /tmp/lab/pod.out' || { cat /tmp/lab/pod.err; fail "podmeter-lab pod"; }
+eval "$(sed -n 's/^\([a-z_]*\)=/LAB_\1=/p' /tmp/lab/pod.out)"
+wait_for 60 'grep -q ready /tmp/lab/${LAB_pod}_${LAB_container}.log' || fail "lab pod's holder"
+block labpod /tmp/lab/pod.out
+for rel in . kubepods kubepods/burstable $LAB_pod_cgroup; do
+  for f in cgroup.controllers cgroup.subtree_control; do block "labpod:$rel/$f" "$CG/$rel/$f"; done
+done
+
 echo "$CONTROLLERS" > "$CG/cgroup.subtree_control" || fail "root subtree_control"
 
 # Pod and container names as the kubelet makes them.
@@ -158,7 +178,8 @@ mkfifo /tmp/oom.go
 run_in $C_OOM sh -c 'read go < /tmp/oom.go && exec /opt/podmeter/hold_memory 64' &
 wait_for 30 '[ $(wc -l < $CG/$C_OOM/cgroup.procs) -eq 5 ]' || fail "OOM container: 5 processes"
 
-/opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval $INTERVAL > /tmp/podmeter.log 2>&1 &
+/opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval $INTERVAL \
+  --pods-file /tmp/lab/pods.json --no-relay > /tmp/podmeter.log 2>&1 &
 PODMETER=$!
 wait_for 60 'wget -q -O /dev/null http://127.0.0.1:$PORT/healthz' || fail "podmeter not healthy"
 wait_samples 2
@@ -203,6 +224,16 @@ echo "@@begin after_rmdir:metrics"
 wget -q -O - "http://127.0.0.1:$PORT/metrics"
 echo "@@end after_rmdir:metrics"
 block after_rmdir:$POD_OOM/memory.events "$CG/$POD_OOM/memory.events"
+
+# The lab stops: its pod's processes killed and its cgroups removed (kubepods too, which it
+# created, with what the cgroupfs pods above left in it).
+kill $LAB
+wait $LAB
+LAB_EXIT=$?
+left=""
+for rel in $LAB_container_cgroup $LAB_pod_cgroup kubepods; do [ -d "$CG/$rel" ] && left="$left $rel"; done
+text lab_stop "exit=$LAB_EXIT left=$left"
+block lab_stop_out /tmp/lab/pod.out
 
 kill $PODMETER
 block podmeter_log /tmp/podmeter.log
