@@ -362,6 +362,24 @@ def test_podmeter_scrapes_the_lab_pod_by_its_podlist_names(guest, lab):
                  1e-9)
 
 
+def test_lab_container_oom_counts_one_and_the_lab_restarts_it(guest, lab):
+    # One process over memory.max in the lab's container (memory.oom.group=1): one OOM, as for a
+    # Rust pod; the lab's PodList says OOMKilled and counts the restart, podmeter sees it too.
+    m = Moment(guest, "lab_oom")
+    events = m.keyed(lab["pod_cgroup"], "memory.events")
+    assert events["oom_group_kill"] == 1 and events["oom_kill"] >= 1, events
+    pod = {"namespace": "podmeter-bench", "pod": lab["pod"]}
+    container = dict(pod, container=lab["container"])
+    assert m._one("podmeter_pod_oom_kills_total", **pod) == 1
+    assert m._one("podmeter_container_last_termination_reason_info", reason="OOMKilled",
+                  **container) == 1
+    assert m._one("podmeter_container_kubelet_restarts", **container) == 1
+    assert m._one("podmeter_container_restarts_total", **container) == 1
+    [new_id] = [dict(l)["container_id"] for (n, l), v in m.samples.items()
+                if n == "podmeter_container_info" and ("pod", lab["pod"]) in l]
+    assert new_id != lab["container_id"]
+
+
 def test_lab_removes_its_pod_and_what_it_created(guest):
     # SIGTERM: exit 0, the container's and the pod's cgroups gone, and kubepods, which it made.
     exit_code, left = re.fullmatch(r"exit=(\d+) left=(.*)", guest["lab_stop"].strip()).groups()

@@ -225,6 +225,19 @@ wget -q -O - "http://127.0.0.1:$PORT/metrics"
 echo "@@end after_rmdir:metrics"
 block after_rmdir:$POD_OOM/memory.events "$CG/$POD_OOM/memory.events"
 
+# The lab's container over its memory.max (lowered under the holder's 24 MiB): one OOM of a
+# one-process container with memory.oom.group=1 (the lab's doing). The lab reaps it (OOMKilled in
+# its PodList), removes its cgroup and restarts it at once into a new container cgroup.
+echo 8M > "$CG/$LAB_container_cgroup/memory.max" || fail "lab container memory.max"
+wait_for 30 "[ ! -d $CG/$LAB_container_cgroup ]" || fail "the lab did not reap its OOM-killed container"
+wait_for 60 "[ \$(grep -c ready /tmp/lab/${LAB_pod}_${LAB_container}.log) -ge 2 ]" ||
+  fail "the lab did not restart its container"
+wait_samples 3
+echo "@@begin lab_oom:metrics"
+wget -q -O - "http://127.0.0.1:$PORT/metrics"
+echo "@@end lab_oom:metrics"
+block "lab_oom:$LAB_pod_cgroup/memory.events" "$CG/$LAB_pod_cgroup/memory.events"
+
 # The lab stops: its pod's processes killed and its cgroups removed (kubepods too, which it
 # created, with what the cgroupfs pods above left in it).
 kill $LAB
