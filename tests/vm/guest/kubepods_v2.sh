@@ -84,13 +84,20 @@ wait_samples() {
 FILES="cgroup.procs cgroup.threads cgroup.events cpu.stat cpu.max cpu.weight memory.current
   memory.stat memory.max memory.high memory.events memory.events.local memory.oom.group
   pids.current pids.max cpu.pressure memory.pressure io.pressure"
-# snapshot <tag>: freezes both kubepods trees, lets podmeter take two samples of the frozen
-# state, prints its /metrics and every pod and container cgroup's files, then thaws.
+# Every cpu.stat of both trees, as one text.
+cpu_stats() { cat $(find "$CG/kubepods.slice" "$CG/kubepods" -name cpu.stat) 2>/dev/null; }
+# frozen_still: cpu.stat unchanged over 0.3 s (three CFS periods). Frozen, a group with a CPU
+# quota still counts nr_periods for a period or two, until its bandwidth timer finds it idle.
+frozen_still() { before=$(cpu_stats); sleep 0.3; [ "$before" = "$(cpu_stats)" ]; }
+# snapshot <tag>: freezes both kubepods trees, waits until they are still, lets podmeter take two
+# samples of the frozen state, prints its /metrics and every pod and container cgroup's files,
+# then thaws.
 snapshot() {
   for root in kubepods.slice kubepods; do echo 1 > "$CG/$root/cgroup.freeze"; done
   for root in kubepods.slice kubepods; do
     wait_for 30 "grep -q 'frozen 1' $CG/$root/cgroup.events" || fail "$root did not freeze"
   done
+  wait_for 60 frozen_still || fail "cpu.stat kept changing in the frozen trees"
   wait_samples 2
   echo "@@begin $1:metrics"
   wget -q -O - "http://127.0.0.1:$PORT/metrics"
