@@ -105,11 +105,11 @@ Status LabCgroups::EnableControllers(const std::string& dir) const {
   auto offered = ReadFileToString(JoinPath(dir, "cgroup.controllers"));
   if (!offered.ok()) return offered.status();
   std::string all;
-  for (std::string_view c : Words(*offered)) all += (all.empty() ? "+" : " +") + std::string(c);
+  for (std::string_view c : Words(*offered)) all.append(all.empty() ? "+" : " +").append(c);
   if (!Write(dir, "cgroup.subtree_control", all).ok()) {
     // One at a time, as runc does: one controller refused does not keep the others off.
     for (std::string_view c : Words(*offered)) {
-      (void)Write(dir, "cgroup.subtree_control", "+" + std::string(c));
+      (void)Write(dir, "cgroup.subtree_control", std::string("+").append(c));
     }
   }
   auto enabled = ReadFileToString(JoinPath(dir, "cgroup.subtree_control"));
