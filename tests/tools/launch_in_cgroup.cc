@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (bootstrap_ms >= 0) {
+    ::prctl(PR_SET_NAME, "runc:[0:PARENT]");  // named before it joins, as runc's stage 0
     if (!JoinCgroups(argv + first, sep - first)) return 1;
-    ::prctl(PR_SET_NAME, "runc:[0:PARENT]");
     SleepMs(bootstrap_ms / 2);
   }
   pid_t child = ::fork();
