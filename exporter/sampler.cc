@@ -165,6 +165,7 @@ std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods) {
       records.emplace(m.container_id, r);
     }
     tracker_.AddStartups(records);
+    counters_.startup_watch = startup_watcher_->stats();
   }
   std::shared_ptr<const std::vector<PodMeta>> meta;
   if (metadata_.latest) meta = metadata_.latest();

@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "collectors/watchers/startup_watcher.h"
 #include "exporter/family_builder.h"
 
 namespace podmeter {
@@ -20,6 +22,7 @@ struct SamplerCounters {
   std::map<std::string, uint64_t> vanished;         ///< by level ("pod", "container")
   size_t discovered_pods = 0;
   size_t discovered_containers = 0;
+  std::optional<StartupWatcherStats> startup_watch;  ///< none: the start-up watcher is off
 };
 
 /// The process_* families AddSelfMetrics serves (with podmeter_*, never relayed from a pod).

@@ -1,6 +1,7 @@
 #include "collectors/watchers/container_process.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,19 @@ std::string ReadLink(const std::string& path) {
   return std::string(target, static_cast<size_t>(n));
 }
 
+// Whether `text` (the start of a /proc/<pid>/net/tcp{,6}) holds a complete line past the
+// header in a state other than LISTEN (0A).
+bool EndOfListening(std::string_view text) {
+  size_t header_end = text.find('\n');
+  if (header_end == std::string_view::npos) return false;
+  for (std::string_view line : SplitLines(text.substr(header_end + 1))) {
+    if (line.data() + line.size() >= text.data() + text.size()) break;  // possibly incomplete
+    std::vector<std::string_view> f = SplitFields(line);
+    if (f.size() > 3 && f[3] != "0A") return true;
+  }
+  return false;
+}
+
 // Socket inodes among the fds of `pid`.
 std::vector<uint64_t> SocketInodes(const std::string& proc_root, int pid) {
   std::vector<uint64_t> out;
@@ -40,6 +54,27 @@ std::vector<uint64_t> SocketInodes(const std::string& proc_root, int pid) {
     if (ParseUint64(t.substr(8, t.size() - 9), &inode)) out.push_back(inode);
   }
   return out;
+}
+
+// The kernel lists a table's LISTEN sockets first (the listening hash, then the established
+// one): reading stops at the first line in another state, so a node with many connections (tens
+// of thousands of lines, milliseconds to generate) costs only the listening part.
+std::vector<uint64_t> ReadListeningInodes(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string text;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (EndOfListening(text)) break;
+  }
+  ::close(fd);
+  size_t complete = text.rfind('\n');
+  return ParseListeningInodes(complete == std::string::npos
+                                  ? std::string_view()
+                                  : std::string_view(text).substr(0, complete + 1));
 }
 
 int64_t ClockNs(clockid_t clock) {
@@ -121,9 +156,7 @@ bool HoldsListeningSocket(const std::string& proc_root, int pid) {
   std::vector<uint64_t> inodes = SocketInodes(proc_root, pid);
   if (inodes.empty()) return false;
   for (const char* file : {"net/tcp", "net/tcp6"}) {
-    auto text = ReadFileToString(ProcPath(proc_root, pid, file));
-    if (!text.ok()) continue;
-    for (uint64_t listening : ParseListeningInodes(*text)) {
+    for (uint64_t listening : ReadListeningInodes(ProcPath(proc_root, pid, file))) {
       if (std::find(inodes.begin(), inodes.end(), listening) != inodes.end()) return true;
     }
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "collectors/watchers/container_process.h"
 #include "collectors/watchers/exec_history.h"
@@ -96,6 +97,11 @@ int64_t BootTicksNow() {
          (1'000'000'000 / ::sysconf(_SC_CLK_TCK));
 }
 
+std::string ReadFileToStringForTest(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 void WriteFile(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path) << text;
@@ -162,6 +168,30 @@ std::string Uid(int n) {
   return uid;
 }
 const std::string kUid = Uid(0);
+
+TEST(HoldsListeningSocket, ReadsOnlyTheListeningPartOfTheTable) {
+  FakeNode node;
+  node.Process(600, "server", 1, 0);
+  node.Listen(600);
+  EXPECT_TRUE(HoldsListeningSocket(node.proc(), 600));
+  // The kernel lists LISTEN sockets first: on a node with many connections the reader stops at
+  // the first other state (here a LISTEN line after 20,000 established ones is never reached).
+  node.Process(601, "server", 1, 0);
+  node.Listen(601);
+  std::string path = node.proc() + "/601/net/tcp";
+  std::string listening = ReadFileToStringForTest(path);
+  std::string header = listening.substr(0, listening.find('\n') + 1);
+  std::string text = header;
+  for (int i = 0; i < 20000; ++i) {
+    text +=
+        "   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0    "
+        "    0 7" +
+        std::to_string(i) + " 1 0 20 4 30 10 -1\n";
+  }
+  WriteFile(path, text + listening.substr(header.size()));
+  EXPECT_FALSE(HoldsListeningSocket(node.proc(), 601));
+  EXPECT_FALSE(HoldsListeningSocket(node.proc(), 602));  // no such process
+}
 
 StartupWatcher::Options FakeOptions(const FakeNode& node) {
   StartupWatcher::Options o;
