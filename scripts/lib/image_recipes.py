@@ -2,6 +2,7 @@
 k8s/docker/*.Dockerfile describe the same images for a registry-based workflow: same paths,
 entrypoints, environment, user and ports)."""
 import dataclasses
+import filecmp
 import os
 import re
 import subprocess
@@ -72,8 +73,14 @@ def _build_podmeter(ctx: Context):
     else:
         ctx.run(os.path.join(ctx.repo, "scripts/build"))
     binary, out = os.path.join(build, "exporter/podmeter"), os.path.join(ctx.inputs, "podmeter")
-    if not _newer(out, binary):
-        ctx.run("strip", "-o", out, binary)  # as the Dockerfile: no debug info in the image
+    # As the Dockerfile: no debug info in the image. The inputs directory is shared by every
+    # checkout that builds images (worktrees, CI's clone): contents decide, not mtimes, so a
+    # podmeter stripped from another tree's newer build is never taken for this tree's.
+    ctx.run("strip", "-o", out + ".new", binary)
+    if os.path.exists(out) and filecmp.cmp(out + ".new", out, shallow=False):
+        os.remove(out + ".new")
+    else:
+        os.replace(out + ".new", out)
 
 
 def _layer_podmeter(ctx: Context) -> Layer:
