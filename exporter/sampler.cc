@@ -113,9 +113,10 @@ void Sampler::StartStartupWatcher() {
     Log(LogLevel::kWarn, "start-up latency unavailable: " + s.message());
     startup_watcher_.reset();
   } else if (!startup_watcher_->precise_exec_times()) {
-    Log(LogLevel::kWarn,
-        "no access to the kernel process connector (needs CAP_NET_ADMIN): start-up times use "
-        "/proc start times (clock ticks)");
+    Log(LogLevel::kWarn, "no kernel process connector (" + startup_watcher_->connector_error() +
+                             "; it needs CAP_NET_ADMIN and the host's network namespace): "
+                             "start-ups are measured from the fork in /proc (clock=\"fork\", "
+                             "10 ms ticks), not the exec");
   }
 }
 
@@ -178,11 +179,13 @@ std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods,
     for (const StartupMeasurement& m : startup_watcher_->TakeFinished()) {
       StartupRecord r;
       r.pod_uid = m.pod_uid;
-      r.start_time = m.exec_unix_seconds;
-      if (m.startup_seconds >= 0) r.startup_seconds = m.startup_seconds;
+      r.start_time = m.start_unix_seconds;
+      r.startup_seconds = m.startup_seconds;
+      r.clock = StartupClockName(m.clock);
       records.emplace(m.container_id, r);
     }
     tracker_.AddStartups(records);
+    counters_.startup_watch = startup_watcher_->stats();
   }
   double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -18,6 +18,32 @@ void AddProcessMetrics(FamilyBuilder* out) {
 
 }  // namespace
 
+namespace {
+
+void AddStartupWatchMetrics(const StartupWatcherStats& s, FamilyBuilder* out) {
+  out->Gauge("podmeter_startup_watch_pending_containers",
+             "New containers the start-up watcher polls until they listen or time out.", {},
+             static_cast<double>(s.pending));
+  out->Gauge("podmeter_startup_watch_directories",
+             "Directories the start-up watcher watches (inotify) for new containers.", {},
+             static_cast<double>(s.watches));
+  const std::pair<const char*, uint64_t> outcomes[] = {{"listened", s.measured},
+                                                       {"never_listened", s.never_listened},
+                                                       {"sandbox", s.sandboxes_skipped},
+                                                       {"vanished", s.vanished}};
+  for (const auto& [outcome, count] : outcomes) {
+    out->Counter("podmeter_startup_watch_containers_total",
+                 "New containers the start-up watcher finished with, by outcome.",
+                 {{"outcome", outcome}}, static_cast<double>(count));
+  }
+  out->Counter("podmeter_startup_exec_events_lost_total",
+               "Times the process connector's queue overflowed (exec events lost; those "
+               "start-ups fall back to clock=\"fork\").",
+               {}, static_cast<double>(s.connector_overruns));
+}
+
+}  // namespace
+
 void AddSelfMetrics(const SamplerCounters& c, const std::string& version, FamilyBuilder* out) {
   out->Gauge("podmeter_build_info", "podmeter's version; always 1.", {{"version", version}}, 1);
   out->Counter("podmeter_samples_total", "Samples completed.", {}, static_cast<double>(c.samples));
@@ -51,6 +77,7 @@ void AddSelfMetrics(const SamplerCounters& c, const std::string& version, Family
                {{"path", t.path}, {"read", t.read ? "true" : "false"}},
                static_cast<double>(t.pods));
   }
+  if (c.startup_watch) AddStartupWatchMetrics(*c.startup_watch, out);
   AddProcessMetrics(out);
 }
 

@@ -5,10 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "collectors/cgroupfs/cgroup_discovery.h"
+#include "collectors/watchers/startup_watcher.h"
 #include "exporter/family_builder.h"
 
 namespace podmeter {
@@ -23,6 +25,7 @@ struct SamplerCounters {
   size_t discovered_pods = 0;
   size_t discovered_containers = 0;
   std::vector<KubepodsTree> kubepods_trees;  ///< found in the last sample
+  std::optional<StartupWatcherStats> startup_watch;  ///< none: the start-up watcher is off
 };
 
 /// The process_* families AddSelfMetrics serves (with podmeter_*, never relayed from a pod).

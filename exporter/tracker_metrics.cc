@@ -61,13 +61,17 @@ void AddContainerSeries(const Labels& labels, const TrackedContainer& cs, Family
   }
   if (cs.meta) AddContainerMetaSeries(labels, cs.id, *cs.meta, out);
   if (cs.startup) {
+    Labels with_clock = labels;
+    with_clock.push_back({"clock", cs.startup->clock});
     out->Gauge("podmeter_container_start_time_seconds",
-               "Exec time of the container's first process, unix seconds.", labels,
-               cs.startup->start_time);
+               "Start of the container's application process, unix seconds: its exec "
+               "(clock=\"exec\") or, without the process connector, its fork (clock=\"fork\").",
+               with_clock, cs.startup->start_time);
     if (cs.startup->startup_seconds) {
       out->Gauge("podmeter_container_startup_seconds",
-                 "From the first process' exec to its first listening TCP socket, seconds.", labels,
-                 *cs.startup->startup_seconds);
+                 "From the application process' start (clock: exec or fork) to its first "
+                 "listening TCP socket, seconds.",
+                 with_clock, *cs.startup->startup_seconds);
     }
   }
 }
@@ -85,11 +89,12 @@ void AddTrackerMetrics(const PodTracker& tracker, const std::map<std::string, ui
                          cs, out);
     }
   }
-  for (const auto& [name, h] : tracker.startup_history()) {
+  for (const auto& [key, h] : tracker.startup_history()) {
     out->Histogram("podmeter_container_startup_duration_seconds",
-                   "Exec → first listening socket of every container start seen, by container "
-                   "name.",
-                   {{"container", name}}, kStartupBuckets, h.cumulative, h.count, h.sum);
+                   "Start (clock: exec or fork) → first listening socket of every container "
+                   "start seen, by container name.",
+                   {{"container", key.first}, {"clock", key.second}}, kStartupBuckets, h.cumulative,
+                   h.count, h.sum);
   }
 }
 

@@ -70,18 +70,23 @@ void PodTracker::TrackContainers(const PodSample& pod, const PodNames& names, Tr
   }
 }
 
-void PodTracker::AttachStartups() {
+void PodTracker::AttachStartups(double now) {
   for (auto& [id, rec] : startups_) {
+    if (rec.received == 0) rec.received = now;
     auto pod = pods_.find(rec.pod_uid);
     if (pod == pods_.end()) continue;
     for (auto& [name, cs] : pod->second.containers) {
       if (cs.id == id && !cs.startup) {
         cs.startup = rec;
-        if (rec.startup_seconds) Observe(&startup_history_[name], *rec.startup_seconds);
+        if (rec.startup_seconds)
+          Observe(&startup_history_[{name, rec.clock}], *rec.startup_seconds);
       }
     }
   }
+  // Joined records are done; one that never joins a container of a tracked pod (its pod gone, or
+  // a container the metadata never names) is dropped after stale-after.
   std::erase_if(startups_, [&](const auto& kv) {
+    if (now - kv.second.received > stale_after_) return true;
     auto pod = pods_.find(kv.second.pod_uid);
     if (pod == pods_.end()) return false;
     for (const auto& [name, cs] : pod->second.containers) {
@@ -115,7 +120,7 @@ std::vector<PodNames> PodTracker::Join(const std::vector<PodSample>& pods,
     names.push_back(NamesOf(pod, st));
     TrackContainers(pod, names.back(), &st);
   }
-  AttachStartups();
+  AttachStartups(now);
   ForgetStale(now);
   return names;
 }

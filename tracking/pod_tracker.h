@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collectors/kube/pod_metadata.h"
@@ -20,8 +21,10 @@ namespace podmeter {
 /// One container start as the start-up watcher measured it.
 struct StartupRecord {
   std::string pod_uid;
-  double start_time = 0;                  ///< unix seconds of the first process' exec
-  std::optional<double> startup_seconds;  ///< exec → first listening TCP socket
+  double start_time = 0;  ///< unix seconds of the application process' exec (or fork: `clock`)
+  std::optional<double> startup_seconds;  ///< start → first listening TCP socket
+  std::string clock = "exec";  ///< the instant measured from: "exec" or "fork" (StartupClockName)
+  double received = 0;         ///< when Join first saw it (set by Join)
 };
 
 /// Buckets of the start-up histogram: from a Rust binary's few ms to a slow JVM's tens of seconds.
@@ -52,7 +55,7 @@ struct PodNames {
   std::vector<std::string> containers;  ///< per PodSample::containers: name, or the 12-digit id
 };
 
-/// Every start-up seen for one container name, in kStartupBuckets.
+/// Every start-up seen for one container name and clock, in kStartupBuckets.
 struct StartupHistogram {
   std::vector<uint64_t> cumulative;  ///< per bound of kStartupBuckets
   uint64_t count = 0;
@@ -70,15 +73,19 @@ class PodTracker {
   std::vector<PodNames> Join(const std::vector<PodSample>& pods, const std::vector<PodMeta>* meta,
                              double now);
 
-  /// Records start-up measurements by container id (taken once each).
+  /// Records start-up measurements by container id (taken once each; dropped when no container
+  /// of a tracked pod takes them within stale-after).
   void AddStartups(const std::map<std::string, StartupRecord>& startups);
 
   /// Every pod seen within stale-after, by uid.
   const std::map<std::string, TrackedPod>& pods() const { return pods_; }
-  /// Start-up durations of every container start seen, by container name.
-  const std::map<std::string, StartupHistogram>& startup_history() const {
+  /// Start-up durations of every container start seen, by (container name, clock).
+  const std::map<std::pair<std::string, std::string>, StartupHistogram>& startup_history() const {
     return startup_history_;
   }
+
+  /// Start-up records not yet joined to a container (bounded: see AddStartups).
+  size_t pending_startups() const { return startups_.size(); }
 
   /// Pods dropped by the last Join because they were gone for longer than stale-after.
   const std::vector<std::string>& forgotten() const { return forgotten_; }
@@ -87,14 +94,14 @@ class PodTracker {
   void ApplyMetadata(const std::vector<PodMeta>& meta, double now);
   static PodNames NamesOf(const PodSample& pod, const TrackedPod& st);
   static void TrackContainers(const PodSample& pod, const PodNames& names, TrackedPod* st);
-  void AttachStartups();
+  void AttachStartups(double now);
   void ForgetStale(double now);
   static void Observe(StartupHistogram* h, double seconds);
 
   double stale_after_;
-  std::map<std::string, TrackedPod> pods_;                   // by uid
-  std::map<std::string, StartupRecord> startups_;            // by container id, until joined
-  std::map<std::string, StartupHistogram> startup_history_;  // by container name
+  std::map<std::string, TrackedPod> pods_;         // by uid
+  std::map<std::string, StartupRecord> startups_;  // by container id, until joined
+  std::map<std::pair<std::string, std::string>, StartupHistogram> startup_history_;
   std::vector<std::string> forgotten_;
 };
 

@@ -1,21 +1,13 @@
 #include "collectors/watchers/startup_watcher.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <linux/cn_proc.h>
-#include <linux/connector.h>
-#include <linux/netlink.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <memory>
 
 #include "collectors/base/file_util.h"
 #include "collectors/cgroupfs/kubepods_path.h"
@@ -23,90 +15,35 @@
 namespace podmeter {
 namespace {
 
-constexpr int kMaxPidsChecked = 16;
+constexpr size_t kMaxPidsChecked = 16;
 // How deep a kubepods root may sit below the hierarchy root (cgroup_discovery looks as deep).
 constexpr int kKubepodsRootMaxLevel = 3;
-constexpr int64_t kExecHistoryNs = 120'000'000'000;
-
-int64_t MonotonicNs() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+// A pending container is polled every 1/kPollFraction of its age (within the options' bounds):
+// the figure is late by at most that fraction of itself, plus scheduling.
+constexpr int kPollFraction = 64;
 
 double UnixFromMonotonic(int64_t mono_ns) {
   timespec rt{};
   ::clock_gettime(CLOCK_REALTIME, &rt);
   double now_unix = static_cast<double>(rt.tv_sec) + static_cast<double>(rt.tv_nsec) / 1e9;
-  return now_unix - static_cast<double>(MonotonicNs() - mono_ns) / 1e9;
+  return now_unix - static_cast<double>(MonotonicNowNs() - mono_ns) / 1e9;
 }
 
-int OpenProcessConnector() {
-  int fd = ::socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (fd < 0) return -1;
-  sockaddr_nl addr{};
-  addr.nl_family = AF_NETLINK;
-  addr.nl_groups = CN_IDX_PROC;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
+std::vector<int> ParsePids(std::string_view procs) {
+  std::vector<int> pids;
+  for (std::string_view line : SplitLines(procs)) {
+    uint64_t pid = 0;
+    if (ParseUint64(line, &pid) && pid > 0 && pid < (1u << 22))
+      pids.push_back(static_cast<int>(pid));
+    if (pids.size() >= kMaxPidsChecked) break;
   }
-  // nlmsghdr | cn_msg | proc_cn_mcast_op, laid out by hand (cn_msg ends in a flexible array).
-  alignas(nlmsghdr) char req[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
-  auto* header = reinterpret_cast<nlmsghdr*>(req);
-  header->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_cn_mcast_op));
-  header->nlmsg_type = NLMSG_DONE;
-  header->nlmsg_pid = static_cast<__u32>(::getpid());
-  auto* msg = static_cast<cn_msg*>(NLMSG_DATA(header));
-  msg->id.idx = CN_IDX_PROC;
-  msg->id.val = CN_VAL_PROC;
-  msg->len = sizeof(proc_cn_mcast_op);
-  proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
-  std::memcpy(msg->data, &op, sizeof(op));
-  if (::send(fd, req, header->nlmsg_len, 0) != static_cast<ssize_t>(header->nlmsg_len)) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Socket inodes among the fds of `pid`.
-std::vector<uint64_t> SocketInodes(const std::string& proc_root, int pid) {
-  std::vector<uint64_t> out;
-  std::string dir = JoinPath(proc_root, std::to_string(pid) + "/fd");
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
-  if (!d) return out;
-  char target[64];
-  while (const dirent* e = ::readdir(d.get())) {
-    if (e->d_name[0] == '.') continue;
-    ssize_t n = ::readlinkat(::dirfd(d.get()), e->d_name, target, sizeof(target) - 1);
-    if (n <= 0) continue;
-    std::string_view t(target, static_cast<size_t>(n));
-    if (t.substr(0, 8) != "socket:[" || t.back() != ']') continue;
-    uint64_t inode = 0;
-    if (ParseUint64(t.substr(8, t.size() - 9), &inode)) out.push_back(inode);
-  }
-  return out;
+  return pids;
 }
 
 }  // namespace
 
-std::vector<uint64_t> ParseListeningInodes(std::string_view net_tcp) {
-  // "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout
-  // inode"
-  std::vector<uint64_t> out;
-  bool header = true;
-  for (std::string_view line : SplitLines(net_tcp)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    std::vector<std::string_view> f = SplitFields(line);
-    uint64_t inode = 0;
-    if (f.size() < 10 || f[3] != "0A" || !ParseUint64(f[9], &inode) || inode == 0) continue;
-    out.push_back(inode);
-  }
-  return out;
+const char* StartupClockName(StartupClock clock) {
+  return clock == StartupClock::kExec ? "exec" : "fork";
 }
 
 StartupWatcher::StartupWatcher(Options options) : options_(std::move(options)) {}
@@ -118,8 +55,15 @@ Status StartupWatcher::Start() {
   if (inotify_fd_ < 0) return Status::FromErrno(errno, "inotify_init1");
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return Status::FromErrno(errno, "eventfd");
-  netlink_fd_ = OpenProcessConnector();  // -1 without CAP_NET_ADMIN: fall back to /proc times
+  if (options_.use_process_connector) {
+    // Fails without CAP_NET_ADMIN or outside the initial network namespace: fork times then.
+    Status s = connector_.Open();
+    if (!s.ok()) connector_error_ = s.message();
+  } else {
+    connector_error_ = "not used (use_process_connector is false)";
+  }
   AddWatchTree(options_.hierarchy_root, 5, /*fresh=*/false);
+  PublishStats();
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
@@ -132,7 +76,7 @@ void StartupWatcher::Stop() {
     (void)ignored;
   }
   if (thread_.joinable()) thread_.join();
-  for (int* fd : {&inotify_fd_, &netlink_fd_, &wake_fd_}) {
+  for (int* fd : {&inotify_fd_, &wake_fd_}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
@@ -145,6 +89,31 @@ std::vector<StartupMeasurement> StartupWatcher::TakeFinished() {
   return out;
 }
 
+StartupWatcherStats StartupWatcher::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void StartupWatcher::PublishStats() {
+  counts_.watches = watch_dirs_.size();
+  counts_.pending = pending_.size();
+  counts_.exec_history = execs_.size();
+  counts_.connector_overruns = connector_.overruns();
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_ = counts_;
+}
+
+void StartupWatcher::Enqueue(const std::string& pod_uid, const std::string& container_id,
+                             const std::string& dir) {
+  auto now = std::chrono::steady_clock::now();
+  Pending p;
+  p.pod_uid = pod_uid;
+  p.container_id = container_id;
+  p.dir = dir;
+  p.noticed = p.next_check = now;
+  pending_.push_back(std::move(p));
+}
+
 // Watches the hierarchy root, the kubepods roots, QoS levels and pod cgroups: everywhere a pod or
 // container cgroup can be created. Container cgroups themselves are not watched.
 void StartupWatcher::AddWatchTree(const std::string& dir, int depth, bool fresh) {
@@ -154,9 +123,7 @@ void StartupWatcher::AddWatchTree(const std::string& dir, int depth, bool fresh)
   auto parsed = ParseKubepodsPath(rel);
   if (parsed && !parsed->container_id.empty()) {
     // A container created with (or faster than) its new parent: measure it too.
-    if (fresh)
-      pending_.push_back(
-          {parsed->pod_uid, parsed->container_id, dir, std::chrono::steady_clock::now(), 0});
+    if (fresh) Enqueue(parsed->pod_uid, parsed->container_id, dir);
     return;
   }
   int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), IN_CREATE | IN_ONLYDIR);
@@ -180,8 +147,7 @@ void StartupWatcher::OnCreated(const std::string& dir) {
   std::string rel = dir.substr(options_.hierarchy_root.size());
   auto parsed = ParseKubepodsPath(rel);
   if (parsed && !parsed->container_id.empty()) {
-    pending_.push_back(
-        {parsed->pod_uid, parsed->container_id, dir, std::chrono::steady_clock::now(), 0});
+    Enqueue(parsed->pod_uid, parsed->container_id, dir);
     return;
   }
   // Children created before the watch was in place are picked up by the scan.
@@ -196,6 +162,10 @@ void StartupWatcher::DrainInotify() {
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
+      if (ev->mask & IN_IGNORED) {  // the directory was removed: the kernel dropped its watch
+        watch_dirs_.erase(ev->wd);
+        continue;
+      }
       if (!(ev->mask & IN_ISDIR) || ev->len == 0) continue;
       auto it = watch_dirs_.find(ev->wd);
       if (it == watch_dirs_.end()) continue;
@@ -204,128 +174,126 @@ void StartupWatcher::DrainInotify() {
   }
 }
 
-void StartupWatcher::DrainNetlink() {
-  if (netlink_fd_ < 0) return;
-  alignas(nlmsghdr) char buf[8192];
-  int64_t now = MonotonicNs();
-  while (true) {
-    ssize_t n = ::recv(netlink_fd_, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
-         h = NLMSG_NEXT(h, n)) {
-      auto* msg = static_cast<cn_msg*>(NLMSG_DATA(h));
-      if (msg->id.idx != CN_IDX_PROC || msg->id.val != CN_VAL_PROC) continue;
-      // The event sits 4-byte aligned after cn_msg; proc_event needs 8: copy it out.
-      proc_event ev{};
-      std::memcpy(&ev, msg->data, std::min<size_t>(sizeof(ev), msg->len));
-      if (ev.what != proc_event::PROC_EVENT_EXEC) continue;
-      exec_times_[ev.event_data.exec.process_pid].push_back(static_cast<int64_t>(ev.timestamp_ns));
+// The application process: of the container's processes that are no longer the runtime's
+// bootstrap, the one whose parent is outside the container (the entrypoint; its children, if
+// any, are inside). Its exec event is looked up as soon as it is known.
+void StartupWatcher::FindApplication(Pending& p, const std::vector<int>& pids) {
+  int found = 0;
+  for (int pid : pids) {
+    if (IsRuntimeBootstrap(ReadComm(options_.proc_root, pid), ReadExe(options_.proc_root, pid)))
+      continue;
+    auto origin = ReadProcessOrigin(options_.proc_root, pid);
+    if (!origin) continue;
+    if (found == 0) found = pid;
+    if (std::find(pids.begin(), pids.end(), origin->ppid) == pids.end()) {
+      found = pid;
+      break;
     }
   }
-  // Bound the history: drop exec times older than two minutes.
-  if (exec_times_.size() > 4096) {
-    std::erase_if(exec_times_, [&](const auto& kv) {
-      return kv.second.empty() || now - kv.second.back() > kExecHistoryNs;
-    });
+  if (found != p.app_pid) {
+    p.app_pid = found;
+    p.exec_ns.reset();
   }
-}
-
-std::chrono::nanoseconds StartupWatcher::ExecTime(int pid, std::chrono::nanoseconds not_after,
-                                                  bool* precise) {
-  auto it = exec_times_.find(pid);
-  if (it != exec_times_.end()) {
-    int64_t best = -1;
-    for (int64_t t : it->second) {
-      if (t <= not_after.count()) best = std::max(best, t);
-    }
-    if (best >= 0) {
-      *precise = true;
-      return std::chrono::nanoseconds(best);
-    }
-  }
-  *precise = false;
-  // Fallback: the process' start (fork) time in clock ticks since boot.
-  auto stat = ReadFileToString(JoinPath(options_.proc_root, std::to_string(pid) + "/stat"));
-  if (!stat.ok()) return std::chrono::nanoseconds(-1);
-  size_t close = stat->rfind(')');
-  if (close == std::string::npos) return std::chrono::nanoseconds(-1);
-  std::vector<std::string_view> f = SplitFields(std::string_view(*stat).substr(close + 2));
-  uint64_t ticks = 0;
-  if (f.size() < 20 || !ParseUint64(f[19], &ticks)) return std::chrono::nanoseconds(-1);
-  timespec boot{};
-  ::clock_gettime(CLOCK_BOOTTIME, &boot);
-  int64_t boot_ns = int64_t{boot.tv_sec} * 1'000'000'000 + boot.tv_nsec;
-  int64_t since_start_ns =
-      boot_ns - static_cast<int64_t>(ticks) * (1'000'000'000 / ::sysconf(_SC_CLK_TCK));
-  return std::chrono::nanoseconds(MonotonicNs() - since_start_ns);
 }
 
 bool StartupWatcher::Check(Pending& p) {
   auto procs = ReadFileToString(JoinPath(p.dir, "cgroup.procs"));
-  if (!procs.ok()) return true;  // the container is gone already
-  std::vector<int> pids;
-  for (std::string_view line : SplitLines(*procs)) {
-    uint64_t pid = 0;
-    if (ParseUint64(line, &pid) && pid > 0 && pid < (1u << 22))
-      pids.push_back(static_cast<int>(pid));
-    if (pids.size() >= kMaxPidsChecked) break;
+  if (!procs.ok() && ::access(p.dir.c_str(), F_OK) != 0) {  // the container is gone already
+    ++counts_.vanished;
+    return true;
   }
-  int64_t now = MonotonicNs();
-  if (!pids.empty() && p.first_pid == 0) p.first_pid = pids.front();
+  std::vector<int> pids = procs.ok() ? ParsePids(*procs) : std::vector<int>();
+  if (p.app_pid == 0 || std::find(pids.begin(), pids.end(), p.app_pid) == pids.end())
+    FindApplication(p, pids);
+  if (p.app_pid != 0 && IsSandboxPause(ReadComm(options_.proc_root, p.app_pid))) {
+    ++counts_.sandboxes_skipped;
+    return true;
+  }
+  if (p.app_pid != 0 && !p.exec_ns && connector_.fd() >= 0) {
+    auto origin = ReadProcessOrigin(options_.proc_root, p.app_pid);
+    if (origin) p.exec_ns = execs_.FirstExec(p.app_pid, origin->fork_ns - 1'000'000);
+  }
   for (int pid : pids) {
-    std::vector<uint64_t> inodes = SocketInodes(options_.proc_root, pid);
-    if (inodes.empty()) continue;
-    for (const char* file : {"/net/tcp", "/net/tcp6"}) {
-      auto text = ReadFileToString(JoinPath(options_.proc_root, std::to_string(pid) + file));
-      if (!text.ok()) continue;
-      for (uint64_t listening : ParseListeningInodes(*text)) {
-        if (std::find(inodes.begin(), inodes.end(), listening) != inodes.end()) {
-          DrainNetlink();  // the exec event may still be queued
-          bool precise = false;
-          auto exec = ExecTime(p.first_pid, std::chrono::nanoseconds(now), &precise);
-          if (exec.count() < 0) return true;
-          Finish(p, static_cast<double>(now - exec.count()) / 1e9);
-          return true;
-        }
-      }
+    if (HoldsListeningSocket(options_.proc_root, pid)) {
+      // Stamped after the read that saw the socket: never before the listen() itself.
+      int64_t seen = MonotonicNowNs();
+      if (p.app_pid == 0) p.app_pid = pid;
+      Finish(p, seen);
+      ++counts_.measured;
+      return true;
     }
   }
   if (std::chrono::steady_clock::now() - p.noticed > options_.timeout) {
-    Finish(p, -1);
+    ++counts_.never_listened;
+    Finish(p, std::nullopt);
     return true;
   }
   return false;
 }
 
-void StartupWatcher::Finish(const Pending& p, double startup_seconds) {
+void StartupWatcher::Finish(Pending& p, std::optional<int64_t> listening_ns) {
   StartupMeasurement m;
   m.pod_uid = p.pod_uid;
   m.container_id = p.container_id;
-  m.startup_seconds = startup_seconds;
-  bool precise = false;
-  if (p.first_pid != 0) {
-    auto exec = ExecTime(p.first_pid, std::chrono::nanoseconds(MonotonicNs()), &precise);
-    if (exec.count() >= 0) m.exec_unix_seconds = UnixFromMonotonic(exec.count());
+  std::optional<int64_t> start;
+  auto origin = p.app_pid != 0 ? ReadProcessOrigin(options_.proc_root, p.app_pid) : std::nullopt;
+  if (!p.exec_ns && origin) {
+    connector_.Drain(&execs_);  // the exec event may still be queued
+    p.exec_ns = execs_.FirstExec(p.app_pid, origin->fork_ns - 1'000'000);
   }
-  m.exec_from_process_connector = precise;
+  if (p.exec_ns) {
+    start = *p.exec_ns;
+    m.clock = StartupClock::kExec;
+  } else if (origin) {
+    start = origin->fork_ns;
+    m.clock = StartupClock::kFork;
+  }
+  if (!start) return;  // no process to measure from (it exited, or never started)
+  m.start_unix_seconds = UnixFromMonotonic(*start);
+  if (listening_ns) m.startup_seconds = static_cast<double>(*listening_ns - *start) / 1e9;
   std::lock_guard<std::mutex> lock(mutex_);
   finished_.push_back(std::move(m));
 }
 
+std::chrono::steady_clock::duration StartupWatcher::PollInterval(
+    std::chrono::steady_clock::duration age) const {
+  return std::clamp<std::chrono::steady_clock::duration>(
+      age / kPollFraction, options_.poll_interval, options_.max_poll_interval);
+}
+
+void StartupWatcher::CheckDue() {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(pending_, [&](Pending& p) {
+    if (p.next_check > now) return false;
+    ++counts_.checks;
+    if (Check(p)) return true;
+    p.next_check = now + PollInterval(now - p.noticed);
+    return false;
+  });
+}
+
+std::optional<std::chrono::nanoseconds> StartupWatcher::TimeToNextCheck() const {
+  if (pending_.empty()) return std::nullopt;
+  auto next = std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
+                return a.next_check < b.next_check;
+              })->next_check;
+  return std::max(std::chrono::nanoseconds(0), std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   next - std::chrono::steady_clock::now()));
+}
+
 void StartupWatcher::Run() {
   while (!stop_) {
-    pollfd fds[3] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {netlink_fd_, POLLIN, 0}};
-    int nfds = netlink_fd_ >= 0 ? 3 : 2;
-    if (pending_.empty()) {
-      ::poll(fds, static_cast<nfds_t>(nfds), 1000);
-    } else {
-      timespec ts{0, static_cast<long>(std::chrono::nanoseconds(options_.poll_interval).count())};
-      ::ppoll(fds, static_cast<nfds_t>(nfds), &ts, nullptr);
-    }
+    pollfd fds[3] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {connector_.fd(), POLLIN, 0}};
+    nfds_t nfds = connector_.fd() >= 0 ? 3 : 2;
+    auto wait = TimeToNextCheck().value_or(std::chrono::seconds(1));
+    timespec ts{static_cast<time_t>(wait.count() / 1'000'000'000),
+                static_cast<long>(wait.count() % 1'000'000'000)};
+    ::ppoll(fds, nfds, &ts, nullptr);
     if (stop_) return;
-    DrainNetlink();
+    connector_.Drain(&execs_);
     DrainInotify();
-    std::erase_if(pending_, [this](Pending& p) { return Check(p); });
+    CheckDue();
+    PublishStats();
   }
 }
 

@@ -2,6 +2,7 @@
 k8s/docker/*.Dockerfile describe the same images for a registry-based workflow: same paths,
 entrypoints, environment, user and ports)."""
 import dataclasses
+import filecmp
 import os
 import re
 import subprocess
@@ -68,6 +69,15 @@ def _layer_pause(ctx: Context) -> Layer:
 PODMETER_SHIMS = ("libssl.so", "libcrypto.so")
 
 
+def strip_into(ctx: Context, binary: str, out: str):
+    """`out` becomes `binary` stripped, rewritten only when its contents change."""
+    ctx.run("strip", "-o", out + ".new", binary)
+    if os.path.exists(out) and filecmp.cmp(out + ".new", out, shallow=False):
+        os.remove(out + ".new")
+    else:
+        os.replace(out + ".new", out)
+
+
 def _build_podmeter(ctx: Context):
     build = os.path.join(ctx.repo, "build")
     if os.path.exists(os.path.join(build, "build.ninja")):
@@ -75,15 +85,12 @@ def _build_podmeter(ctx: Context):
     else:
         ctx.run(os.path.join(ctx.repo, "scripts/build"))
     binary, out = os.path.join(build, "exporter/podmeter"), os.path.join(ctx.inputs, "podmeter")
-    # Stripped every time (as the Dockerfile: no debug info in the image), never skipped by
-    # mtime: the inputs directory is shared by every checkout on the machine, and another
-    # worktree's newer build there must not pass for this tree's.
-    ctx.run("strip", "-o", out + ".tmp", binary)
-    os.replace(out + ".tmp", out)
+    # As the Dockerfile: no debug info in the image. The inputs directory is shared by every
+    # checkout that builds images (worktrees, CI's clone): contents decide, not mtimes, so a
+    # podmeter stripped from another tree's newer build is never taken for this tree's.
+    strip_into(ctx, binary, out)
     for shim in PODMETER_SHIMS:  # civetweb's TLS on OpenSSL 3 (exporter/civetweb_openssl3_shim.cc)
-        built, out = os.path.join(build, "lib/podmeter", shim), os.path.join(ctx.inputs, shim)
-        ctx.run("strip", "-o", out + ".tmp", built)
-        os.replace(out + ".tmp", out)
+        strip_into(ctx, os.path.join(build, "lib/podmeter", shim), os.path.join(ctx.inputs, shim))
 
 
 def _layer_podmeter(ctx: Context) -> Layer:

@@ -41,37 +41,57 @@ def write_atomically(path, doc):
     os.rename(tmp, path)
 
 
+def _start_like_runc(base, delay_ms, family):
+    """One container whose server (listen_after) is started as runc starts one: a bootstrap
+    process ("runc:[0:PARENT]", exec'd before it joined) in the cgroup first, then
+    "runc:[2:INIT]" that execs the server 100 ms later. Returns the server's clock (launcher's
+    stamp before execve, main, before bind, after listen; CLOCK_MONOTONIC s) and podmeter's
+    start-up figure and labels."""
+    with KubepodsPod() as pod:
+        c = pod.container()
+        p = c.spawn_raw([os.path.join(TOOLS, "launch_in_cgroup"), "--bootstrap-ms", "100",
+                         *c.procs_files(), "--", os.path.join(TOOLS, "listen_after"),
+                         str(delay_ms), str(free_port()), family],
+                        stdout=subprocess.PIPE, text=True)
+        clock = {}
+        for _ in range(4):
+            k, v = p.stdout.readline().split()
+            clock[k] = int(v) / 1e9
+        measured, samples = wait_for(base, "podmeter_container_startup_seconds",
+                                     container=c.id[:12])
+        [labels] = series(samples, "podmeter_container_startup_seconds", container=c.id[:12])
+        start, _ = wait_for(base, "podmeter_container_start_time_seconds", container=c.id[:12])
+        assert abs(start - time.time()) < 30
+        return clock, measured, labels
+
+
 def test_startup_latency_matches_the_servers_own_clock(capsys):
+    """podmeter's figure starts at the kernel's exec event of the server (the end of execve),
+    not at runc's bootstrap: after the launcher's stamp just before execve, before the server's
+    main() (execve and the dynamic loader run in between: 0.1 ms idle, several ms when the 2
+    cores are busy). It ends at a poll stamped after it saw the socket listening: after the
+    server's stamp before bind(). So the server's own clocks bound it: main → bind below,
+    exactly (one clock, CLOCK_MONOTONIC), on every start; exec stamp → after listen above, plus
+    the polling (every 1/64 of the age, ≥ 1 ms) and 50 ms for scheduling, on the best of three
+    starts (a shared machine may hold podmeter's thread off the CPU for longer once; runc's
+    100 ms bootstrap, counted in by mistake, would be there on every start)."""
     rows = []
     with running_podmeter("--interval", "0.2") as base:
         for delay_ms, family in ((0, "v4"), (50, "v4"), (300, "v4"), (50, "v6")):
-            with KubepodsPod() as pod:
-                c = pod.container()
-                port = free_port()
-                p = c.spawn_raw([os.path.join(TOOLS, "launch_in_cgroup"), *c.procs_files(), "--",
-                                 os.path.join(TOOLS, "listen_after"), str(delay_ms), str(port),
-                                 family], stdout=subprocess.PIPE, text=True)
-                clock = {}
-                for _ in range(3):
-                    k, v = p.stdout.readline().split()
-                    clock[k] = int(v)
-                measured, _ = wait_for(base, "podmeter_container_startup_seconds",
-                                       container=c.id[:12])
-                exec_to_main = (clock["main_ns"] - clock["exec_ns"]) / 1e9
-                truth = (clock["listen_ns"] - clock["exec_ns"]) / 1e9
-                rows.append((delay_ms, family, exec_to_main, truth, measured))
-                # podmeter's clock starts at the kernel's exec event (the end of execve), which
-                # falls between the launcher's stamp just before execve and the server's main()
-                # (execve and the dynamic loader run in between: 0.1 ms idle, several ms when
-                # the 2 cores are busy). So the server's own clocks bound it from both sides:
-                # main→listen (delay + bind) below, exec stamp→listen above; 2 ms of clock
-                # slack below, and 50 ms above for podmeter's 1 ms listen polling under load.
-                earliest = (clock["listen_ns"] - clock["main_ns"]) / 1e9
-                assert earliest >= delay_ms / 1000, rows[-1]
-                assert earliest - 0.002 <= measured <= truth + 0.05, rows[-1]
-                start, _ = wait_for(base, "podmeter_container_start_time_seconds",
-                                    container=c.id[:12])
-                assert abs(start - time.time()) < 30
+            attempts = []
+            for _ in range(3):
+                clock, measured, labels = _start_like_runc(base, delay_ms, family)
+                assert ("clock", "exec") in labels, labels
+                truth = clock["listen_ns"] - clock["exec_ns"]
+                row = (delay_ms, family, clock["main_ns"] - clock["exec_ns"], truth, measured)
+                earliest = clock["bind_ns"] - clock["main_ns"]
+                assert earliest >= delay_ms / 1000, row
+                assert earliest <= measured, row
+                attempts.append(row)
+                if measured <= truth + max(0.001, truth / 64) + 0.05:
+                    break
+            rows += attempts
+            assert measured <= truth + max(0.001, truth / 64) + 0.05, attempts
     with capsys.disabled():
         print("\n  delay  family  exec→main  exec→listen (server)  podmeter   error")
         for d, fam, e2m, truth, got in rows:

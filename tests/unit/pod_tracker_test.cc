@@ -127,7 +127,7 @@ TEST(PodTracker, GonePodsDisappearAfterStaleAfter) {
   EXPECT_EQ(Text(t), "");
 }
 
-TEST(PodTracker, StartupsBecomeGaugesAndAHistogram) {
+TEST(PodTracker, StartupsBecomeGaugesAndAHistogramLabelledWithTheirClock) {
   PodTracker t(300);
   StartupRecord r;
   r.pod_uid = kUid;
@@ -137,16 +137,75 @@ TEST(PodTracker, StartupsBecomeGaugesAndAHistogram) {
   std::vector<PodMeta> meta = {Meta(kIdA, 0)};
   t.Join(Samples(kIdA), &meta, 1000);
   std::string text = Text(t);
-  EXPECT_NE(text.find("podmeter_container_startup_seconds{namespace=\"bench\",pod=\"web-0\","
-                      "container=\"web\"} 0.042"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(text.find("podmeter_container_startup_duration_seconds_bucket{container=\"web\","
-                      "le=\"0.05\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("podmeter_container_startup_duration_seconds_bucket{container=\"web\","
-                      "le=\"0.025\"} 0"),
-            std::string::npos);
+  const std::string labels = "{namespace=\"bench\",pod=\"web-0\",container=\"web\",clock=\"exec\"}";
+  EXPECT_EQ(SeriesValue(text, "podmeter_container_startup_seconds" + labels), "0.042") << text;
+  EXPECT_EQ(SeriesValue(text, "podmeter_container_start_time_seconds" + labels),
+            "1.79500000025e+09");
+  EXPECT_EQ(SeriesValue(text,
+                        "podmeter_container_startup_duration_seconds_bucket{container=\"web\","
+                        "clock=\"exec\",le=\"0.05\"}"),
+            "1");
+  EXPECT_EQ(SeriesValue(text,
+                        "podmeter_container_startup_duration_seconds_bucket{container=\"web\","
+                        "clock=\"exec\",le=\"0.025\"}"),
+            "0");
+  EXPECT_EQ(t.pending_startups(), 0u);
+
+  // The restarted container, measured without the process connector: its own clock label, never
+  // added to the exec clock's histogram.
+  StartupRecord forked = r;
+  forked.clock = "fork";
+  forked.startup_seconds = 0.5;
+  t.AddStartups({{kIdB, forked}});
+  meta = {Meta(kIdB, 1)};
+  t.Join(Samples(kIdB), &meta, 1001);
+  text = Text(t);
+  const std::string fork_labels =
+      "{namespace=\"bench\",pod=\"web-0\",container=\"web\",clock=\"fork\"}";
+  EXPECT_EQ(SeriesValue(text, "podmeter_container_startup_seconds" + fork_labels), "0.5") << text;
+  EXPECT_EQ(SeriesValue(text, "podmeter_container_startup_seconds" + labels), "missing");
+  EXPECT_EQ(SeriesValue(text,
+                        "podmeter_container_startup_duration_seconds_count{container=\"web\","
+                        "clock=\"exec\"}"),
+            "1");
+  EXPECT_EQ(SeriesValue(text,
+                        "podmeter_container_startup_duration_seconds_count{container=\"web\","
+                        "clock=\"fork\"}"),
+            "1");
+}
+
+TEST(PodTracker, AContainerThatNeverListenedHasAStartTimeButNoStartupFigure) {
+  PodTracker t(300);
+  StartupRecord r;
+  r.pod_uid = kUid;
+  r.start_time = 1795000000.25;  // no startup_seconds: it did not listen within the timeout
+  t.AddStartups({{kIdA, r}});
+  std::vector<PodMeta> meta = {Meta(kIdA, 0)};
+  t.Join(Samples(kIdA), &meta, 1000);
+  std::string text = Text(t);
+  EXPECT_NE(text.find("podmeter_container_start_time_seconds{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("podmeter_container_startup_seconds{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("podmeter_container_startup_duration_seconds_count"), std::string::npos);
+}
+
+TEST(PodTracker, StartupRecordsThatJoinNoContainerArePrunedAfterStaleAfter) {
+  PodTracker t(300);
+  StartupRecord r;
+  r.pod_uid = kUid;
+  r.start_time = 1795000000.25;
+  r.startup_seconds = 0.1;
+  // One for a container the metadata never names, one for a pod never seen.
+  StartupRecord other = r;
+  other.pod_uid = "00000000-0000-0000-0000-000000000001";
+  t.AddStartups({{kIdB, r}, {std::string(64, 'c'), other}});
+  std::vector<PodMeta> meta = {Meta(kIdA, 0)};
+  t.Join(Samples(kIdA), &meta, 1000);
+  EXPECT_EQ(t.pending_startups(), 2u);
+  t.Join(Samples(kIdA), &meta, 1300);
+  EXPECT_EQ(t.pending_startups(), 2u);
+  t.Join(Samples(kIdA), &meta, 1300.5);
+  EXPECT_EQ(t.pending_startups(), 0u);
+  EXPECT_EQ(Text(t).find("podmeter_container_startup_seconds{"), std::string::npos);
 }
 
 }  // namespace

@@ -112,6 +112,22 @@ TEST_F(SamplerTest, AListedContainerRunningThePauseImageHasSeries) {
   EXPECT_EQ(text.find("container=\"a1a1a1a1a1a1\""), std::string::npos);
 }
 
+TEST_F(SamplerTest, TheStartupWatchersStateIsServed) {
+  SnapshotStore store;
+  Sampler sampler(options_, Collectors(false), &store);
+  sampler.SampleOnce();
+  sampler.SampleOnce();  // the second sample serves the watcher's state after its start
+  std::string text = Scrape(store);
+  EXPECT_NE(text.find("podmeter_startup_watch_pending_containers 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("podmeter_startup_watch_containers_total{outcome=\"never_listened\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("podmeter_startup_exec_events_lost_total 0\n"), std::string::npos);
+  // The memory hierarchy's root, kubepods, its QoS levels and the fixture's pods.
+  size_t at = text.find("\npodmeter_startup_watch_directories ");
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_GE(std::stod(text.substr(at + 36)), 5.0) << text.substr(at, 60);
+}
+
 TEST_F(SamplerTest, ContainerVanishingMidReadIsSkippedAndCounted) {
   SnapshotStore store;
   Sampler sampler(options_, Collectors(true), &store);
