@@ -154,6 +154,7 @@ void StartupWatcher::AddWatchTree(const std::string& dir, int depth, bool fresh)
   auto parsed = ParseKubepodsPath(rel);
   if (parsed && !parsed->container_id.empty()) {
     // A container created with (or faster than) its new parent: measure it too.
+    if (fresh) Announce(parsed->pod_uid, parsed->container_id, dir);
     if (fresh)
       pending_.push_back(
           {parsed->pod_uid, parsed->container_id, dir, std::chrono::steady_clock::now(), 0});
@@ -180,12 +181,18 @@ void StartupWatcher::OnCreated(const std::string& dir) {
   std::string rel = dir.substr(options_.hierarchy_root.size());
   auto parsed = ParseKubepodsPath(rel);
   if (parsed && !parsed->container_id.empty()) {
+    Announce(parsed->pod_uid, parsed->container_id, dir);
     pending_.push_back(
         {parsed->pod_uid, parsed->container_id, dir, std::chrono::steady_clock::now(), 0});
     return;
   }
   // Children created before the watch was in place are picked up by the scan.
   AddWatchTree(dir, 3, /*fresh=*/true);
+}
+
+void StartupWatcher::Announce(const std::string& pod_uid, const std::string& container_id,
+                              const std::string& dir) {
+  if (options_.on_new_container) options_.on_new_container({pod_uid, container_id, dir});
 }
 
 void StartupWatcher::DrainInotify() {

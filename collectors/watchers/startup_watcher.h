@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -31,6 +32,13 @@ struct StartupMeasurement {
   bool exec_from_process_connector = false;
 };
 
+/// A container cgroup as it appears.
+struct NewContainerCgroup {
+  std::string pod_uid;
+  std::string container_id;
+  std::string dir;  ///< its directory in the watched hierarchy
+};
+
 class StartupWatcher {
  public:
   struct Options {
@@ -38,6 +46,10 @@ class StartupWatcher {
     std::string proc_root = "/proc";
     std::chrono::microseconds poll_interval{1000};
     std::chrono::milliseconds timeout{60000};
+    /// Called on the watch thread as each container cgroup appears (also those found in a pod
+    /// cgroup that appeared), with its directory under hierarchy_root; must return quickly.
+    /// The OOM watcher registers its eventfd there, before the container can run far.
+    std::function<void(const NewContainerCgroup&)> on_new_container;
   };
 
   explicit StartupWatcher(Options options);
@@ -67,6 +79,8 @@ class StartupWatcher {
   /// queues the container cgroups found in it for measurement.
   void AddWatchTree(const std::string& dir, int depth, bool fresh);
   void OnCreated(const std::string& dir);
+  void Announce(const std::string& pod_uid, const std::string& container_id,
+                const std::string& dir);
   void DrainInotify();
   void DrainNetlink();
   bool Check(Pending& p);  // true when finished (listening or timed out)
