@@ -101,7 +101,8 @@ int Run(const Config& config) {
                   Feed(poller->get(), relay->get()));
   sampler.Start();
   int sig = WaitForStopSignal();  // SIGINT/SIGTERM stay pending until here (main blocks them)
-  Log(LogLevel::kInfo, std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+  Log(LogLevel::kInfo,
+      std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
   sampler.Stop();
   if (*relay) (*relay)->Stop();
   if (*poller) (*poller)->Stop();

@@ -127,11 +127,11 @@ class OomWatcher {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
-  uint64_t next_token_ = 1;                                 // GUARDED_BY(mutex_)
-  size_t failures_ = 0;                                     // GUARDED_BY(mutex_), since Watch
-  std::map<std::string, Registration> watches_;             // GUARDED_BY(mutex_), by container id
-  std::map<std::string, Reading> readings_;                 // GUARDED_BY(mutex_), by container id
-  std::chrono::steady_clock::time_point next_poll_{};       // watch thread only
+  uint64_t next_token_ = 1;                            // GUARDED_BY(mutex_)
+  size_t failures_ = 0;                                // GUARDED_BY(mutex_), since Watch
+  std::map<std::string, Registration> watches_;        // GUARDED_BY(mutex_), by container id
+  std::map<std::string, Reading> readings_;            // GUARDED_BY(mutex_), by container id
+  std::chrono::steady_clock::time_point next_poll_{};  // watch thread only
 };
 
 }  // namespace podmeter

@@ -69,8 +69,8 @@ TEST(OomEventCounter, KilledAfterItsOnlySampleWithoutOomGroup) {
 
 TEST(OomEventCounter, NeverSeenContainersCountFromThePodsEvents) {
   OomEventCounter c;
-  EXPECT_EQ(c.PodEvents("pod", Events(1, 0)), 1u);              // one process, no group
-  EXPECT_EQ(c.PodEvents("pod", Events(6, 1)), 1u);              // one group kill of 5 (6.1)
+  EXPECT_EQ(c.PodEvents("pod", Events(1, 0)), 1u);             // one process, no group
+  EXPECT_EQ(c.PodEvents("pod", Events(6, 1)), 1u);             // one group kill of 5 (6.1)
   EXPECT_EQ(c.PodEvents("pod", Events(2, std::nullopt)), 2u);  // before 5.17: one per kill
   // Once the container is read, its own count replaces the pod's residue (no double count).
   c.Update({{"pod", "a", Events(1, 0), false}});

@@ -3,8 +3,10 @@
 // counting a container no sample ever listed.
 #include "collectors/watchers/oom_watcher.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -45,8 +47,7 @@ void WriteOomControl(const std::string& dir, uint64_t kills) {
       << "oom_kill_disable 0\nunder_oom 0\noom_kill " << kills << "\n";
 }
 
-std::string MakeContainerDir(const testing::TempDir& tmp, const std::string& name,
-                             uint64_t kills) {
+std::string MakeContainerDir(const testing::TempDir& tmp, const std::string& name, uint64_t kills) {
   std::string dir = tmp / name;
   std::filesystem::create_directory(dir);
   WriteOomControl(dir, kills);
@@ -89,7 +90,7 @@ TEST(OomWatcher, ANewContainerKilledBeforeAnySampleCountsAfterItsCgroupIsGone) {
   EXPECT_EQ(readings[0].pod_uid, "pod");
   EXPECT_EQ(readings[0].container_id, "c1");
   EXPECT_EQ(readings[0].source, OomWatcher::Source::kEventfd);
-  std::filesystem::remove_all(dir);  // the runtime removes the cgroup
+  std::filesystem::remove_all(dir);                // the runtime removes the cgroup
   std::this_thread::sleep_for(milliseconds(300));  // past the re-reads after the notification
   w.Watch({});
   EXPECT_EQ(w.watched(), 0u);
@@ -135,16 +136,14 @@ TEST(OomWatcher, AReleasedRegistrationsReusedFdIsNeverRead) {
   w.Watch({});  // released: its eventfd is closed
   int pipe_fds[2];
   ASSERT_EQ(::pipe(pipe_fds), 0);
-  int reused = pipe_fds[0] == old_fd ? pipe_fds[0] : -1;
-  ASSERT_EQ(reused, old_fd) << "the closed fd number was not reused: test set-up";
+  ASSERT_EQ(::dup2(pipe_fds[0], old_fd), old_fd);  // the closed number now reads this pipe
   ASSERT_EQ(::write(pipe_fds[1], "12345678", 8), 8);
   go = true;
   std::this_thread::sleep_for(milliseconds(100));
   char buf[16];
-  ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
-  EXPECT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 8) << "the watcher read another file's data";
-  ::close(pipe_fds[0]);
-  ::close(pipe_fds[1]);
+  ::fcntl(old_fd, F_SETFL, O_NONBLOCK);
+  EXPECT_EQ(::read(old_fd, buf, sizeof(buf)), 8) << "the watcher read another file's data";
+  for (int fd : {old_fd, pipe_fds[0], pipe_fds[1]}) ::close(fd);
 }
 
 TEST(OomWatcher, WithoutAnEventfdTheContainerIsPolled) {

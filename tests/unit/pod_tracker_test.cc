@@ -4,8 +4,8 @@
 
 #include <sstream>
 
-#include "exporter/text_format.h"
 #include "collectors/kube/pod_metadata.h"
+#include "exporter/text_format.h"
 #include "exporter/tracker_metrics.h"
 
 namespace podmeter {
@@ -161,7 +161,8 @@ std::string ReadyPodList(const char* ready, const char* ready_since) {
          ready + R"(","lastTransitionTime":")" + ready_since + R"("}]}}]})";
 }
 
-const std::string kStartToReady = "podmeter_pod_start_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"}";
+const std::string kStartToReady =
+    "podmeter_pod_start_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"}";
 const std::string kScheduledToReady =
     "podmeter_pod_scheduled_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"}";
 
