@@ -154,10 +154,11 @@ void StartupWatcher::AddWatchTree(const std::string& dir, int depth, bool fresh)
   auto parsed = ParseKubepodsPath(rel);
   if (parsed && !parsed->container_id.empty()) {
     // A container created with (or faster than) its new parent: measure it too.
-    if (fresh) Announce(parsed->pod_uid, parsed->container_id, dir);
-    if (fresh)
+    if (fresh) {
+      Announce(parsed->pod_uid, parsed->container_id, dir);
       pending_.push_back(
           {parsed->pod_uid, parsed->container_id, dir, std::chrono::steady_clock::now(), 0});
+    }
     return;
   }
   int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), IN_CREATE | IN_ONLYDIR);
