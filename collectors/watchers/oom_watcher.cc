@@ -209,7 +209,14 @@ std::vector<OomWatcher::Due> OomWatcher::DueReads(std::chrono::steady_clock::tim
 
 void OomWatcher::Record(const Due& due) {
   auto text = ReadFileToString(due.path);
-  if (!text.ok()) return;  // removed: the count read before stays
+  if (!text.ok()) {
+    // Removed (the kernel notifies the eventfd then too): the count read before stays, and
+    // there is nothing left to re-read.
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto w = watches_.find(due.container_id);
+    if (w != watches_.end() && text.status().IsNotFound()) w->second.recheck_until = {};
+    return;
+  }
   auto kills = ParseOomControl(*text);
   if (!kills.ok() || *kills == 0) return;
   std::lock_guard<std::mutex> lock(mutex_);
