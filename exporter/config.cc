@@ -38,6 +38,9 @@ void AddSamplingFlags(CLI::App& app, Config* c, RawFlags* raw) {
   app.add_option("--listen", c->listen,
                  "Address to serve /metrics, /healthz and / on ([host]:port)")
       ->capture_default_str();
+  app.add_option("--web.config.file", c->web_config_file,
+                 "TLS and basic/bearer authentication for /metrics, in the Prometheus "
+                 "exporter-toolkit's web config format (docs/exporter.md)");
   app.add_option("--interval", raw->interval_s, "Seconds between samples")
       ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();

@@ -14,6 +14,7 @@ namespace podmeter {
 
 struct Config {
   std::string listen = ":10101";
+  std::string web_config_file;  ///< TLS and credentials (exporter-toolkit format); empty: none
   LogLevel log_level = LogLevel::kInfo;
   SamplerOptions sampler;                        ///< interval, roots, stale-after, start-up timeout
   std::vector<std::string> disabled_collectors;  ///< names from the registry

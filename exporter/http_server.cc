@@ -2,7 +2,8 @@
 
 #include <CivetServer.h>
 #include <civetweb.h>
-#include <strings.h>
+#include <dlfcn.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -11,15 +12,22 @@
 #include <vector>
 
 #include "collectors/base/file_util.h"
+#include "exporter/http_request.h"
 #include "exporter/text_format.h"
 
 namespace podmeter {
+
+struct ServerState {
+  SnapshotStore* store = nullptr;
+  std::chrono::milliseconds healthz_max_age{10000};
+  WebSecurity security;
+};
+
 namespace {
 
-// civetweb's begin_request callback gets no user pointer of ours (the exposer's CivetServer owns
-// the context's), so the one server of the process registers its store here.
-std::atomic<SnapshotStore*> g_store{nullptr};
-std::atomic<int64_t> g_healthz_max_age_ms{10000};
+// civetweb's callbacks get no user pointer of ours (the exposer's CivetServer owns the
+// context's), so the one server of the process registers its state here.
+std::atomic<ServerState*> g_state{nullptr};
 
 constexpr char kIndexPage[] =
     "<!doctype html><html><head><title>podmeter</title></head><body>"
@@ -27,66 +35,106 @@ constexpr char kIndexPage[] =
     "<ul><li><a href=\"/metrics\">/metrics</a></li><li><a href=\"/healthz\">/healthz</a></li></ul>"
     "</body></html>\n";
 
-void Reply(mg_connection* conn, int status, const char* reason, const char* type,
-           const char* body) {
+// A whole answer; `extra` is more header lines, each ending in \r\n.
+void Reply(mg_connection* conn, const HttpDecision& d, int status, const char* reason,
+           const char* type, const std::string& body, const std::string& extra = "") {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
-            status, reason, type, std::strlen(body), body);
-}
-
-bool AcceptsGzip(const mg_request_info* info) {
-  for (int i = 0; i < info->num_headers; ++i) {
-    if (strcasecmp(info->http_headers[i].name, "Accept-Encoding") == 0 &&
-        std::strstr(info->http_headers[i].value, "gzip") != nullptr) {
-      return true;
-    }
-  }
-  return false;
+            "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+            status, reason, type, body.size(), extra.c_str());
+  if (d.body) mg_write(conn, body.data(), body.size());
 }
 
 // /metrics: the latest snapshot in podmeter's own exact text format, gzip when asked.
-int ServeMetrics(mg_connection* conn, const mg_request_info* info) {
-  SnapshotStore* store = g_store.load();
+int ServeMetrics(mg_connection* conn, const HttpDecision& d, SnapshotStore* store) {
   std::string body = store != nullptr ? SerializeText(store->Collect()) : std::string();
-  const char* encoding = "";
-  if (AcceptsGzip(info)) {
+  std::string extra = "Vary: Accept-Encoding\r\n";
+  if (d.gzip) {
     std::string zipped = Gzip(body);
     if (!zipped.empty()) {
       body.swap(zipped);
-      encoding = "Content-Encoding: gzip\r\n";
+      extra += "Content-Encoding: gzip\r\n";
     }
   }
-  mg_printf(conn,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-            "%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
-            encoding, body.size());
-  mg_write(conn, body.data(), body.size());
+  Reply(conn, d, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, extra);
   return 200;
 }
 
-// Serves /, /healthz and /metrics; returns 0 to let civetweb answer everything else (404s).
-int BeginRequest(mg_connection* conn) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  if (info == nullptr || info->local_uri == nullptr) return 0;
-  std::string_view uri = info->local_uri;
-  if (uri == "/metrics") return ServeMetrics(conn, info);
-  if (uri == "/") {
-    Reply(conn, 200, "OK", "text/html; charset=utf-8", kIndexPage);
+int ServeHealthz(mg_connection* conn, const HttpDecision& d, const ServerState& state) {
+  constexpr char kText[] = "text/plain; charset=utf-8";
+  if (state.store != nullptr && state.store->Fresh(state.healthz_max_age)) {
+    Reply(conn, d, 200, "OK", kText, "ok\n");
     return 200;
   }
-  if (uri == "/healthz") {
-    SnapshotStore* store = g_store.load();
-    if (store != nullptr && store->Fresh(std::chrono::milliseconds(g_healthz_max_age_ms.load()))) {
-      Reply(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
-      return 200;
-    }
-    Reply(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
-          store != nullptr && store->ready() ? "the last complete sample is too old\n"
-                                             : "no complete sample yet\n");
-    return 503;
+  Reply(conn, d, 503, "Service Unavailable", kText,
+        state.store != nullptr && state.store->ready() ? "the last complete sample is too old\n"
+                                                       : "no complete sample yet\n");
+  return 503;
+}
+
+// The request's parts as the pure decision (http_request.h) takes them.
+HttpRequest ToRequest(const mg_request_info* info) {
+  HttpRequest request;
+  request.method = info->request_method != nullptr ? info->request_method : "";
+  request.path = info->local_uri;
+  for (int i = 0; i < info->num_headers; ++i) {
+    const mg_header& h = info->http_headers[i];
+    if (h.name != nullptr && h.value != nullptr) request.headers.push_back({h.name, h.value});
   }
-  return 0;
+  return request;
+}
+
+// Answers every request that civetweb parsed: /, /healthz, /metrics, else 404 or 405.
+int BeginRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  ServerState* state = g_state.load();
+  if (info == nullptr || info->local_uri == nullptr || state == nullptr) return 0;
+  const HttpDecision d = DecideRequest(ToRequest(info), state->security.auth.get());
+  constexpr char kText[] = "text/plain; charset=utf-8";
+  switch (d.status) {
+    case 401:
+      Reply(conn, d, 401, "Unauthorized", kText, "credentials required\n",
+            "WWW-Authenticate: " + state->security.auth->Challenge() + "\r\n");
+      return 401;
+    case 404:
+      Reply(conn, d, 404, "Not Found", kText, "not found: see /\n");
+      return 404;
+    case 405:
+      Reply(conn, d, 405, "Method Not Allowed", kText, "GET or HEAD\n", "Allow: GET, HEAD\r\n");
+      return 405;
+    default:
+      break;
+  }
+  if (d.page == HttpDecision::Page::kMetrics) return ServeMetrics(conn, d, state->store);
+  if (d.page == HttpDecision::Page::kHealthz) return ServeHealthz(conn, d, *state);
+  Reply(conn, d, 200, "OK", "text/html; charset=utf-8", kIndexPage);
+  return 200;
+}
+
+// civetweb 1.15 dlopens "libssl.so" and "libcrypto.so" for TLS; podmeter's own two
+// (civetweb_openssl3_shim.cc, in ../lib/podmeter/ beside the binary) are loaded first, so those
+// names resolve to them by their SONAME. Kept loaded for the process's life.
+Status LoadOpenSslShims() {
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return Status::Unavailable("TLS: cannot read /proc/self/exe");
+  std::string dir(exe, static_cast<size_t>(n));
+  dir = dir.substr(0, dir.rfind('/')) + "/../lib/podmeter/";
+  for (const char* name : {"libcrypto.so", "libssl.so"}) {
+    if (::dlopen((dir + name).c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
+      const char* why = ::dlerror();
+      return Status::InvalidData("TLS needs podmeter's OpenSSL 3 shim for civetweb: " +
+                                 std::string(why != nullptr ? why : dir + name));
+    }
+  }
+  return Status::Ok();
+}
+
+// civetweb's init_ssl: the certificate, key and TLS versions of --web.config.file (checked at
+// start-up already). 1: done, -1: fail.
+int InitSsl(void* ssl_ctx, void*) {
+  ServerState* state = g_state.load();
+  return state != nullptr && ConfigureSslContext(state->security, ssl_ctx).ok() ? 1 : -1;
 }
 
 // civetweb (1.15) gives each connection a worker thread from accept to close, all threads started
@@ -130,28 +178,36 @@ StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
                                                         std::shared_ptr<SnapshotStore> store,
-                                                        std::chrono::milliseconds healthz_max_age) {
+                                                        std::chrono::milliseconds healthz_max_age,
+                                                        WebSecurity security) {
   auto ports = ToCivetListeningPorts(listen);
   if (!ports.ok()) return ports.status();
+  const bool tls = !security.cert_file.empty();
+  if (tls) {
+    if (Status s = LoadOpenSslShims(); !s.ok()) return s;
+  }
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->store_ = std::move(store);
+  server->state_ = std::make_unique<ServerState>(
+      ServerState{server->store_.get(), healthz_max_age, std::move(security)});
   server->callbacks_ = std::make_unique<CivetCallbacks>();
   server->callbacks_->begin_request = &BeginRequest;
-  g_store = server->store_.get();
-  g_healthz_max_age_ms = healthz_max_age.count();
+  if (tls) server->callbacks_->init_ssl = &InitSsl;
+  g_state = server->state_.get();
   try {
-    server->exposer_ =
-        std::make_unique<prometheus::Exposer>(CivetOptions(*ports), server->callbacks_.get());
+    server->exposer_ = std::make_unique<prometheus::Exposer>(
+        CivetOptions(*ports + (tls ? "s" : "")), server->callbacks_.get());
   } catch (const std::exception& e) {
-    g_store = nullptr;
-    return Status::Unavailable("cannot listen on '" + listen + "': " + e.what());
+    g_state = nullptr;
+    return Status::Unavailable("cannot listen on '" + listen + "'" + (tls ? " with TLS" : "") +
+                               ": " + e.what());
   }
   return server;
 }
 
 HttpServer::~HttpServer() {
   exposer_.reset();
-  g_store = nullptr;
+  g_state = nullptr;
 }
 
 int HttpServer::port() const {

@@ -16,6 +16,7 @@
 #include "exporter/log.h"
 #include "exporter/sampler.h"
 #include "exporter/stop_signals.h"
+#include "exporter/web_config.h"
 
 #ifndef PODMETER_VERSION
 #define PODMETER_VERSION "dev"
@@ -67,7 +68,7 @@ int Fail(const Status& status, int code) {
 }
 
 // Wires the parts together and runs until a signal.
-int Run(const Config& config) {
+int Run(const Config& config, const WebSecurity& security) {
   SetLogLevel(config.log_level);
   auto poller = NewPoller(config);
   if (!poller.ok()) return Fail(poller.status(), 2);
@@ -80,14 +81,16 @@ int Run(const Config& config) {
   if (!collectors.ok()) return Fail(collectors.status(), 2);
   auto store = std::make_shared<SnapshotStore>();
   // /healthz fails once the last complete sample is 5 intervals old (at least 10 s).
-  auto server =
-      HttpServer::Start(config.listen, store,
-                        std::max(5 * config.sampler.interval, std::chrono::milliseconds(10000)));
+  auto server = HttpServer::Start(
+      config.listen, store, std::max(5 * config.sampler.interval, std::chrono::milliseconds(10000)),
+      security);
   if (!server.ok()) {
     return Fail(server.status(), server.status().code() == Status::Code::kInvalidData ? 2 : 1);
   }
   Log(LogLevel::kInfo,
-      "podmeter " + config.sampler.version + " serving on port " +
+      "podmeter " + config.sampler.version + " serving " +
+          (security.cert_file.empty() ? "HTTP" : "HTTPS") +
+          (security.auth ? " (credentials required for /metrics)" : "") + " on port " +
           std::to_string(server.value()->port()) + ", sampling every " +
           std::to_string(std::chrono::duration<double>(config.sampler.interval).count()) + " s");
   std::signal(SIGPIPE, SIG_IGN);
@@ -122,5 +125,11 @@ int main(int argc, char** argv) {
     std::cerr << "podmeter: " << checked.message() << "\n";
     return 2;
   }
-  return podmeter::Run(config);
+  // TLS files, credentials: checked now, so that a bad web config stops podmeter (exit 2).
+  auto security = podmeter::LoadWebConfig(config.web_config_file);
+  if (!security.ok()) {
+    std::cerr << "podmeter: " << security.status().message() << "\n";
+    return 2;
+  }
+  return podmeter::Run(config, security.value());
 }

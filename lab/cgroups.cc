@@ -13,12 +13,24 @@
 #include "collectors/base/file_util.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
 #include "collectors/readers/memory_stat.h"
+#include "lab/kubelet_values.h"
 
 namespace podmeter::lab {
 namespace {
 
 constexpr const char* kControllers[] = {"cpu", "cpuacct", "memory", "pids", "cpuset"};
-constexpr int64_t kPeriodUs = 100000;
+constexpr const char* kNeededV2[] = {"cpu", "memory", "pids"};
+
+std::string_view StripNewline(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  return text;
+}
+
+// The names in a cgroup.controllers or cgroup.subtree_control file.
+std::set<std::string_view> Words(std::string_view text) {
+  auto fields = SplitFields(StripNewline(text));
+  return {fields.begin(), fields.end()};
+}
 
 }  // namespace
 
@@ -37,6 +49,18 @@ StatusOr<LabCgroups> LabCgroups::Detect() {
       if (!c.mounts_.v1.count(needed)) {
         return Status::Unavailable(std::string("the cgroup v1 '") + needed +
                                    "' controller is not mounted");
+      }
+    }
+  }
+  if (c.mounts_.version == CgroupMounts::Version::kV2) {
+    auto offered = ReadFileToString(JoinPath(c.mounts_.unified, "cgroup.controllers"));
+    if (!offered.ok()) return offered.status();
+    for (const char* needed : kNeededV2) {
+      if (!Words(*offered).count(needed)) {
+        return Status::Unavailable("the cgroup2 hierarchy at " + c.mounts_.unified +
+                                   " does not offer the '" + needed +
+                                   "' controller (its cgroup.controllers: \"" +
+                                   std::string(StripNewline(*offered)) + "\")");
       }
     }
   }
@@ -77,6 +101,29 @@ Status LabCgroups::Write(const std::string& dir, const char* file, const std::st
   return Status::Ok();
 }
 
+Status LabCgroups::EnableControllers(const std::string& dir) const {
+  auto offered = ReadFileToString(JoinPath(dir, "cgroup.controllers"));
+  if (!offered.ok()) return offered.status();
+  std::string all;
+  for (std::string_view c : Words(*offered)) all.append(all.empty() ? "+" : " +").append(c);
+  if (!Write(dir, "cgroup.subtree_control", all).ok()) {
+    // One at a time, as runc does: one controller refused does not keep the others off.
+    for (std::string_view c : Words(*offered)) {
+      (void)Write(dir, "cgroup.subtree_control", std::string("+").append(c));
+    }
+  }
+  auto enabled = ReadFileToString(JoinPath(dir, "cgroup.subtree_control"));
+  if (!enabled.ok()) return enabled.status();
+  for (const char* needed : kNeededV2) {
+    if (!Words(*enabled).count(needed)) {
+      return Status::Unavailable(JoinPath(dir, "cgroup.subtree_control") + ": cannot enable the '" +
+                                 needed + "' controller for the lab's cgroups (offered: \"" +
+                                 std::string(StripNewline(*offered)) + "\")");
+    }
+  }
+  return Status::Ok();
+}
+
 Status LabCgroups::Create(const std::string& rel, const CgroupLimits& limits) {
   // Parents first; a new v1 cpuset must get cpus and mems before a task can join.
   std::vector<std::string> levels;
@@ -85,6 +132,9 @@ Status LabCgroups::Create(const std::string& rel, const CgroupLimits& limits) {
   }
   levels.push_back(rel);
   const bool v2 = mounts_.version == CgroupMounts::Version::kV2;
+  if (v2) {
+    if (Status s = EnableControllers(mounts_.unified); !s.ok()) return s;
+  }
   for (const std::string& level : levels) {
     for (const std::string& dir : Dirs(level)) {
       if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno(errno, dir);
@@ -100,50 +150,64 @@ Status LabCgroups::Create(const std::string& rel, const CgroupLimits& limits) {
         }
       }
       if (v2 && level != rel) {
-        (void)Write(dir, "cgroup.subtree_control", "+cpu +memory +pids +cpuset");
+        if (Status s = EnableControllers(dir); !s.ok()) return s;
       }
     }
   }
+  if (Status s = ApplyCpu(rel, limits); !s.ok()) return s;
+  return ApplyMemoryAndPids(rel, limits);
+}
+
+Status LabCgroups::ApplyCpu(const std::string& rel, const CgroupLimits& limits) {
   CgroupDirs dirs = ResolveCgroupDirs(mounts_, rel);
-  if (limits.cpu_request_millis && !v2) {
-    Status s =
-        Write(dirs.cpu, "cpu.shares",
-              std::to_string(std::max<int64_t>(2, *limits.cpu_request_millis * 1024 / 1000)));
-    if (!s.ok()) return s;
-  }
-  Status s = SetCpuLimit(rel, limits.cpu_limit_millis);
+  const bool v2 = mounts_.version == CgroupMounts::Version::kV2;
+  uint64_t shares = MilliCpuToShares(limits.cpu_request_millis);
+  Status s = v2 ? Write(dirs.unified, "cpu.weight", std::to_string(CpuSharesToWeight(shares)))
+                : Write(dirs.cpu, "cpu.shares", std::to_string(shares));
   if (!s.ok()) return s;
-  if (limits.memory_limit_bytes) {
-    s = v2 ? Write(dirs.unified, "memory.max", std::to_string(*limits.memory_limit_bytes))
-           : Write(dirs.memory, "memory.limit_in_bytes",
-                   std::to_string(*limits.memory_limit_bytes));
-    if (!s.ok()) return s;
-  }
-  if (!dirs.pids.empty() || v2) {
-    (void)Write(v2 ? dirs.unified : dirs.pids, "pids.max", std::to_string(limits.pids_max));
-  }
-  if (!limits.cpus.empty()) {
-    std::string cpuset_dir =
-        v2 ? dirs.unified
-           : (mounts_.v1.count("cpuset") ? JoinPath(mounts_.v1.at("cpuset"), rel) : std::string());
-    if (!cpuset_dir.empty()) {
-      s = Write(cpuset_dir, "cpuset.cpus", limits.cpus);
+  s = SetCpuLimit(rel, limits.cpu_limit_millis);
+  if (!s.ok() || limits.cpus.empty()) return s;
+  std::string cpuset_dir =
+      v2 ? dirs.unified
+         : (mounts_.v1.count("cpuset") ? JoinPath(mounts_.v1.at("cpuset"), rel) : std::string());
+  return cpuset_dir.empty() ? Status::Ok() : Write(cpuset_dir, "cpuset.cpus", limits.cpus);
+}
+
+Status LabCgroups::ApplyMemoryAndPids(const std::string& rel, const CgroupLimits& limits) {
+  CgroupDirs dirs = ResolveCgroupDirs(mounts_, rel);
+  if (mounts_.version == CgroupMounts::Version::kV2) {
+    if (limits.memory_limit_bytes) {
+      Status s = Write(dirs.unified, "memory.max", std::to_string(*limits.memory_limit_bytes));
       if (!s.ok()) return s;
     }
+    if (limits.oom_group) {
+      Status s = Write(dirs.unified, "memory.oom.group", "1");
+      if (!s.ok()) return s;
+    }
+    return Write(dirs.unified, "pids.max", std::to_string(limits.pids_max));
   }
+  if (limits.memory_limit_bytes) {
+    Status s =
+        Write(dirs.memory, "memory.limit_in_bytes", std::to_string(*limits.memory_limit_bytes));
+    if (!s.ok()) return s;
+  }
+  if (!dirs.pids.empty()) (void)Write(dirs.pids, "pids.max", std::to_string(limits.pids_max));
   return Status::Ok();
 }
 
 Status LabCgroups::SetCpuLimit(const std::string& rel, std::optional<int64_t> limit_millis) {
   CgroupDirs dirs = ResolveCgroupDirs(mounts_, rel);
   if (mounts_.version == CgroupMounts::Version::kV2) {
-    std::string value = limit_millis ? std::to_string(*limit_millis * kPeriodUs / 1000) : "max";
-    return Write(dirs.unified, "cpu.max", value + " " + std::to_string(kPeriodUs));
+    return Write(dirs.unified, "cpu.max", CpuMaxValue(limit_millis, kCfsPeriodUs));
   }
-  Status s = Write(dirs.cpu, "cpu.cfs_period_us", std::to_string(kPeriodUs));
+  Status s = Write(dirs.cpu, "cpu.cfs_period_us", std::to_string(kCfsPeriodUs));
   if (!s.ok()) return s;
-  return Write(dirs.cpu, "cpu.cfs_quota_us",
-               limit_millis ? std::to_string(*limit_millis * kPeriodUs / 1000) : "-1");
+  auto quota = MilliCpuToQuota(limit_millis, kCfsPeriodUs);
+  return Write(dirs.cpu, "cpu.cfs_quota_us", quota ? std::to_string(*quota) : "-1");
+}
+
+bool LabCgroups::Exists(const std::string& rel) const {
+  return ::access(Dirs(rel)[0].c_str(), F_OK) == 0;
 }
 
 std::vector<std::string> LabCgroups::ProcsFiles(const std::string& rel) const {

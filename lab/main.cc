@@ -24,6 +24,7 @@
 #include "lab/cgroups.h"
 #include "lab/cold_start.h"
 #include "lab/manifest.h"
+#include "lab/one_pod.h"
 #include "lab/pod_list.h"
 #include "lab/pod_manager.h"
 #include "lab/process.h"
@@ -529,6 +530,33 @@ void AddRunFlags(CLI::App* run, RunOptions* o) {
       ->capture_default_str();
 }
 
+// The flags of `podmeter-lab pod`, into `o`.
+void AddPodFlags(CLI::App* pod, OnePodOptions* o) {
+  pod->add_option("--deployment", o->deployment,
+                  "The Deployment (e.g. k8s/base/rust-api-deployment.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  pod->add_option("--pods-file", o->pods_file, "Where the PodList goes (podmeter --pods-file)")
+      ->capture_default_str();
+  pod->add_option("--logs", o->log_dir, "Directory of the container's log")->capture_default_str();
+  pod->add_option("--port", o->port, "PORT for the container (its readiness probe's port)")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  pod->add_option("--cpus", o->cpus, "cpuset of the pod (default: inherit)");
+  pod->add_option("--seconds", o->seconds, "Remove the pod after this long at the latest")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  pod->add_option("command", o->command, "The container's command and arguments, after --")
+      ->required();
+}
+
+int OnePod(OnePodOptions o, const std::string& repo) {
+  if (::geteuid() != 0) return Fail("run it as root: the lab creates cgroups.");
+  o.workdir = repo;
+  Status s = RunOnePod(o, Interrupted, std::cout);
+  return s.ok() ? 0 : Fail(s.message() + ".");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -546,6 +574,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("report", "Regenerate report.html of a finished run from its Prometheus");
   std::string report_run;
   report->add_option("--run", report_run, "The run's directory, results/<run id>")->required();
+  CLI::App* pod = app.add_subcommand(
+      "pod", "Lay out one pod of a Deployment as `run` does and run a command as its container");
+  OnePodOptions pod_options;
+  AddPodFlags(pod, &pod_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -556,6 +588,7 @@ int main(int argc, char** argv) {
   ::signal(SIGTERM, OnSignal);
   ::signal(SIGPIPE, SIG_IGN);
   if (*clean) return Clean();
+  if (*pod) return OnePod(pod_options, repo);
   if (*report) {
     auto charts = RegenerateReport(repo, report_run);
     if (!charts.ok()) return Fail(charts.status().message() + ".");

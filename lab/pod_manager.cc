@@ -114,6 +114,7 @@ Status PodManager::StartContainer(Replica& r, double now) {
   limits.cpu_limit_millis = r.spec.cpu_limit_millis;
   limits.memory_limit_bytes = r.spec.memory_limit_bytes;
   limits.cpus = options_.cpus;
+  limits.oom_group = true;  // the kubelet's default since 1.28 (v2 only; v1 has no such file)
   Status s = cgroups_->Create(rel, limits);
   if (!s.ok()) return s;
   auto env = r.spec.env;
@@ -295,7 +296,11 @@ std::vector<ReplicaState> PodManager::Replicas() const {
     s.restarts = c.restart_count;
     s.ready = c.ready;
     s.cpu_limit_millis = r.spec.cpu_limit_millis;
-    if (r.pid > 0) s.started_at = r.started_at;
+    s.pod_cgroup = r.pod_rel;
+    if (r.pid > 0) {
+      s.started_at = r.started_at;
+      s.container_cgroup = r.container_rel;
+    }
     if (c.ready) s.ready_since = r.pod.ready_since;
     out.push_back(std::move(s));
   }

@@ -38,6 +38,8 @@ struct ReplicaState {
   int port = 0, pid = 0, restarts = 0;
   bool ready = false;
   std::optional<int64_t> cpu_limit_millis;
+  /// Relative to the hierarchy roots: kubepods/<qos>/pod<uid> and, while running, …/<id>.
+  std::string pod_cgroup, container_cgroup;
   std::optional<double> started_at;   ///< the running container's start (fork + exec), unix s
   std::optional<double> ready_since;  ///< when its readiness probe first succeeded, unix s
 };

@@ -65,6 +65,9 @@ def _layer_pause(ctx: Context) -> Layer:
 # podmeter ----------------------------------------------------------------------------------
 
 
+PODMETER_SHIMS = ("libssl.so", "libcrypto.so")
+
+
 def _build_podmeter(ctx: Context):
     build = os.path.join(ctx.repo, "build")
     if os.path.exists(os.path.join(build, "build.ninja")):
@@ -74,12 +77,22 @@ def _build_podmeter(ctx: Context):
     binary, out = os.path.join(build, "exporter/podmeter"), os.path.join(ctx.inputs, "podmeter")
     if not _newer(out, binary):
         ctx.run("strip", "-o", out, binary)  # as the Dockerfile: no debug info in the image
+    for shim in PODMETER_SHIMS:  # civetweb's TLS on OpenSSL 3 (exporter/civetweb_openssl3_shim.cc)
+        built, out = os.path.join(build, "lib/podmeter", shim), os.path.join(ctx.inputs, shim)
+        if not _newer(out, built):
+            ctx.run("strip", "-o", out, built)
 
 
 def _layer_podmeter(ctx: Context) -> Layer:
     layer = Layer()
     rootfs.base_files(layer)
     rootfs.add_program(layer, "/usr/local/bin/podmeter", os.path.join(ctx.inputs, "podmeter"))
+    # ../lib/podmeter/ beside the binary, where podmeter loads them from for TLS.
+    layer.add_dir("/usr/local/lib/podmeter")
+    for shim in PODMETER_SHIMS:
+        source = os.path.join(ctx.inputs, shim)
+        layer.add_file(f"/usr/local/lib/podmeter/{shim}", source, 0o755)
+        rootfs.add_libraries(layer, source)
     # libcurl's default CA bundle (the Dockerfile's ca-certificates).
     rootfs.add_host_path(layer, "/etc/ssl/certs/ca-certificates.crt")
     return layer

@@ -4,6 +4,7 @@
 #   exposition_parser  ParseExposition               seeds tests/fuzz/corpus/
 #   podlist            ParsePodList, ParseRfc3339     seeds tests/fuzz/corpus-podlist/
 #   cgroup_parsers     cpu/memory/mountinfo/kubepods  seeds tests/fuzz/corpus-cgroup/
+#   http_request       DecideRequest, auth, gzip      seeds tests/fuzz/corpus-http/
 # Exits non-zero on a crash, a sanitizer report, a hang or a broken invariant; the reproducer is
 # left in build-fuzz/.
 #   tests/fuzz/run.sh [seconds per target] [target...]
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(exposition_parser podlist cgroup_parsers)
+[ ${#targets[@]} -gt 0 ] || targets=(exposition_parser podlist cgroup_parsers http_request)
 out=build-fuzz
 CXX=${FUZZ_CXX:-clang++}
 if ! command -v "$CXX" >/dev/null 2>&1; then
@@ -36,6 +37,10 @@ for target in "${targets[@]}"; do
         collectors/cgroupfs/kubepods_path.cc collectors/base/file_util.cc
         collectors/base/status.cc)
       libs=() seeds=tests/fuzz/corpus-cgroup extra=(-max_len=8192) ;;
+    http_request)
+      srcs=(tests/fuzz/http_request_fuzz.cc exporter/http_request.cc)
+      libs=(-lcrypt -lcrypto) seeds=tests/fuzz/corpus-http
+      extra=(-max_len=8192 -dict=../tests/fuzz/http.dict) ;;
     *)
       echo "fuzz: unknown target $target" >&2
       exit 2 ;;

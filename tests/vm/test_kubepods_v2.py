@@ -3,8 +3,11 @@ with tests/vm/guest/kubepods_v2.sh as /init. The guest builds kubelet-shaped tre
 systemd driver (a containerd and a CRI-O pod) and the cgroupfs driver (a Burstable and a
 Guaranteed pod), runs known workloads and prints podmeter's /metrics together with the kernel's
 own files, read while the trees are frozen (cgroup.freeze) so both describe the same moment.
+Before them, `podmeter-lab pod` (the lab's own cgroup code) lays out a pod of k8s/base's rust-api
+Deployment; podmeter reads the lab's PodList.
 One boot (~1–2 min under software emulation) serves every test here."""
 import os
+import re
 import shutil
 import sys
 
@@ -17,6 +20,8 @@ import vm  # noqa: E402
 from harness import ROOT, parse, podmeter_bin  # noqa: E402
 
 TOOLS = os.path.join(ROOT, "build", "tests")
+LAB_BIN = os.path.join(ROOT, "build", "lab", "podmeter-lab")
+LAB_DEPLOYMENT = os.path.join(ROOT, "k8s", "base", "rust-api-deployment.yaml")
 BOOT_TIMEOUT = 300
 
 UID = {k: f"0c0ffee{n}-0000-4000-8000-00000000000{n}" for n, k in
@@ -47,11 +52,13 @@ def guest(tmp_path_factory):
         pytest.skip("needs qemu-system-x86 (scripts/setup) or root to install it")
     work = tmp_path_factory.mktemp("vm")
     initrd = str(work / "initrd.gz")
-    binaries = {"opt/podmeter/podmeter": podmeter_bin()}
+    binaries = {"opt/podmeter/podmeter": podmeter_bin(), "opt/podmeter/podmeter-lab": LAB_BIN}
     for tool in ("hold_memory", "listen_after", "launch_in_cgroup"):
         binaries[f"opt/podmeter/{tool}"] = os.path.join(TOOLS, tool)
+    with open(LAB_DEPLOYMENT, "rb") as f:
+        files = {"opt/podmeter/rust-api-deployment.yaml": f.read()}
     with open(os.path.join(HERE, "guest", "kubepods_v2.sh")) as f:
-        vm.build_initramfs(initrd, f.read(), binaries)
+        vm.build_initramfs(initrd, f.read(), binaries, files)
     log = os.environ.get("PODMETER_VM_LOG", str(work / "console.log"))
     blocks, _ = vm.boot(initrd, log, timeout=BOOT_TIMEOUT)
     return blocks
@@ -112,8 +119,8 @@ def test_the_kernel_is_cgroup_v2_with_every_controller(guest):
 
 def test_discovers_both_drivers_and_every_runtime(guest):
     m = Moment(guest, "t1")
-    assert m._one("podmeter_discovered_pods") == 4
-    assert m._one("podmeter_discovered_containers") == 4  # crio-conmon-<id>.scope is not one
+    assert m._one("podmeter_discovered_pods") == 5  # and the lab's
+    assert m._one("podmeter_discovered_containers") == 5  # crio-conmon-<id>.scope is not one
     for k in UID:
         assert m.has_container("cpu_usage_seconds_total", k), k
 
@@ -269,3 +276,133 @@ def test_pressure_counters_match_and_rise_under_the_squeeze(guest, resource, k):
     after = squeeze.container(f"pressure_{resource}_waiting_seconds_total", k)
     print(f"{resource} pressure of the {k} container: {before:.3f} s → {after:.3f} s")
     assert after > before
+
+
+def test_io_pressure_counters_match(guest):
+    for tag in ("t1", "squeeze", "oom"):
+        m = Moment(guest, tag)
+        for k in ("cpu", "mem", "web"):
+            for level, rel in (("container", CONTAINER_DIR[k]), ("pod", POD_DIR[k])):
+                kernel = m.pressure(rel, "io")
+                get = getattr(m, level)
+                assert get("pressure_io_waiting_seconds_total", k) == pytest.approx(
+                    kernel["some"], abs=1e-6), (tag, k, level)
+                assert get("pressure_io_stalled_seconds_total", k) == pytest.approx(
+                    kernel["full"], abs=1e-6), (tag, k, level)
+
+
+# The lab's pod (podmeter-lab pod, lab/cgroups.cc) from k8s/base/rust-api-deployment.yaml.
+
+def kubelet_cpu_weight(request_millis):
+    """The kubelet's cpu.weight for a CPU request: MilliCPUToShares, then CpuSharesToCpuWeight."""
+    shares = min(262144, max(2, request_millis * 1024 // 1000))
+    return 1 + (shares - 2) * 9999 // 262142
+
+
+def _quantity(q):
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix, factor in units.items():
+        if str(q).endswith(suffix):
+            return float(str(q)[:-len(suffix)]) * factor
+    return float(q)
+
+
+@pytest.fixture(scope="module")
+def lab(guest):
+    """The lab pod's identity ({pod, uid, qos, pod_cgroup, container, container_id, …}) and the
+    Deployment's resources ({cpu_request_millis, cpu_limit_millis, memory_limit_bytes})."""
+    import yaml
+    info = dict(line.split("=", 1) for line in guest["labpod"].splitlines() if "=" in line)
+    with open(LAB_DEPLOYMENT) as f:
+        [container] = yaml.safe_load(f)["spec"]["template"]["spec"]["containers"]
+    res = container["resources"]
+    info["cpu_request_millis"] = round(_quantity(res["requests"]["cpu"]) * 1000)
+    info["cpu_limit_millis"] = round(_quantity(res["limits"]["cpu"]) * 1000)
+    info["memory_limit_bytes"] = int(_quantity(res["limits"]["memory"]))
+    return info
+
+
+def test_kubelet_cpu_weight_formula():
+    # Worked by hand: 100m → 102 shares → 1 + 100·9999/262142 = 4.81 → 4; 1 core → 1024 → 39.
+    assert [kubelet_cpu_weight(m) for m in (0, 1, 100, 250, 500, 1000, 2000, 256000)] == [
+        1, 1, 4, 10, 20, 39, 79, 10000]
+
+
+def test_lab_pod_cgroups_carry_the_kubelets_values(guest, lab):
+    m = Moment(guest, "t1")
+    assert lab["qos"] == "Burstable"
+    pod_rel, container_rel = lab["pod_cgroup"], lab["container_cgroup"]
+    assert pod_rel == f"kubepods/burstable/pod{lab['uid']}"
+    assert container_rel == f"{pod_rel}/{lab['container_id']}" and len(lab["container_id"]) == 64
+    weight = kubelet_cpu_weight(lab["cpu_request_millis"])
+    assert weight == 4  # rust-api requests 100m
+    quota = lab["cpu_limit_millis"] * 100000 // 1000
+    for rel in (pod_rel, container_rel):
+        assert int(m.file(rel, "cpu.weight")) == weight, rel
+        assert m.file(rel, "cpu.max").strip() == f"{quota} 100000", rel
+        assert int(m.file(rel, "memory.max")) == lab["memory_limit_bytes"] == 128 << 20, rel
+        assert m.file(rel, "pids.max").strip() == "4096", rel
+    assert m.file(container_rel, "memory.oom.group").strip() == "1"
+    assert m.file(pod_rel, "memory.oom.group").strip() == "0"  # the kubelet sets containers only
+    assert m.file(container_rel, "cgroup.procs").split() == [lab["pid"]]
+
+
+def test_lab_enables_controllers_from_the_root_down_to_the_pod(guest, lab):
+    # As the kubelet (runc) does: every controller a level offers, enabled for its children, at
+    # the root and at every level above the container.
+    for rel in (".", "kubepods", "kubepods/burstable", lab["pod_cgroup"]):
+        offered = set(guest[f"labpod:{rel}/cgroup.controllers"].split())
+        enabled = set(guest[f"labpod:{rel}/cgroup.subtree_control"].split())
+        assert {"cpu", "memory", "pids"} <= offered, (rel, offered)
+        assert enabled == offered, (rel, enabled, offered)
+
+
+def test_podmeter_scrapes_the_lab_pod_by_its_podlist_names(guest, lab):
+    m = Moment(guest, "t1")
+    pod, uid = lab["pod"], lab["uid"]
+    assert pod.startswith("rust-api-")
+    assert m._one("podmeter_pod_info", namespace="podmeter-bench", pod=pod, uid=uid,
+                  qos_class="Burstable", app="rust-api") == 1
+    assert m._one("podmeter_container_info", pod=pod, container=lab["container"],
+                  container_id=lab["container_id"]) == 1
+
+    def get(name):
+        return m._one(f"podmeter_container_{name}", namespace="podmeter-bench", pod=pod,
+                      container=lab["container"])
+
+    rel = lab["container_cgroup"]
+    stat = m.keyed(rel, "memory.stat")
+    assert get("cpu_limit_cores") == pytest.approx(lab["cpu_limit_millis"] / 1000)
+    assert get("memory_limit_bytes") == lab["memory_limit_bytes"]
+    assert get("pids_limit") == 4096
+    assert get("processes") == 1 and get("threads") == 3  # hold_memory 24 2
+    assert get("pids") == int(m.file(rel, "pids.current")) == 3
+    assert stat["anon"] >= 24 << 20
+    assert close(get("memory_rss_bytes"), stat["anon"], 0.01)
+    assert close(get("cpu_usage_seconds_total"), m.keyed(rel, "cpu.stat")["usage_usec"] / 1e6,
+                 1e-9)
+
+
+def test_lab_container_oom_counts_one_and_the_lab_restarts_it(guest, lab):
+    # One process over memory.max in the lab's container (memory.oom.group=1): one OOM, as for a
+    # Rust pod; the lab's PodList says OOMKilled and counts the restart, podmeter sees it too.
+    m = Moment(guest, "lab_oom")
+    events = m.keyed(lab["pod_cgroup"], "memory.events")
+    assert events["oom_group_kill"] == 1 and events["oom_kill"] >= 1, events
+    pod = {"namespace": "podmeter-bench", "pod": lab["pod"]}
+    container = dict(pod, container=lab["container"])
+    assert m._one("podmeter_pod_oom_kills_total", **pod) == 1
+    assert m._one("podmeter_container_last_termination_reason_info", reason="OOMKilled",
+                  **container) == 1
+    assert m._one("podmeter_container_kubelet_restarts", **container) == 1
+    assert m._one("podmeter_container_restarts_total", **container) == 1
+    [new_id] = [dict(l)["container_id"] for (n, l), v in m.samples.items()
+                if n == "podmeter_container_info" and ("pod", lab["pod"]) in l]
+    assert new_id != lab["container_id"]
+
+
+def test_lab_removes_its_pod_and_what_it_created(guest):
+    # SIGTERM: exit 0, the container's and the pod's cgroups gone, and kubepods, which it made.
+    exit_code, left = re.fullmatch(r"exit=(\d+) left=(.*)", guest["lab_stop"].strip()).groups()
+    assert exit_code == "0" and left.strip() == "", guest["lab_stop"]
+    assert "# removed the pod and its cgroups" in guest["lab_stop_out"]

@@ -2,7 +2,8 @@
 # /init of the cgroup v2 VM test (busybox sh). Builds kubelet-shaped trees for both drivers, runs
 # workloads with known behaviour, runs podmeter and prints, between `@@begin <name>` and
 # `@@end <name>`, podmeter's /metrics and the kernel's own files read at the same moment (the
-# kubepods trees frozen through cgroup.freeze, podmeter having sampled since). The host side
+# kubepods trees frozen through cgroup.freeze, podmeter having sampled since), and the cgroups
+# of a pod the lab's own code laid out (podmeter-lab pod). The host side
 # (tests/vm/test_kubepods_v2.py) compares them. Last line: `@@done ok` or `@@done fail`.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -83,13 +84,30 @@ wait_samples() {
 FILES="cgroup.procs cgroup.threads cgroup.events cpu.stat cpu.max cpu.weight memory.current
   memory.stat memory.max memory.high memory.events memory.events.local memory.oom.group
   pids.current pids.max cpu.pressure memory.pressure io.pressure"
-# snapshot <tag>: freezes both kubepods trees, lets podmeter take two samples of the frozen
-# state, prints its /metrics and every pod and container cgroup's files, then thaws.
+# Every cpu.stat and memory.stat of both trees, as one text.
+stats() {
+  cat $(find "$CG/kubepods.slice" "$CG/kubepods" -name cpu.stat -o -name memory.stat) 2>/dev/null
+}
+# frozen_still: those unchanged over 2.5 s. Frozen, a group with a CPU quota still counts
+# nr_periods for a period or two (100 ms each), until its bandwidth timer finds it idle; and
+# memory.stat lags what was charged before the freeze until the kernel's periodic flush of the
+# per-CPU counters (every 2 s on 6.1; a read flushes only past a threshold): seen as anon 1.2 MiB
+# short in podmeter's sample of the squeeze, read before that flush.
+frozen_still() { before=$(stats); sleep 2.5; [ "$before" = "$(stats)" ]; }
+# snapshot <tag>: freezes both kubepods trees, waits until they are still, lets podmeter take two
+# samples of the frozen state, prints its /metrics and every pod and container cgroup's files,
+# then thaws.
 snapshot() {
   for root in kubepods.slice kubepods; do echo 1 > "$CG/$root/cgroup.freeze"; done
   for root in kubepods.slice kubepods; do
     wait_for 30 "grep -q 'frozen 1' $CG/$root/cgroup.events" || fail "$root did not freeze"
   done
+  tries=0
+  until frozen_still; do
+    tries=$((tries + 1))
+    [ $tries -lt 20 ] || fail "cpu.stat or memory.stat kept changing in the frozen trees"
+  done
+  echo "snapshot $1: still after $tries retries"
   wait_samples 2
   echo "@@begin $1:metrics"
   wget -q -O - "http://127.0.0.1:$PORT/metrics"
@@ -107,6 +125,25 @@ snapshot() {
 echo "kernel $(uname -r)"
 text kernel "$(uname -r)"
 block controllers "$CG/cgroup.controllers"
+
+# The lab's v2 path: `podmeter-lab pod` lays out one pod of k8s/base's rust-api Deployment as
+# `podmeter-lab run` does (lab/cgroups.cc: kubepods/burstable/pod<uid>/<id>, cpu.weight, cpu.max,
+# memory.max, pids.max, memory.oom.group on the container) and runs a 24 MiB holder with 2 extra
+# threads as its container, writing the PodList podmeter reads. It runs first, on an untouched
+# hierarchy, so that every controller enabled from the root down to the pod is its doing.
+mkdir -p /tmp/lab
+/opt/podmeter/podmeter-lab --repo / pod --deployment /opt/podmeter/rust-api-deployment.yaml \
+  --pods-file /tmp/lab/pods.json --logs /tmp/lab --seconds 600 -- /opt/podmeter/hold_memory 24 2 \
+  > /tmp/lab/pod.out 2> /tmp/lab/pod.err &
+LAB=$!
+wait_for 60 'grep -q ^pid= /tmp/lab/pod.out' || { cat /tmp/lab/pod.err; fail "podmeter-lab pod"; }
+eval "$(sed -n 's/^\([a-z_]*\)=/LAB_\1=/p' /tmp/lab/pod.out)"
+wait_for 60 'grep -q ready /tmp/lab/${LAB_pod}_${LAB_container}.log' || fail "lab pod's holder"
+block labpod /tmp/lab/pod.out
+for rel in . kubepods kubepods/burstable $LAB_pod_cgroup; do
+  for f in cgroup.controllers cgroup.subtree_control; do block "labpod:$rel/$f" "$CG/$rel/$f"; done
+done
+
 echo "$CONTROLLERS" > "$CG/cgroup.subtree_control" || fail "root subtree_control"
 
 # Pod and container names as the kubelet makes them.
@@ -158,7 +195,8 @@ mkfifo /tmp/oom.go
 run_in $C_OOM sh -c 'read go < /tmp/oom.go && exec /opt/podmeter/hold_memory 64' &
 wait_for 30 '[ $(wc -l < $CG/$C_OOM/cgroup.procs) -eq 5 ]' || fail "OOM container: 5 processes"
 
-/opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval $INTERVAL > /tmp/podmeter.log 2>&1 &
+/opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval $INTERVAL \
+  --pods-file /tmp/lab/pods.json --no-relay > /tmp/podmeter.log 2>&1 &
 PODMETER=$!
 wait_for 60 'wget -q -O /dev/null http://127.0.0.1:$PORT/healthz' || fail "podmeter not healthy"
 wait_samples 2
@@ -203,6 +241,29 @@ echo "@@begin after_rmdir:metrics"
 wget -q -O - "http://127.0.0.1:$PORT/metrics"
 echo "@@end after_rmdir:metrics"
 block after_rmdir:$POD_OOM/memory.events "$CG/$POD_OOM/memory.events"
+
+# The lab's container over its memory.max (lowered under the holder's 24 MiB): one OOM of a
+# one-process container with memory.oom.group=1 (the lab's doing). The lab reaps it (OOMKilled in
+# its PodList), removes its cgroup and restarts it at once into a new container cgroup.
+echo 8M > "$CG/$LAB_container_cgroup/memory.max" || fail "lab container memory.max"
+wait_for 30 "[ ! -d $CG/$LAB_container_cgroup ]" || fail "the lab did not reap its OOM-killed container"
+wait_for 60 "[ \$(grep -c ready /tmp/lab/${LAB_pod}_${LAB_container}.log) -ge 2 ]" ||
+  fail "the lab did not restart its container"
+wait_samples 3
+echo "@@begin lab_oom:metrics"
+wget -q -O - "http://127.0.0.1:$PORT/metrics"
+echo "@@end lab_oom:metrics"
+block "lab_oom:$LAB_pod_cgroup/memory.events" "$CG/$LAB_pod_cgroup/memory.events"
+
+# The lab stops: its pod's processes killed and its cgroups removed (kubepods too, which it
+# created, with what the cgroupfs pods above left in it).
+kill $LAB
+wait $LAB
+LAB_EXIT=$?
+left=""
+for rel in $LAB_container_cgroup $LAB_pod_cgroup kubepods; do [ -d "$CG/$rel" ] && left="$left $rel"; done
+text lab_stop "exit=$LAB_EXIT left=$left"
+block lab_stop_out /tmp/lab/pod.out
 
 kill $PODMETER
 wait $PODMETER
