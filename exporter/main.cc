@@ -15,6 +15,7 @@
 #include "exporter/http_server.h"
 #include "exporter/log.h"
 #include "exporter/sampler.h"
+#include "exporter/stop_signals.h"
 #include "exporter/web_config.h"
 
 #ifndef PODMETER_VERSION
@@ -23,9 +24,6 @@
 
 namespace podmeter {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 // The pod metadata poller for config.pods (null without a source), not started.
 StatusOr<std::unique_ptr<PodMetadataPoller>> NewPoller(const Config& config) {
@@ -95,8 +93,6 @@ int Run(const Config& config, const WebSecurity& security) {
           (security.auth ? " (credentials required for /metrics)" : "") + " on port " +
           std::to_string(server.value()->port()) + ", sampling every " +
           std::to_string(std::chrono::duration<double>(config.sampler.interval).count()) + " s");
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   if (*poller) {
     (*poller)->Start();
@@ -107,8 +103,9 @@ int Run(const Config& config, const WebSecurity& security) {
   Sampler sampler(config.sampler, std::move(collectors.value()), store.get(),
                   Feed(poller->get(), relay->get()));
   sampler.Start();
-  while (!g_stop) ::pause();
-  Log(LogLevel::kInfo, "shutting down");
+  int sig = WaitForStopSignal();  // SIGINT/SIGTERM stay pending until here (main blocks them)
+  Log(LogLevel::kInfo,
+      std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
   sampler.Stop();
   if (*relay) (*relay)->Stop();
   if (*poller) (*poller)->Stop();
@@ -119,6 +116,7 @@ int Run(const Config& config, const WebSecurity& security) {
 }  // namespace podmeter
 
 int main(int argc, char** argv) {
+  podmeter::BlockStopSignals();  // before any thread: every thread inherits the mask
   podmeter::Config config;
   if (auto exit_code = podmeter::ParseFlags(argc, argv, PODMETER_VERSION, &config)) {
     return *exit_code;

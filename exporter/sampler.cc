@@ -107,6 +107,14 @@ void Sampler::StartStartupWatcher() {
          : (memory != mounts_.v1.end() ? memory->second : mounts_.v1.begin()->second);
   so.proc_root = options_.proc_root;
   so.timeout = options_.startup_timeout;
+  // v1: the OOM watcher registers a new container's eventfd as its memory cgroup appears, so an
+  // OOM kill in its first second counts although no sample ever saw it.
+  OomWatcher* oom_watcher = oom_ ? oom_->watcher() : nullptr;
+  if (oom_watcher && memory != mounts_.v1.end() && so.hierarchy_root == memory->second) {
+    so.on_new_container = [oom_watcher](const NewContainerCgroup& c) {
+      oom_watcher->WatchNew({c.pod_uid, c.container_id, c.dir});
+    };
+  }
   startup_watcher_ = std::make_unique<StartupWatcher>(so);
   Status s = startup_watcher_->Start();
   if (!s.ok()) {
@@ -204,6 +212,7 @@ std::vector<prometheus::MetricFamily> Sampler::Build(const std::vector<PodSample
   AddResourceMetrics(pods, names, rows_, &b);
   static const std::map<std::string, uint64_t> kNoOomKills;
   AddTrackerMetrics(tracker_, oom_ ? oom_->totals() : kNoOomKills, &b);
+  if (oom_) AddOomSourceMetrics(oom_->counted_by_source(), &b);
   if (metadata_.error_counts) {
     for (const auto& [reason, count] : metadata_.error_counts()) {
       b.Counter("podmeter_pod_source_errors_total",

@@ -24,15 +24,16 @@ void AddPodSeries(const std::string& uid, const TrackedPod& st, uint64_t oom_kil
                "OOM kills in the pod's containers (a memory.oom.group kill counts once), kept "
                "across container replacement.",
                pod_labels, static_cast<double>(oom_kills));
-  if (st.meta && st.meta->ready_time && st.meta->scheduled_time) {
+  // To the first Ready seen: a pod that goes unready and Ready again keeps its figure.
+  if (st.meta && st.first_ready_time && st.meta->scheduled_time) {
     out->Gauge("podmeter_pod_scheduled_to_ready_seconds",
-               "From the PodScheduled to the Ready condition, in seconds.", pod_labels,
-               *st.meta->ready_time - *st.meta->scheduled_time);
+               "From the PodScheduled condition to the pod's first Ready, in seconds.", pod_labels,
+               *st.first_ready_time - *st.meta->scheduled_time);
   }
-  if (st.meta && st.meta->ready_time && st.meta->start_time) {
+  if (st.meta && st.first_ready_time && st.meta->start_time) {
     out->Gauge("podmeter_pod_start_to_ready_seconds",
-               "From the pod's startTime to its Ready condition, in seconds.", pod_labels,
-               *st.meta->ready_time - *st.meta->start_time);
+               "From the pod's startTime to its first Ready, in seconds.", pod_labels,
+               *st.first_ready_time - *st.meta->start_time);
   }
 }
 
@@ -95,6 +96,15 @@ void AddTrackerMetrics(const PodTracker& tracker, const std::map<std::string, ui
                    "start seen, by container name.",
                    {{"container", key.first}, {"clock", key.second}}, kStartupBuckets, h.cumulative,
                    h.count, h.sum);
+  }
+}
+
+void AddOomSourceMetrics(const std::map<std::string, uint64_t>& by_source, FamilyBuilder* out) {
+  for (const auto& [source, kills] : by_source) {
+    out->Counter("podmeter_oom_kills_counted_total",
+                 "OOM kills added to podmeter_pod_oom_kills_total, by the path that saw them "
+                 "first (v1: eventfd, poll, sample; v2: container_events, pod_events).",
+                 {{"source", source}}, static_cast<double>(kills));
   }
 }
 

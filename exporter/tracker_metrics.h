@@ -16,4 +16,8 @@ namespace podmeter {
 void AddTrackerMetrics(const PodTracker& tracker, const std::map<std::string, uint64_t>& oom_kills,
                        FamilyBuilder* out);
 
+/// podmeter_oom_kills_counted_total: the kills in the OOM totals by the path that saw them first
+/// (OomAccounting::counted_by_source).
+void AddOomSourceMetrics(const std::map<std::string, uint64_t>& by_source, FamilyBuilder* out);
+
 }  // namespace podmeter

@@ -3,9 +3,12 @@
 //
 // cgroup v1: memory.oom_control's oom_kill is per container cgroup, so a pod's total is the sum
 // over its containers, living and removed, of the highest count seen for each: from the sample's
-// reads and from the OomWatcher's readings at the OOM event (before the cgroup is removed).
+// reads and from the OomWatcher's readings (at the OOM notification, before the cgroup is
+// removed, or by its poll where no eventfd could be registered).
 // cgroup v2: container OOM events, not killed processes (OomEventCounter: memory.events
-// oom_group_kill of memory.oom.group containers, else oom_kill).
+// oom_group_kill of memory.oom.group containers, else oom_kill; the pod's memory.events for
+// containers removed before a sample saw their kill).
+// Every kill added to a total is credited to the path that saw it first (counted_by_source).
 // A pod's total never goes down. Owned by the sampler thread; not thread-safe.
 #pragma once
 
@@ -35,12 +38,25 @@ class OomAccounting {
   /// Every pod's total by uid: the pods observed, living or gone, until forgotten.
   const std::map<std::string, uint64_t>& totals() const { return totals_; }
 
+  /// Kills added to the totals, by the path that saw them first: v1 "eventfd" (read at the OOM
+  /// notification), "poll" (the watcher's reads where no eventfd could be registered), "sample"
+  /// (the sample's memory.oom_control); v2 "container_events" (a container's memory.events),
+  /// "pod_events" (the pod's memory.events: containers removed before a sample saw their kill).
+  /// Not reduced by Forget.
+  const std::map<std::string, uint64_t>& counted_by_source() const { return counted_; }
+
+  /// The v1 watcher (null on v2): tell it about containers as their cgroups appear.
+  OomWatcher* watcher() const { return watcher_.get(); }
+
   /// Drops everything known about a pod (it is gone for good).
   void Forget(const std::string& pod_uid);
 
  private:
   size_t ObserveV1(const std::vector<PodSample>& pods, const CgroupMounts& mounts);
   void ObserveV2(const std::vector<PodSample>& pods);
+  void Raise(uint64_t* kept, uint64_t seen, const char* source);
+
+  std::map<std::string, uint64_t> counted_;  // by source
 
   std::unique_ptr<OomWatcher> watcher_;
   OomEventCounter events_;                                             // v2

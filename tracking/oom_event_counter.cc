@@ -19,6 +19,7 @@ void OomEventCounter::Update(const std::vector<Reading>& containers) {
     }
     c.events = std::max(c.events, events);
     c.last_oom_kill = r.events.oom_kill;
+    c.last_group_kill = r.events.oom_group_kill.value_or(0);
   }
 }
 
@@ -28,8 +29,21 @@ uint64_t OomEventCounter::PodEvents(const std::string& pod_uid,
   for (const auto& [id, c] : containers_) {
     if (c.pod_uid == pod_uid) sum += c.events;
   }
-  if (pod_events && pod_events->oom_group_kill) sum = std::max(sum, *pod_events->oom_group_kill);
-  return sum;
+  return sum + (pod_events ? UnaccountedPodEvents(pod_uid, *pod_events) : 0);
+}
+
+uint64_t OomEventCounter::UnaccountedPodEvents(const std::string& pod_uid,
+                                               const MemoryEvents& pod_events) const {
+  uint64_t kills = 0, group_kills = 0;
+  for (const auto& [id, c] : containers_) {
+    if (c.pod_uid != pod_uid) continue;
+    kills += c.last_oom_kill;
+    group_kills += c.last_group_kill;
+  }
+  auto beyond = [](uint64_t pod, uint64_t known) { return pod > known ? pod - known : 0; };
+  uint64_t unaccounted_groups = beyond(pod_events.oom_group_kill.value_or(0), group_kills);
+  if (unaccounted_groups > 0) return unaccounted_groups;
+  return beyond(pod_events.oom_kill, kills);
 }
 
 void OomEventCounter::Forget(const std::string& pod_uid) {

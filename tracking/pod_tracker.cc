@@ -20,6 +20,7 @@ void PodTracker::ApplyMetadata(const std::vector<PodMeta>& meta, double now) {
     st.name = m.name;
     st.qos_class = m.qos_class;
     st.meta = m;
+    if (m.ready_time && !st.first_ready_time) st.first_ready_time = m.ready_time;  // Ready: True
     for (const ContainerMeta& c : m.containers) {
       if (c.container_id.empty()) continue;
       TrackedContainer& cs = st.containers[c.name];

@@ -45,6 +45,9 @@ struct TrackedPod {
   double last_seen = 0;
   std::string namespace_name, name, qos_class;
   std::optional<PodMeta> meta;
+  /// The Ready condition's lastTransitionTime the first time this pod was seen Ready: a pod that
+  /// goes unready and Ready again keeps it (the PodList only holds the latest transition).
+  std::optional<double> first_ready_time;
   std::map<std::string, TrackedContainer> containers;  // by container name
 };
 

@@ -7,40 +7,81 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <set>
 
 #include "collectors/base/file_util.h"
 #include "collectors/readers/memory_stat.h"
 
 namespace podmeter {
-OomWatcher::OomWatcher() {
+namespace {
+
+constexpr uint64_t kWakeToken = 0;
+
+int MillisecondsUntil(std::chrono::steady_clock::time_point t,
+                      std::chrono::steady_clock::time_point now) {
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - now).count();
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+}
+
+}  // namespace
+
+Status OomWatcher::RegisterWithEventControl(const std::string& memory_dir, int event_fd) {
+  // Only on a real cgroup filesystem: a fixture tree's cgroup.event_control is a plain file.
+  struct statfs fs {};
+  if (::statfs(memory_dir.c_str(), &fs) != 0) return Status::FromErrno(errno, memory_dir);
+  if (fs.f_type != CGROUP_SUPER_MAGIC) {
+    return Status::NotFound(memory_dir + ": not a cgroup v1 filesystem");
+  }
+  std::string control_path = JoinPath(memory_dir, "memory.oom_control");
+  int control = ::open(control_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (control < 0) return Status::FromErrno(errno, control_path);
+  // The kernel keeps the eventfd and the cgroup, not the control file: closed once written.
+  std::string reg = std::to_string(event_fd) + " " + std::to_string(control);
+  std::string ctl_path = JoinPath(memory_dir, "cgroup.event_control");
+  int ctl = ::open(ctl_path.c_str(), O_WRONLY | O_CLOEXEC);
+  Status s = Status::Ok();
+  if (ctl < 0) {
+    s = Status::FromErrno(errno, ctl_path);
+  } else if (::write(ctl, reg.data(), reg.size()) != static_cast<ssize_t>(reg.size())) {
+    s = Status::FromErrno(errno, ctl_path);
+  }
+  if (ctl >= 0) ::close(ctl);
+  ::close(control);
+  return s;
+}
+
+OomWatcher::OomWatcher(Options options) : options_(std::move(options)) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeToken;
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
     if (wake_fd_ >= 0) ::close(wake_fd_);
     epoll_fd_ = wake_fd_ = -1;
     return;
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   thread_ = std::thread([this] { Run(); });
 }
 
 OomWatcher::~OomWatcher() {
-  if (wake_fd_ >= 0) {
-    uint64_t one = 1;
-    ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
-    (void)ignored;
-  }
+  stop_ = true;
+  Nudge();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
   for (auto& [key, w] : watches_) Release(w);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void OomWatcher::Nudge() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
+  (void)ignored;
 }
 
 void OomWatcher::Release(Registration& w) {
@@ -48,75 +89,70 @@ void OomWatcher::Release(Registration& w) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.event_fd, nullptr);
     ::close(w.event_fd);
   }
-  if (w.control_fd >= 0) ::close(w.control_fd);
-  w.event_fd = w.control_fd = -1;
+  w.event_fd = -1;
+  w.polled = false;
 }
 
-void OomWatcher::Refresh(const std::string& key, const std::string& path) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return;  // removed: the count taken at the OOM event stays
-  auto kills = ParseOomControl(*text);
-  if (!kills.ok()) return;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = watches_.find(key);
-  if (it == watches_.end()) return;
-  Reading& r = readings_[key];
-  r.pod_uid = it->second.pod_uid;
-  r.container_id = key;
-  if (*kills > r.oom_kills) r.oom_kills = *kills;
-}
-
-OomWatcher::Registration OomWatcher::Register(const Container& c, size_t* failures) {
-  Registration w;
+// The registration is in watches_ before its eventfd is in the epoll set, and both happen under
+// the lock the watch thread takes to handle an event: a notification can never arrive for a
+// token not yet known (it would be read and lost).
+bool OomWatcher::Add(const Container& c, bool sampled) {
+  auto [it, inserted] = watches_.try_emplace(c.container_id);
+  Registration& w = it->second;
+  w.sampled = w.sampled || sampled;
+  if (!inserted) return true;
   w.pod_uid = c.pod_uid;
-  w.container_id = c.container_id;
+  w.memory_dir = c.memory_dir;
   w.oom_control_path = JoinPath(c.memory_dir, "memory.oom_control");
-  // Only on a real cgroup filesystem: a fixture tree's cgroup.event_control is a plain file.
-  struct statfs fs {};
-  bool cgroupfs = ::statfs(c.memory_dir.c_str(), &fs) == 0 && fs.f_type == CGROUP_SUPER_MAGIC;
-  if (epoll_fd_ < 0 || !cgroupfs) return w;
-  w.control_fd = ::open(w.oom_control_path.c_str(), O_RDONLY | O_CLOEXEC);
-  w.event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  std::string reg;
-  if (w.control_fd >= 0 && w.event_fd >= 0) {
-    reg = std::to_string(w.event_fd) + " " + std::to_string(w.control_fd);
+  w.token = next_token_++;
+  if (epoll_fd_ < 0) return true;  // no watch thread: the sampler's reads only
+  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  Status s = efd < 0 ? Status::FromErrno(errno, "eventfd") : options_.registrar(c.memory_dir, efd);
+  if (s.ok()) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = w.token;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, efd, &ev) == 0) {
+      w.event_fd = efd;
+      return true;
+    }
+    s = Status::FromErrno(errno, "epoll_ctl");
   }
-  std::string ctl = JoinPath(c.memory_dir, "cgroup.event_control");
-  int fd = reg.empty() ? -1 : ::open(ctl.c_str(), O_WRONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && ::write(fd, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size());
-  if (fd >= 0) ::close(fd);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = w.event_fd;
-  if (!ok || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, w.event_fd, &ev) != 0) {
-    ++*failures;
-    Release(w);
-  }
-  return w;
+  if (efd >= 0) ::close(efd);
+  if (s.IsNotFound()) return true;  // nothing to watch (not a cgroup, or gone already)
+  w.polled = true;
+  ++failures_;
+  Nudge();  // the watch thread starts polling it
+  return false;
+}
+
+bool OomWatcher::WatchNew(const Container& c) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return Add(c, /*sampled=*/false);
 }
 
 size_t OomWatcher::Watch(const std::vector<Container>& living) {
-  size_t failures = 0;
   std::set<std::string> alive;
+  std::lock_guard<std::mutex> lock(mutex_);
   for (const Container& c : living) {
     alive.insert(c.container_id);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (watches_.count(c.container_id)) continue;
-    }
-    Registration w = Register(c, &failures);
-    std::lock_guard<std::mutex> lock(mutex_);
-    watches_.emplace(c.container_id, w);
+    Add(c, /*sampled=*/true);
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
   for (auto it = watches_.begin(); it != watches_.end();) {
-    if (alive.count(it->first)) {
+    Registration& w = it->second;
+    // Kept while a sample may still list it (it appeared after this sample's discovery) and
+    // while its notification is being followed.
+    bool listed_later = !w.sampled && ::access(w.memory_dir.c_str(), F_OK) == 0;
+    if (alive.count(it->first) || listed_later || w.recheck_until > now) {
       ++it;
       continue;
     }
-    Release(it->second);
+    Release(w);
     it = watches_.erase(it);
   }
+  size_t failures = failures_;
+  failures_ = 0;
   return failures;
 }
 
@@ -128,41 +164,88 @@ std::vector<OomWatcher::Reading> OomWatcher::TakeReadings() {
   return out;
 }
 
-void OomWatcher::Run() {
-  // The kernel signals the eventfd when the cgroup goes under OOM, just before the OOM killer
-  // picks and counts its victim; so each signalled container is re-read every 2 ms for a while
-  // (the runtime removes the cgroup soon after the kill).
-  constexpr auto kRecheckFor = std::chrono::milliseconds(250);
-  std::map<std::string, std::chrono::steady_clock::time_point> rechecks;  // key → until
-  epoll_event events[16];
-  while (true) {
-    int n = ::epoll_wait(epoll_fd_, events, 16, rechecks.empty() ? -1 : 2);
-    if (n < 0 && errno != EINTR) return;
-    for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
-      if (fd == wake_fd_) return;
-      uint64_t count = 0;
-      ssize_t ignored = ::read(fd, &count, sizeof(count));
-      (void)ignored;
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (const auto& [k, w] : watches_) {
-        if (w.event_fd == fd) rechecks[k] = std::chrono::steady_clock::now() + kRecheckFor;
-      }
+size_t OomWatcher::watched() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return watches_.size();
+}
+
+void OomWatcher::OnEvent(uint64_t token, std::chrono::steady_clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [id, w] : watches_) {
+    if (w.token != token || w.event_fd < 0) continue;
+    uint64_t count = 0;
+    ssize_t ignored = ::read(w.event_fd, &count, sizeof(count));  // never closed meanwhile
+    (void)ignored;
+    w.recheck_until = now + options_.recheck_for;
+    return;
+  }
+  // Released after epoll_wait returned: its fd is closed (maybe reused); nothing to read.
+}
+
+std::vector<OomWatcher::Due> OomWatcher::DueReads(std::chrono::steady_clock::time_point now,
+                                                  int* timeout_ms) {
+  std::vector<Due> due;
+  bool rechecking = false, polling = false;
+  bool poll_now = now >= next_poll_;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [id, w] : watches_) {
+    if (w.recheck_until > now) {
+      rechecking = true;
+      due.push_back({id, w.pod_uid, w.oom_control_path, Source::kEventfd});
+    } else if (w.polled) {
+      polling = true;
+      if (poll_now) due.push_back({id, w.pod_uid, w.oom_control_path, Source::kPoll});
     }
+  }
+  if (polling && poll_now) next_poll_ = now + options_.poll_interval;
+  *timeout_ms = -1;
+  if (polling) *timeout_ms = MillisecondsUntil(next_poll_, now);
+  if (rechecking) {
+    int recheck = static_cast<int>(options_.recheck_every.count());
+    *timeout_ms = *timeout_ms < 0 ? recheck : std::min(*timeout_ms, recheck);
+  }
+  return due;
+}
+
+void OomWatcher::Record(const Due& due) {
+  auto text = ReadFileToString(due.path);
+  if (!text.ok()) {
+    // Removed (the kernel notifies the eventfd then too): the count read before stays, and
+    // there is nothing left to re-read.
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto w = watches_.find(due.container_id);
+    if (w != watches_.end() && text.status().IsNotFound()) w->second.recheck_until = {};
+    return;
+  }
+  auto kills = ParseOomControl(*text);
+  if (!kills.ok() || *kills == 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  Reading& r = readings_[due.container_id];
+  r.pod_uid = due.pod_uid;
+  r.container_id = due.container_id;
+  if (*kills > r.oom_kills) {
+    r.oom_kills = *kills;
+    r.source = due.source;
+  }
+}
+
+void OomWatcher::Run() {
+  epoll_event events[16];
+  while (!stop_) {
+    int timeout_ms = -1;
+    for (const Due& due : DueReads(std::chrono::steady_clock::now(), &timeout_ms)) Record(due);
+    int n = ::epoll_wait(epoll_fd_, events, 16, timeout_ms);
+    if (n < 0 && errno != EINTR) return;
+    if (options_.after_wait) options_.after_wait();
     auto now = std::chrono::steady_clock::now();
-    for (auto it = rechecks.begin(); it != rechecks.end();) {
-      std::string path;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto w = watches_.find(it->first);
-        if (w != watches_.end()) path = w->second.oom_control_path;
-      }
-      if (path.empty() || now > it->second) {
-        it = rechecks.erase(it);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 != kWakeToken) {
+        OnEvent(events[i].data.u64, now);
         continue;
       }
-      Refresh(it->first, path);
-      ++it;
+      uint64_t drained = 0;
+      ssize_t ignored = ::read(wake_fd_, &drained, sizeof(drained));
+      (void)ignored;
     }
   }
 }

@@ -105,6 +105,7 @@ void StartupWatcher::PublishStats() {
 
 void StartupWatcher::Enqueue(const std::string& pod_uid, const std::string& container_id,
                              const std::string& dir) {
+  Announce(pod_uid, container_id, dir);
   auto now = std::chrono::steady_clock::now();
   Pending p;
   p.pod_uid = pod_uid;
@@ -152,6 +153,11 @@ void StartupWatcher::OnCreated(const std::string& dir) {
   }
   // Children created before the watch was in place are picked up by the scan.
   AddWatchTree(dir, 3, /*fresh=*/true);
+}
+
+void StartupWatcher::Announce(const std::string& pod_uid, const std::string& container_id,
+                              const std::string& dir) {
+  if (options_.on_new_container) options_.on_new_container({pod_uid, container_id, dir});
 }
 
 void StartupWatcher::DrainInotify() {

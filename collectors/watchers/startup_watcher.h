@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -62,6 +63,13 @@ struct StartupWatcherStats {
   uint64_t connector_overruns = 0;  ///< process connector events lost (receive queue full)
 };
 
+/// A container cgroup as it appears.
+struct NewContainerCgroup {
+  std::string pod_uid;
+  std::string container_id;
+  std::string dir;  ///< its directory in the watched hierarchy
+};
+
 class StartupWatcher {
  public:
   struct Options {
@@ -71,6 +79,10 @@ class StartupWatcher {
     std::chrono::microseconds max_poll_interval{100000};  ///< polls after 6.4 s
     std::chrono::milliseconds timeout{60000};
     bool use_process_connector = true;  ///< false: always the fork clock (tests)
+    /// Called on the watch thread as each container cgroup appears (also those found in a pod
+    /// cgroup that appeared), with its directory under hierarchy_root; must return quickly.
+    /// The OOM watcher registers its eventfd there, before the container can run far.
+    std::function<void(const NewContainerCgroup&)> on_new_container;
   };
 
   explicit StartupWatcher(Options options);
@@ -105,6 +117,8 @@ class StartupWatcher {
   void AddWatchTree(const std::string& dir, int depth, bool fresh);
   void OnCreated(const std::string& dir);
   void Enqueue(const std::string& pod_uid, const std::string& container_id, const std::string& dir);
+  void Announce(const std::string& pod_uid, const std::string& container_id,
+                const std::string& dir);
   void DrainInotify();
   void CheckDue();
   bool Check(Pending& p);  // true when finished (listening, timed out, sandbox or gone)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 
 import pytest
 
@@ -41,6 +42,10 @@ spec:
         requests: {cpu: 50m, memory: 64Mi}
         limits: {cpu: 50m, memory: 64Mi}
 """
+
+
+def parse_time(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def images(*args):
@@ -233,9 +238,16 @@ spec:
 """
 
 
+def counted(url, source):
+    [n] = series(scrape(url), "podmeter_oom_kills_counted_total", source=source)
+    return n
+
+
 def test_an_oom_kill_counts_once_with_the_manifests_as_shipped(podmeter):
-    """The v1 OOM eventfd registers from the DaemonSet (root, non-recursive read-only mount)."""
+    """The v1 OOM eventfd registers from the DaemonSet (root, non-recursive read-only mount):
+    the kill is counted by the eventfd path, and no registration failed."""
     url, _ = podmeter
+    by_eventfd = counted(url, "eventfd")
     kubectl("apply", "-f", "-", input=OOM)
     state = wait_until("the kubelet's OOMKilled", lambda: kubectl_json(
         "get", "pod", "-n", "cluster-test", "oom")["status"].get("containerStatuses", [{}])[0]
@@ -245,6 +257,31 @@ def test_an_oom_kill_counts_once_with_the_manifests_as_shipped(podmeter):
     wait_until("podmeter's OOM kill", lambda: series(
         scrape(url), "podmeter_pod_oom_kills_total", **labels) == [1.0], 10)
     assert series(scrape(url), "podmeter_sample_errors_total", collector="oom_watch") == [0.0]
+    assert counted(url, "eventfd") == by_eventfd + 1
+
+
+# Over its limit at once: the kernel kills it ~0.1-0.2 s after runc started it, and containerd
+# removes its cgroup right after; a sample (every 1 s) rarely sees it alive.
+OOM_AT_ONCE = OOM.replace("name: oom,", "name: oom-at-once,").replace(
+    "import time; time.sleep(2); b = bytearray(200 << 20); time.sleep(30)",
+    "b = bytearray(200 << 20)")
+
+
+def test_an_oom_kill_in_the_containers_first_second_counts(podmeter):
+    url, _ = podmeter
+    by_eventfd = counted(url, "eventfd")
+    kubectl("apply", "-f", "-", input=OOM_AT_ONCE)
+    state = wait_until("the kubelet's OOMKilled", lambda: kubectl_json(
+        "get", "pod", "-n", "cluster-test", "oom-at-once")["status"].get(
+            "containerStatuses", [{}])[0].get("state", {}).get("terminated"), 60)
+    assert state["reason"] == "OOMKilled" and state["exitCode"] == 137
+    lived = (parse_time(state["finishedAt"]) - parse_time(state["startedAt"]))
+    labels = dict(namespace="cluster-test", pod="oom-at-once")
+    wait_until("podmeter's OOM kill", lambda: series(
+        scrape(url), "podmeter_pod_oom_kills_total", **labels) == [1.0], 10)
+    print(f"\noom-at-once: lived {lived:.3f} s by the kubelet's (1 s) timestamps; "
+          f"counted by eventfd: {counted(url, 'eventfd') - by_eventfd:.0f}")
+    assert counted(url, "eventfd") == by_eventfd + 1
 
 
 NAMESPACE = """
@@ -467,3 +504,54 @@ def test_a_server_that_binds_after_300_ms_reads_300_to_320_ms(podmeter, tmp_path
     assert bound <= startup <= max(0.320, listening + 0.020)
     # The DaemonSet as shipped has the process connector (hostNetwork, CAP_NET_ADMIN).
     assert "no kernel process connector" not in kubectl("logs", "-n", NS, name)
+
+
+# Ready for 10 s (a readiness probe on a file), unready for 10 s, then Ready again: each state
+# lasts two of podmeter's metadata polls (every 5 s).
+FLAPPING = """
+apiVersion: v1
+kind: Pod
+metadata: {name: flapping, namespace: cluster-test}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: app
+      image: django-api:dev
+      imagePullPolicy: Never
+      command: ["/app/.venv/bin/python", "-c",
+                "import os, time; p = '/tmp/ready'; open(p, 'w').close(); time.sleep(10); os.remove(p); time.sleep(10); open(p, 'w').close(); time.sleep(3600)"]
+      readinessProbe:
+        exec: {command: ["/app/.venv/bin/python", "-c", "import os, sys; sys.exit(not os.path.exists('/tmp/ready'))"]}
+        periodSeconds: 1
+        failureThreshold: 1
+      resources:
+        limits: {cpu: 100m, memory: 64Mi}
+"""
+
+
+def test_start_to_ready_keeps_the_first_ready_of_a_pod_that_flaps(podmeter):
+    url, _ = podmeter
+    kubectl("apply", "-f", "-", input=FLAPPING)
+    labels = dict(namespace="cluster-test", pod="flapping")
+
+    def ready():
+        pod = kubectl_json("get", "pod", "-n", "cluster-test", "flapping")
+        [cond] = [c for c in pod["status"].get("conditions", []) if c["type"] == "Ready"] or [{}]
+        return pod["status"], cond
+
+    status, cond = wait_until("first Ready", lambda: (r := ready())[1].get("status") == "True"
+                              and r, 60)
+    start = parse_time(status["startTime"])
+    first = parse_time(cond["lastTransitionTime"]) - start
+    [got] = wait_until("podmeter's start→ready", lambda: series(
+        scrape(url), "podmeter_pod_start_to_ready_seconds", **labels), 15)
+    assert got == first
+    wait_until("unready", lambda: ready()[1].get("status") == "False", 30)
+    _, cond = wait_until("Ready again", lambda: (r := ready())[1].get("status") == "True" and r, 30)
+    latest = parse_time(cond["lastTransitionTime"]) - start
+    assert latest > first + 5
+    time.sleep(6)  # podmeter's next metadata poll has the new transition
+    [got] = series(scrape(url), "podmeter_pod_start_to_ready_seconds", **labels)
+    print(f"\nflapping: first Ready {first:.0f} s, latest {latest:.0f} s after startTime; "
+          f"podmeter {got:.0f} s")
+    assert got == first

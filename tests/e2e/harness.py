@@ -36,10 +36,11 @@ def http_get(url, timeout=5.0, headers=None):
 
 
 @contextlib.contextmanager
-def running_podmeter(*args, ready_timeout=15.0):
-    """Starts podmeter on a free loopback port; yields its base URL once /healthz is 200."""
+def running_podmeter(*args, ready_timeout=15.0, wrapper=()):
+    """Starts podmeter on a free loopback port (through `wrapper`, e.g. setpriv, when given);
+    yields its base URL once /healthz is 200."""
     port = free_port()
-    proc = subprocess.Popen([podmeter_bin(), "--listen", f"127.0.0.1:{port}", *args],
+    proc = subprocess.Popen([*wrapper, podmeter_bin(), "--listen", f"127.0.0.1:{port}", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

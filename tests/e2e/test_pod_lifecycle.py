@@ -171,6 +171,50 @@ def test_oom_kill_survives_container_removal():
                               container=c.id[:12])
 
 
+# Allocates at once: OOM-killed ~0.05-0.1 s after the exec, as a container over its limit.
+ALLOCATE_NOW = ("b = bytearray(64 << 20)\n"
+                "for i in range(0, len(b), 4096): b[i] = 1\n"
+                "print('survived', flush=True)\n")
+# podmeter as an unprivileged user: cgroup.event_control (mode 0200, root's) cannot be written,
+# as in a DaemonSet that runs non-root or mounts the cgroup tree recursively read-only.
+AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--")
+
+
+@pytest.mark.parametrize("user,path", [("root", "eventfd"), ("nobody", "poll")])
+def test_an_oom_kill_in_a_containers_first_second_counts(user, path):
+    """The container is created, goes over its limit ~0.1 s after its exec and its cgroup is
+    removed 0.2 s after it died, all between two samples (3 s apart): only the watch on new
+    container cgroups can see it (the eventfd as root; without it, the poll of oom_control)."""
+    with running_podmeter("--interval", "3", wrapper=AS_NOBODY if user == "nobody" else ()) \
+            as base, KubepodsPod() as pod:
+        before, samples = wait_for(base, "podmeter_pod_oom_kills_total", pod=pod.uid, timeout=10)
+        assert before == 0
+        assert series(samples, "podmeter_oom_kills_counted_total", source=path) == {
+            (("source", path),): 0}
+        c = pod.container()
+        c.write("memory", "memory.limit_in_bytes", 32 << 20)
+        started = time.monotonic()
+        p = c.spawn(["python3", "-c", ALLOCATE_NOW], stdout=subprocess.PIPE, text=True)
+        assert p.wait(timeout=30) == -9, "the allocation was not OOM-killed"
+        lived = time.monotonic() - started
+        time.sleep(0.2)  # as the runtime does: the cgroup goes away shortly after
+        c.remove()
+        deadline = time.monotonic() + 8  # two samples
+        while True:
+            kills, samples = wait_for(base, "podmeter_pod_oom_kills_total", pod=pod.uid)
+            if kills == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        print(f"\n  {user}: the container lived {lived:.3f} s; podmeter counted {kills}")
+        assert kills == 1
+        assert series(samples, "podmeter_oom_kills_counted_total", source=path) == {
+            (("source", path),): 1}
+        if user == "nobody":
+            oom_watch, = series(samples, "podmeter_sample_errors_total",
+                                collector="oom_watch").values()
+            assert oom_watch >= 1  # the eventfd it could not register is counted
+
+
 def test_kubelet_source_failures_are_counted_and_metrics_keep_flowing(tmp_path):
     cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

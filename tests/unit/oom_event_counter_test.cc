@@ -57,5 +57,26 @@ TEST(OomEventCounter, KernelsWithoutGroupKillCountRisesOfOomKill) {
   EXPECT_EQ(c.PodEvents("other", std::nullopt), 0u);
 }
 
+// Without memory.oom.group (the kubelet's singleProcessOOMKill, or before 1.28) one OOM kills one
+// process: a container killed and removed between two samples is in the pod's memory.events only.
+TEST(OomEventCounter, KilledAfterItsOnlySampleWithoutOomGroup) {
+  OomEventCounter c;
+  c.Update({{"pod", "a", Events(0, 0), false}});
+  c.Update({});  // a was OOM-killed ~0.1 s after it started and removed 0.2 s later
+  EXPECT_EQ(c.PodEvents("pod", Events(1, 0)), 1u);
+  EXPECT_EQ(c.UnaccountedPodEvents("pod", Events(1, 0)), 1u);
+}
+
+TEST(OomEventCounter, NeverSeenContainersCountFromThePodsEvents) {
+  OomEventCounter c;
+  EXPECT_EQ(c.PodEvents("pod", Events(1, 0)), 1u);             // one process, no group
+  EXPECT_EQ(c.PodEvents("pod", Events(6, 1)), 1u);             // one group kill of 5 (6.1)
+  EXPECT_EQ(c.PodEvents("pod", Events(2, std::nullopt)), 2u);  // before 5.17: one per kill
+  // Once the container is read, its own count replaces the pod's residue (no double count).
+  c.Update({{"pod", "a", Events(1, 0), false}});
+  EXPECT_EQ(c.PodEvents("pod", Events(1, 0)), 1u);
+  EXPECT_EQ(c.UnaccountedPodEvents("pod", Events(1, 0)), 0u);
+}
+
 }  // namespace
 }  // namespace podmeter

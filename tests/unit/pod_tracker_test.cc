@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "collectors/kube/pod_metadata.h"
 #include "exporter/text_format.h"
 #include "exporter/tracker_metrics.h"
 
@@ -206,6 +207,42 @@ TEST(PodTracker, StartupRecordsThatJoinNoContainerArePrunedAfterStaleAfter) {
   t.Join(Samples(kIdA), &meta, 1300.5);
   EXPECT_EQ(t.pending_startups(), 0u);
   EXPECT_EQ(Text(t).find("podmeter_container_startup_seconds{"), std::string::npos);
+}
+
+// A kubelet /pods answer for one pod whose Ready condition is `ready` since `ready_since`.
+std::string ReadyPodList(const char* ready, const char* ready_since) {
+  return std::string(R"({"kind":"PodList","apiVersion":"v1","items":[{
+    "metadata":{"name":"web-0","namespace":"bench","uid":")") +
+         kUid + R"("},
+    "status":{"phase":"Running","startTime":"2026-12-06T07:00:00Z","conditions":[
+      {"type":"PodScheduled","status":"True","lastTransitionTime":"2026-12-06T06:59:59Z"},
+      {"type":"Ready","status":")" +
+         ready + R"(","lastTransitionTime":")" + ready_since + R"("}]}}]})";
+}
+
+const std::string kStartToReady =
+    "podmeter_pod_start_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"}";
+const std::string kScheduledToReady =
+    "podmeter_pod_scheduled_to_ready_seconds{namespace=\"bench\",pod=\"web-0\"}";
+
+TEST(PodTracker, ToReadyIsTheFirstReadyNotTheLatestTransition) {
+  PodTracker t(300);
+  double now = 1000;
+  auto join = [&](const char* ready, const char* since) {
+    auto meta = ParsePodList(ReadyPodList(ready, since));
+    ASSERT_TRUE(meta.ok()) << meta.status().message();
+    t.Join(Samples(kIdA), &meta.value(), now += 1);
+  };
+  join("False", "2026-12-06T07:00:00Z");  // starting: not Ready yet, no figure
+  EXPECT_EQ(SeriesValue(Text(t), kStartToReady), "missing");
+  join("True", "2026-12-06T07:00:03Z");  // first Ready 3 s after startTime
+  EXPECT_EQ(SeriesValue(Text(t), kStartToReady), "3");
+  EXPECT_EQ(SeriesValue(Text(t), kScheduledToReady), "4");
+  join("False", "2026-12-06T07:05:00Z");  // a failing readiness probe
+  EXPECT_EQ(SeriesValue(Text(t), kStartToReady), "3");
+  join("True", "2026-12-06T07:05:20Z");  // Ready again: the latest transition is 320 s in
+  EXPECT_EQ(SeriesValue(Text(t), kStartToReady), "3");
+  EXPECT_EQ(SeriesValue(Text(t), kScheduledToReady), "4");
 }
 
 }  // namespace

@@ -214,6 +214,27 @@ def test_container_oom_with_five_processes_counts_one(guest):
     assert kept == 1
 
 
+@pytest.mark.parametrize("pod,group", [("FA", False), ("FB", True)])
+def test_an_oom_kill_in_a_containers_first_second_counts(guest, pod, group):
+    """Over its limit at once, removed 0.2 s after it died, between two samples 5 s apart: only
+    the pod's memory.events, which outlives the container, has the kill."""
+    events = {k: int(v) for k, v in (line.split() for line in
+                                     guest[f"fast_oom:{pod}/memory.events"].splitlines())}
+    if group:
+        assert events["oom_group_kill"] == 1, events
+    else:
+        assert events["oom_kill"] == 1 and events["oom_group_kill"] == 0, events
+    uid = {"FA": "0c0ffee5-0000-4000-8000-000000000005",
+           "FB": "0c0ffee6-0000-4000-8000-000000000006"}[pod]
+    samples = parse(guest["fast_oom:metrics"])
+    [kills] = [v for (n, l), v in samples.items()
+               if n == "podmeter_pod_oom_kills_total" and ("pod", uid) in l]
+    assert kills == 1
+    [by_pod] = [v for (n, l), v in samples.items()
+                if n == "podmeter_oom_kills_counted_total" and ("source", "pod_events") in l]
+    assert by_pod >= 2  # FA and FB (and the earlier group kill, its container removed too)
+
+
 def test_memory_stat_and_events_as_the_kernel_has_them(guest):
     for tag, k in (("t1", "mem"), ("squeeze", "mem"), ("oom", "oom")):
         m = Moment(guest, tag)

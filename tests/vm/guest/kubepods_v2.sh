@@ -266,5 +266,38 @@ text lab_stop "exit=$LAB_EXIT left=$left"
 block lab_stop_out /tmp/lab/pod.out
 
 kill $PODMETER
+wait $PODMETER
 block podmeter_log /tmp/podmeter.log
+
+# An OOM kill in a container's first second: a second podmeter samples every 5 s; each container
+# allocates over its limit at once and its cgroup is removed 0.2 s after it died, between two
+# samples. Pod FA's container has no memory.oom.group (one process per OOM: the kubelet's
+# singleProcessOOMKill), FB's has it (the kubelet's default since 1.28).
+UID_FA=0c0ffee5-0000-4000-8000-000000000005
+UID_FB=0c0ffee6-0000-4000-8000-000000000006
+mkcg kubepods/burstable/pod$UID_FA subtree
+mkcg kubepods/burstable/pod$UID_FB subtree
+/opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval 5 > /tmp/podmeter2.log 2>&1 &
+PODMETER=$!
+wait_for 60 'wget -q -O /dev/null http://127.0.0.1:$PORT/healthz' || fail "podmeter 2 not healthy"
+wait_samples 1
+fast_oom() {  # fast_oom <tag> <pod uid> <container id> <memory.oom.group>
+  c=kubepods/burstable/pod$2/$3
+  mkcg $c
+  echo 48M > "$CG/$c/memory.max" || fail "memory.max $1"
+  echo $4 > "$CG/$c/memory.oom.group" || fail "memory.oom.group $1"
+  run_in $c /opt/podmeter/hold_memory 64 > /dev/null 2>&1
+  wait_for 30 '[ -z "$(cat $CG/$c/cgroup.procs)" ]' || fail "fast OOM $1 left processes"
+  sleep 0.2
+  rmdir "$CG/$c" || fail "rmdir fast OOM $1"
+  block fast_oom:$1/memory.events "$CG/kubepods/burstable/pod$2/memory.events"
+}
+fast_oom FA $UID_FA c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7 0
+fast_oom FB $UID_FB c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8 1
+wait_samples 2
+echo "@@begin fast_oom:metrics"
+wget -q -O - "http://127.0.0.1:$PORT/metrics"
+echo "@@end fast_oom:metrics"
+kill $PODMETER
+block podmeter2_log /tmp/podmeter2.log
 finish ok
