@@ -158,6 +158,17 @@ void WriteColdStart(std::ostream& md, const nlohmann::json& cold) {
        << " | " << SpreadMs(At(r, "exec_to_ready_seconds")) << " | "
        << SpreadMs(At(r, "self_reported_seconds")) << " | " << At(r, "starts").size() << " |\n";
   }
+  bool node = false;
+  for (const auto& r : cold.value("runtimes", nlohmann::json::array())) {
+    node = node || r.contains("scheduled_to_ready_seconds");
+  }
+  if (!node) return;
+  md << "\nOn the node (API conditions, whole seconds; scale request → Ready seen by the lab):\n\n"
+        "| runtime | Scheduled→Ready | scale→Ready |\n|---|---|---|\n";
+  for (const auto& r : cold.value("runtimes", nlohmann::json::array())) {
+    md << "| " << r.value("runtime", "") << " | " << SpreadMs(At(r, "scheduled_to_ready_seconds"))
+       << " | " << SpreadMs(At(r, "scale_to_ready_seconds")) << " |\n";
+  }
 }
 
 // The soak's memory trend per pod (summary.json's leak_check array).
@@ -238,9 +249,61 @@ void WriteScenarioRow(std::ostream& md, const nlohmann::json& sc, const nlohmann
      << (pod != nullptr ? Num(At(*pod, "peak_working_set_bytes"), 1.0 / 1048576, 1) : "-")
      << " MiB |\n";
   if (row.contains("pod_kill")) {
-    md << "|  | recovery " << Num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
+    md << "|  | " << (row.contains("kill") ? Str(At(row, "kill")) + ": " : std::string())
+       << "recovery " << Num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
+       << " s (client), Ready again after " << Num(At(row, "recovery_seconds_ready"), 1, 1)
        << " s, failed " << Num(At(At(row, "pod_kill"), "failed"), 1, 0)
        << " |  |  |  |  |  |  |  |  |  |\n";
+  }
+}
+
+// hpa: replicas and CPU against the target per app (the reference's Test 3 table).
+void WriteHpa(std::ostream& md, const nlohmann::json& rows) {
+  md << "\n### HPA\n\n| app | pods at start | pods at end | most pods | scale-ups | CPU peak | "
+        "CPU at end | target | maxReplicas |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    md << "| " << Str(At(r, "app")) << " | " << Num(At(r, "pods_at_start"), 1, 0) << " | "
+       << Num(At(r, "pods_at_end"), 1, 0) << " | " << Num(At(r, "max_pods"), 1, 0) << " | "
+       << Num(At(r, "scale_ups"), 1, 0) << " | " << Num(At(r, "cpu_utilization_peak_percent"), 1, 0)
+       << " % | " << Num(At(r, "cpu_utilization_end_percent"), 1, 0) << " % | "
+       << Num(At(r, "cpu_target_percent"), 1, 0) << " % | " << Num(At(r, "max_replicas"), 1, 0)
+       << " |\n";
+  }
+}
+
+// rolling-update: requests and latency before and during the rollout, the new ReplicaSet.
+void WriteRollingUpdate(std::ostream& md, const nlohmann::json& rows) {
+  md << "\n### Rollout v1 → v2 (maxSurge 1, maxUnavailable 0)\n\n| runtime | requests | failed | "
+        "success | p95 before | p95 during | rollout | new ReplicaSet ready |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    const nlohmann::json& ro = At(r, "rollout");
+    md << "| " << Str(At(r, "runtime")) << " | " << Num(At(r, "requests"), 1, 0) << " | "
+       << Num(At(r, "failed"), 1, 0) << " | "
+       << (At(r, "failed_rate").is_number() ? Num(1 - At(r, "failed_rate").get<double>(), 100, 2)
+                                            : std::string("-"))
+       << " % | " << Num(At(r, "p95_ms_before"), 1, 1) << " ms | "
+       << Num(At(r, "p95_ms_during"), 1, 1) << " ms | " << Num(At(ro, "rollout_seconds"), 1, 1)
+       << " s | " << Num(At(ro, "new_ready"), 1, 0) << "/" << Num(At(ro, "new_replicas"), 1, 0)
+       << " |\n";
+  }
+}
+
+// The kubelet's restarts during a scenario (and, in the squeeze, those its liveness probe made)
+// beside podmeter's.
+void WriteRestarts(std::ostream& md, const nlohmann::json& sc) {
+  bool any = false;
+  for (const auto& k : At(sc, "kubelet")) any = any || k.value("restarts", 0) > 0;
+  if (!any) return;
+  md << "\n### Restarts\n\n| pod | kubelet restarts | by the liveness probe | podmeter restarts "
+        "|\n|---|---|---|---|\n";
+  for (const auto& k : At(sc, "kubelet")) {
+    nlohmann::json podmeter;
+    for (const auto& p : At(sc, "podmeter")) {
+      if (Str(At(p, "pod")) == Str(At(k, "pod"))) podmeter = At(p, "restarts");
+    }
+    md << "| " << Str(At(k, "pod")) << " | " << Num(At(k, "restarts"), 1, 0) << " | "
+       << Num(At(k, "liveness_kills"), 1, 0) << " | " << Num(podmeter, 1, 0) << " |\n";
   }
 }
 
@@ -251,13 +314,25 @@ void WriteScenario(std::ostream& md, const nlohmann::json& sc) {
         "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   if (!sc.contains("k6") || !At(sc, "k6").contains("rows")) return;
   for (const auto& row : At(At(sc, "k6"), "rows")) WriteScenarioRow(md, sc, row);
+  if (At(sc, "hpa").is_array()) WriteHpa(md, At(sc, "hpa"));
+  if (Str(At(sc, "scenario")) == "rolling-update") WriteRollingUpdate(md, At(At(sc, "k6"), "rows"));
+  WriteRestarts(md, sc);
 }
 
 }  // namespace
 
 std::string SummaryMarkdown(const nlohmann::json& s) {
   std::ostringstream md;
-  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile")) << ")\n\n";
+  std::string mode = Str(At(s, "mode"));
+  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile"))
+     << (mode.empty() ? "" : ", " + mode) << ")\n\n";
+  if (mode == "cluster") {
+    md << "On a Kubernetes node (`podmeter-lab run --cluster`): the Deployments, Services and HPAs "
+          "of k8s/base, k6 against the NodePorts, podmeter's DaemonSet. "
+       << Str(At(At(s, "cluster"), "note")) << ".\n\n";
+  } else if (mode == "host") {
+    md << "On this host (`podmeter-lab run`): pods in kubelet-shaped cgroups, no Kubernetes.\n\n";
+  }
   WriteScoreboard(md, s, Runtimes(s));
   if (const nlohmann::json* cold = FindScenario(s, "cold-start")) WriteColdStart(md, *cold);
   if (At(s, "leak_check").is_array()) WriteSoakTrend(md, At(s, "leak_check"));
