@@ -405,7 +405,8 @@ Status KubePods::SetCpuLimit(const std::string& app, std::optional<int64_t> limi
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Status KubePods::WaitRolledOut(const std::vector<std::string>& apps, double timeout) {
+Status KubePods::WaitRolledOut(const std::vector<std::string>& apps, double timeout,
+                               bool ready_too) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
   std::string pending;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -427,7 +428,9 @@ Status KubePods::WaitRolledOut(const std::vector<std::string>& apps, double time
 
 void KubePods::BeginScenario(const std::string& scenario) {
   if (scenario == "squeeze") {
-    Status s = WaitRolledOut(o_.apps, o_.rollout_timeout_seconds / 2);
+    // Every pod replaced by a squeezed one; Ready or not (at 50m Django may never be).
+    Status s = WaitRolledOut(o_.apps, o_.rollout_timeout_seconds / 2, false);
+    if (s.ok()) s = WaitRolledOut(o_.apps, 20);
     if (!s.ok()) std::cout << "  squeeze: " << s.message() << " (k6 starts anyway)\n";
   }
   std::lock_guard<std::mutex> lock(mutex_);

@@ -117,7 +117,8 @@ class KubePods final : public Pods {
  private:
   void Poll();
   void PollOnce(int round);
-  Status WaitRolledOut(const std::vector<std::string>& apps, double timeout);
+  /// Until every app is rolled out (`ready_too`: and Ready), `timeout` or Ctrl-C.
+  Status WaitRolledOut(const std::vector<std::string>& apps, double timeout, bool ready_too = true);
   std::string DeploymentPath(const std::string& app) const;
   std::string HpaPath(const std::string& app) const;
 

@@ -582,6 +582,12 @@ Status RunClusterScenarios(ClusterSession& session, const KubeApi& api, const Ru
         RunClusterColdStart(&pods, o.apps, {o.cold_starts, podmeter_url, 120, Interrupted}));
     if (Status s = pods.Settle(); !s.ok()) return s;
   }
+  // pods.json: the apps' pods as the API lists them (report.html reads their namespace and apps).
+  if (auto list = api.Get("/api/v1/namespaces/" + ko.namespace_name + "/pods?labelSelector=" +
+                          UrlEncode("app.kubernetes.io/component=reference-server"));
+      list.ok()) {
+    std::ofstream(JoinPath(run.dir, "pods.json")) << list->dump(1) << "\n";
+  }
   IdleFigures idle = MeasureIdle(pods, podmeter_url);
   if (!o.scenarios.empty() && !g_interrupted) {
     for (auto& sc : RunK6Scenarios(&pods, o, repo, run, podmeter_url, "0-1")) {

@@ -94,6 +94,44 @@ const nlohmann::json* LoadRowOf(const nlohmann::json& s, const std::string& runt
   return load != nullptr ? FindByRuntime(At(At(*load, "k6"), "rows"), runtime) : nullptr;
 }
 
+// The runtime's k6 row in scenario `name`, or null.
+const nlohmann::json* RowOf(const nlohmann::json& s, const std::string& name,
+                            const std::string& runtime) {
+  const nlohmann::json* sc = FindScenario(s, name);
+  return sc != nullptr ? FindByRuntime(At(At(*sc, "k6"), "rows"), runtime) : nullptr;
+}
+
+// The largest n of compute-scaling (500k in every profile but tiny): "n: server median ms".
+std::string ComputeCell(const nlohmann::json* row) {
+  if (row == nullptr || !At(*row, "compute").is_array() || At(*row, "compute").empty()) return "-";
+  const nlohmann::json& last = At(*row, "compute").back();
+  return Num(At(last, "server_median_ms"), 1, 2) + " ms (n=" + Num(At(last, "n"), 1, 0) + ")";
+}
+
+// The app's row of the hpa scenario's table, or null.
+const nlohmann::json* HpaRowOf(const nlohmann::json& s, const std::string& runtime) {
+  const nlohmann::json* sc = FindScenario(s, "hpa");
+  if (sc == nullptr) return nullptr;
+  for (const auto& r : At(*sc, "hpa")) {
+    if (RuntimeOf(Str(At(r, "app"))) == runtime) return &r;
+  }
+  return nullptr;
+}
+
+// Container restarts the kubelet counted during every scenario but pod-kill (which kills on
+// purpose); null on the host.
+nlohmann::json CrashesOf(const nlohmann::json& s, const std::string& runtime) {
+  nlohmann::json total;
+  for (const auto& sc : At(s, "scenarios")) {
+    if (Str(At(sc, "scenario")) == "pod-kill") continue;
+    for (const auto& k : At(sc, "kubelet")) {
+      if (RuntimeOf(Str(At(k, "app"))) != runtime) continue;
+      total = (total.is_number() ? total.get<int>() : 0) + k.value("restarts_during", 0);
+    }
+  }
+  return total;
+}
+
 using RuntimeCell = std::function<std::string(const std::string& runtime)>;
 
 // "| title | cell(runtime) | …" for every runtime.
@@ -140,6 +178,30 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
     return Num(At(At(*e, "rss"), "slope_mib_per_hour"), 1, 1) + " MiB/h, " +
            e->value("verdict", "");
   });
+  row("compute, largest n (server, median)",
+      [&](const std::string& r) { return ComputeCell(RowOf(s, "compute-scaling", r)); });
+  row("spike p95", [&](const std::string& r) {
+    return Num(Cell(RowOf(s, "spike", r), "p95_ms"), 1, 1) + " ms";
+  });
+  row("spike throughput", [&](const std::string& r) {
+    return Num(Cell(RowOf(s, "spike", r), "requests_per_second"), 1, 0) + " req/s";
+  });
+  row("squeeze (50m) failures", [&](const std::string& r) {
+    return Num(Cell(RowOf(s, "squeeze", r), "failed_rate"), 100, 2) + " %";
+  });
+  if (Str(At(s, "mode")) == "cluster") {
+    row("K8s pod readiness Scheduled→Ready (API, median)", [&](const std::string& r) {
+      return Num(At(Cell(ColdStartOf(s, r), "scheduled_to_ready_seconds"), "median"), 1, 0) + " s";
+    });
+    row("HPA pods needed (most in hpa)", [&](const std::string& r) {
+      const nlohmann::json* h = HpaRowOf(s, r);
+      if (h == nullptr) return std::string("-");
+      bool maxed = At(*h, "max_pods") == At(*h, "max_replicas");
+      return Num(At(*h, "max_pods"), 1, 0) + (maxed ? " (maxed)" : "");
+    });
+    row("pod crashes across all tests (kubelet)",
+        [&](const std::string& r) { return Num(CrashesOf(s, r), 1, 0); });
+  }
   row("pods for 100 req/s",
       [&](const std::string& r) { return Num(Cell(FindByRuntime(cost, r), "pods"), 1, 0); });
   row("memory for 100 req/s", [&](const std::string& r) {
