@@ -61,8 +61,9 @@ StatusOr<SelectedManifests> SelectManifests(std::string_view text,
   YAML::Emitter emitter;
   for (const YAML::Node& doc : docs) {
     if (!doc.IsMap() || Scalar(doc["kind"]).empty()) continue;
-    const YAML::Node labels = doc["metadata"]["labels"];
-    if (labels && Scalar(labels["app.kubernetes.io/component"]) == "reference-server" &&
+    YAML::Node meta = doc["metadata"] && doc["metadata"].IsMap() ? doc["metadata"] : YAML::Node();
+    YAML::Node labels = meta.IsMap() && meta["labels"] ? meta["labels"] : YAML::Node();
+    if (labels.IsMap() && Scalar(labels["app.kubernetes.io/component"]) == "reference-server" &&
         std::find(apps.begin(), apps.end(), Scalar(labels["app.kubernetes.io/name"])) ==
             apps.end()) {
       continue;
@@ -71,8 +72,12 @@ StatusOr<SelectedManifests> SelectManifests(std::string_view text,
                   Scalar(doc["metadata"]["namespace"]),
                   Scalar(doc["metadata"]["name"]),
                   {}};
-    for (const auto& c : doc["spec"]["template"]["spec"]["containers"]) {
-      ref.images.push_back(Scalar(c["image"]));
+    YAML::Node at = doc;
+    for (const char* key : {"spec", "template", "spec", "containers"}) {
+      at = at.IsMap() && at[key] ? at[key] : YAML::Node();
+    }
+    if (at.IsSequence()) {
+      for (const auto& c : at) ref.images.push_back(Scalar(c["image"]));
     }
     out.objects.push_back(ref);
     emitter << YAML::BeginDoc << doc;

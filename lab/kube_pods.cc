@@ -416,8 +416,12 @@ Status KubePods::WaitRolledOut(const std::vector<std::string>& apps, double time
       auto d = api_->Get(DeploymentPath(app));
       if (!d.ok()) return d.status();
       json list = {{"items", json::array({*d})}};
-      if (!DeploymentsFromList(list).front().RolledOut())
+      DeploymentState st = DeploymentsFromList(list).front();
+      bool replaced = st.observed_generation >= st.generation && st.updated == st.spec_replicas &&
+                      st.status_replicas == st.spec_replicas;
+      if (!(ready_too ? st.RolledOut() : replaced)) {
         pending += (pending.empty() ? "" : ", ") + app;
+      }
     }
     if (pending.empty()) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -624,9 +624,12 @@ int RunCluster(const RunOptions& o, const std::string& repo) {
   std::cout << "giving the cluster back as it was ...\n" << std::flush;
   Status restored = session.Restore();
   if (!restored.ok()) std::cerr << "podmeter-lab: " << restored.message() << "\n";
-  if (!s.ok()) return Fail(s.message() + "; the cluster was put back as it was.");
+  if (!s.ok() && !g_interrupted) {
+    return Fail(s.message() + (restored.ok() ? "; the cluster was put back as it was." : "."));
+  }
   std::cout << (g_interrupted ? "interrupted: " : "")
-            << "stopped everything; the cluster is as it was before the run\n";
+            << (restored.ok() ? "stopped everything; the cluster is as it was before the run\n"
+                              : "stopped everything; see above for what could not be put back\n");
   return g_interrupted ? 130 : (restored.ok() ? 0 : 1);
 }
 
