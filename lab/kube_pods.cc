@@ -173,6 +173,31 @@ PodTimes PodTimesOf(const json& pod) {
   return t;
 }
 
+json TopFromPodMetrics(const json& list) {
+  json out = json::object();
+  for (const json& item : Path(list, {"items"})) {
+    double cpu = 0, memory = 0;
+    for (const json& c : Path(item, {"containers"})) {
+      std::string q = Text(Path(c, {"usage", "cpu"}));
+      double scale = 1000;  // cores
+      if (!q.empty() && q.back() == 'n') scale = 1e-6;
+      if (!q.empty() && q.back() == 'u') scale = 1e-3;
+      if (!q.empty() && q.back() == 'm') scale = 1;
+      if (scale != 1000) q.pop_back();
+      cpu += std::strtod(q.c_str(), nullptr) * scale;
+      memory +=
+          static_cast<double>(ParseMemoryBytes(Text(Path(c, {"usage", "memory"}))).value_or(0));
+    }
+    std::string window = Text(Path(item, {"window"}));
+    out[Text(Path(item, {"metadata", "name"}))] = {
+        {"cpu_millicores", cpu},
+        {"memory_bytes", memory},
+        {"window_seconds",
+         window.empty() ? json(nullptr) : json(std::strtod(window.c_str(), nullptr))}};
+  }
+  return out;
+}
+
 int LivenessKills(const json& events, const std::string& pod) {
   int kills = 0;
   for (const json& e : Path(events, {"items"})) {
@@ -297,6 +322,11 @@ std::map<std::string, DeploymentState> KubePods::Deployments() const {
 std::map<std::string, HpaState> KubePods::Hpas() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return hpas_;
+}
+
+json KubePods::Top() const {
+  auto list = api_->Get("/apis/metrics.k8s.io/v1beta1/namespaces/" + o_.namespace_name + "/pods");
+  return list.ok() ? TopFromPodMetrics(*list) : json(nullptr);
 }
 
 bool KubePods::Kill(const std::string& app, int index, const std::string& mode) {
@@ -510,6 +540,7 @@ json KubePods::EndScenario(const std::string& scenario) {
     kubelet.push_back(row);
   }
   out["kubelet"] = kubelet;
+  out["kubectl_top"] = Top();  // metrics-server's last window, for podmeter beside it
   if (scenario == "hpa") out["hpa"] = HpaSummary(out["replicas"], hpas);
   if (scenario == "rolling-update") {
     // Back to v1: the VERSION variable taken out again (a third revision, v1's template).

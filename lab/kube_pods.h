@@ -53,6 +53,11 @@ struct PodTimes {
 };
 PodTimes PodTimesOf(const nlohmann::json& pod);
 
+/// `kubectl top pods` from a metrics.k8s.io PodMetricsList: {pod: {"cpu_millicores",
+/// "memory_bytes", "window_seconds"}}, the containers of a pod summed ("1234567n" nanocores,
+/// "12345Ki"). Pure.
+nlohmann::json TopFromPodMetrics(const nlohmann::json& list);
+
 /// How many "Killing" events of `pod` say its liveness probe failed (an EventList). Pure.
 int LivenessKills(const nlohmann::json& events, const std::string& pod);
 
@@ -111,6 +116,8 @@ class KubePods final : public Pods {
   /// Sets every HPA's maxReplicas (--max-replicas) and keeps it for RestoreHpa.
   Status SetMaxReplicas(int max_replicas);
   std::map<std::string, DeploymentState> Deployments() const;
+  /// What `kubectl top pods` shows for the namespace now (metrics-server), or null.
+  nlohmann::json Top() const;
   std::map<std::string, HpaState> Hpas() const;
   const KubeApi* api() const { return api_; }
 

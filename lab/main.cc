@@ -589,13 +589,16 @@ Status RunClusterScenarios(ClusterSession& session, const KubeApi& api, const Ru
     std::ofstream(JoinPath(run.dir, "pods.json")) << list->dump(1) << "\n";
   }
   IdleFigures idle = MeasureIdle(pods, podmeter_url);
+  nlohmann::json details = ClusterDetails(pods, o);
+  details["kubectl_top_idle"] = pods.Top();
   if (!o.scenarios.empty() && !g_interrupted) {
     for (auto& sc : RunK6Scenarios(&pods, o, repo, run, podmeter_url, "0-1")) {
       scenarios.push_back(std::move(sc));
     }
   }
-  WriteResults({&pods, ko.namespace_name, podmeter_url, ClusterDetails(pods, o)}, o, repo, run,
-               scenarios, idle);
+  nlohmann::json hpa = ClusterDetails(pods, o);  // maxReplicas as applied (and as lowered)
+  details["hpa_max_replicas"] = hpa["hpa_max_replicas"];
+  WriteResults({&pods, ko.namespace_name, podmeter_url, details}, o, repo, run, scenarios, idle);
   pods.Stop();
   return Status::Ok();
 }

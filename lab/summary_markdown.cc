@@ -381,6 +381,50 @@ void WriteScenario(std::ostream& md, const nlohmann::json& sc) {
   WriteRestarts(md, sc);
 }
 
+// The reference report's "Memory per pod (idle / under load)" measured both ways: podmeter's
+// working set and CPU beside metrics-server's (`kubectl top`, its last 15 s window, rounded
+// where kubectl shows it), per pod at rest and at the end of the load scenario.
+void WritePodmeterVsTop(std::ostream& md, const nlohmann::json& s) {
+  const nlohmann::json& idle_top = At(At(s, "cluster"), "kubectl_top_idle");
+  const nlohmann::json* load = FindScenario(s, "load");
+  const nlohmann::json& load_top = load != nullptr ? At(*load, "kubectl_top") : kMissing;
+  if (!idle_top.is_object() && !load_top.is_object()) return;
+  md << "\n## podmeter vs kubectl top (metrics-server: its last window, ~15 s)\n\n| pod | idle "
+        "working set (podmeter) | idle memory (top) | working set after load (podmeter) | memory "
+        "after load (top) | CPU over load (podmeter, mean) | CPU at end of load (top) "
+        "|\n|---|---|---|---|---|---|---|\n";
+  std::vector<std::string> pods;
+  for (const auto& p : At(s, "pods")) pods.push_back(Str(At(p, "pod")));
+  if (load != nullptr) {
+    for (const auto& p : At(*load, "podmeter")) {
+      if (std::find(pods.begin(), pods.end(), Str(At(p, "pod"))) == pods.end()) {
+        pods.push_back(Str(At(p, "pod")));
+      }
+    }
+  }
+  double seconds = load != nullptr ? load->value("seconds", 0.0) : 0.0;
+  for (const std::string& pod : pods) {
+    nlohmann::json idle_ws, load_ws, load_cpu;
+    for (const auto& p : At(s, "pods")) {
+      if (Str(At(p, "pod")) == pod) idle_ws = At(p, "idle_working_set_bytes");
+    }
+    if (load != nullptr) {
+      for (const auto& p : At(*load, "podmeter")) {
+        if (Str(At(p, "pod")) != pod) continue;
+        load_ws = At(p, "working_set_bytes_end");
+        if (seconds > 0) load_cpu = p.value("cpu_seconds", 0.0) / seconds * 1000;
+      }
+    }
+    const double kMiB = 1.0 / 1048576;
+    md << "| " << pod << " | " << Num(idle_ws, kMiB, 2) << " MiB | "
+       << Num(At(At(idle_top, pod.c_str()), "memory_bytes"), kMiB, 2) << " MiB | "
+       << Num(load_ws, kMiB, 2) << " MiB | "
+       << Num(At(At(load_top, pod.c_str()), "memory_bytes"), kMiB, 2) << " MiB | "
+       << Num(load_cpu, 1, 1) << "m | "
+       << Num(At(At(load_top, pod.c_str()), "cpu_millicores"), 1, 1) << "m |\n";
+  }
+}
+
 }  // namespace
 
 std::string SummaryMarkdown(const nlohmann::json& s) {
@@ -400,6 +444,7 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
   if (At(s, "leak_check").is_array()) WriteSoakTrend(md, At(s, "leak_check"));
   if (At(s, "cost_projection").is_array()) WriteCostProjection(md, At(s, "cost_projection"));
   WritePods(md, At(s, "pods"));
+  WritePodmeterVsTop(md, s);
   for (const auto& sc : At(s, "scenarios")) {
     if (sc.value("scenario", "") == "cold-start") continue;  // its table is above
     WriteScenario(md, sc);

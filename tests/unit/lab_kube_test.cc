@@ -165,6 +165,21 @@ TEST(LivenessKills, CountsTheKubeletsKillingEventsOfThePod) {
   EXPECT_EQ(LivenessKills(events, "go-1"), 0);
 }
 
+TEST(TopFromPodMetrics, KubectlTopsFiguresPerPod) {
+  json list = json::parse(R"({"items": [
+    {"metadata": {"name": "rust-1"}, "window": "15.012s",
+     "containers": [{"name": "server", "usage": {"cpu": "1234567n", "memory": "1024Ki"}}]},
+    {"metadata": {"name": "dj-1"}, "window": "15s",
+     "containers": [{"name": "server", "usage": {"cpu": "250m", "memory": "120Mi"}},
+                    {"name": "side", "usage": {"cpu": "0", "memory": "0"}}]}]})");
+  json top = TopFromPodMetrics(list);
+  EXPECT_NEAR(top["rust-1"]["cpu_millicores"].get<double>(), 1.234567, 1e-9);
+  EXPECT_EQ(top["rust-1"]["memory_bytes"], 1048576.0);
+  EXPECT_NEAR(top["rust-1"]["window_seconds"].get<double>(), 15.012, 1e-9);
+  EXPECT_EQ(top["dj-1"]["cpu_millicores"], 250.0);
+  EXPECT_EQ(top["dj-1"]["memory_bytes"], 125829120.0);
+}
+
 TEST(HpaSummary, ScaleUpsPeakAndEnd) {
   json timeline = json::parse(R"({
     "django-api": [[1, 2, 2, null], [3, 2, 2, 380], [5, 4, 2, 410], [7, 4, 4, 190], [9, 6, 5, 120]],
