@@ -130,7 +130,8 @@ def test_rolling_update_ends_with_the_new_replicaset_ready(lab_run):
     for r in scenario(summary, "rolling-update")["k6"]["rows"]:
         rollout = r["rollout"]
         assert rollout["rolled_out"], r
-        assert rollout["new_ready"] == rollout["new_replicas"] == 2, r
+        # 2 replicas, or more when the HPA (active throughout) scaled the app meanwhile.
+        assert rollout["new_ready"] == rollout["new_replicas"] >= 2, r
         assert rollout["old_replicas_left"] == 0, r
         assert r["requests_before"] > 0 and r["requests_during"] > 0, r
 
