@@ -51,15 +51,24 @@ double Now() {
 
 StatusOr<SelectedManifests> SelectManifests(std::string_view text,
                                             const std::vector<std::string>& apps) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidData(std::string("the manifests are not YAML: ") + e.what());
+  // Documents are kept as written: re-emitting them through yaml-cpp would lose the quotes of
+  // "true" and "8080" (annotations and env values that must stay strings).
+  std::vector<std::string> chunks(1);
+  for (std::string_view line : SplitLines(text)) {
+    if (line == "---" || line.substr(0, 4) == "--- ") {
+      chunks.emplace_back();
+      continue;
+    }
+    chunks.back().append(line).append("\n");
   }
   SelectedManifests out;
-  YAML::Emitter emitter;
-  for (const YAML::Node& doc : docs) {
+  for (const std::string& chunk : chunks) {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(chunk);
+    } catch (const YAML::Exception& e) {
+      return Status::InvalidData(std::string("the manifests are not YAML: ") + e.what());
+    }
     if (!doc.IsMap() || Scalar(doc["kind"]).empty()) continue;
     YAML::Node meta = doc["metadata"] && doc["metadata"].IsMap() ? doc["metadata"] : YAML::Node();
     YAML::Node labels = meta.IsMap() && meta["labels"] ? meta["labels"] : YAML::Node();
@@ -69,8 +78,8 @@ StatusOr<SelectedManifests> SelectManifests(std::string_view text,
       continue;
     }
     ObjectRef ref{Scalar(doc["kind"]),
-                  Scalar(doc["metadata"]["namespace"]),
-                  Scalar(doc["metadata"]["name"]),
+                  meta.IsMap() ? Scalar(meta["namespace"]) : "",
+                  meta.IsMap() ? Scalar(meta["name"]) : "",
                   {}};
     YAML::Node at = doc;
     for (const char* key : {"spec", "template", "spec", "containers"}) {
@@ -80,9 +89,8 @@ StatusOr<SelectedManifests> SelectManifests(std::string_view text,
       for (const auto& c : at) ref.images.push_back(Scalar(c["image"]));
     }
     out.objects.push_back(ref);
-    emitter << YAML::BeginDoc << doc;
+    out.yaml += "---\n" + chunk;
   }
-  out.yaml = std::string(emitter.c_str()) + "\n";
   return out;
 }
 

@@ -216,6 +216,8 @@ metadata:
   labels: {app.kubernetes.io/name: go-api, app.kubernetes.io/component: reference-server}
 spec:
   template:
+    metadata:
+      annotations: {podmeter.io/scrape: "true", podmeter.io/port: "8080"}
     spec:
       containers: [{name: server, image: go-api:dev}]
 ---
@@ -247,6 +249,9 @@ spec:
   EXPECT_EQ(m->objects[2].kind, "DaemonSet");
   EXPECT_EQ(m->yaml.find("flask-api"), std::string::npos);
   EXPECT_NE(m->yaml.find("podmeter:dev"), std::string::npos);
+  // As written: strings stay strings.
+  EXPECT_NE(m->yaml.find(R"(podmeter.io/scrape: "true", podmeter.io/port: "8080")"),
+            std::string::npos);
 }
 
 TEST(ObjectPath, NamespacedClusterScopedAndUnknown) {
