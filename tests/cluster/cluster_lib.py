@@ -53,7 +53,10 @@ def _sysctl(name):
 def _iptables_chains():
     chains = set()
     for tool in ("iptables-save", "ip6tables-save"):
-        out = subprocess.run([tool], capture_output=True, text=True).stdout
+        try:
+            out = subprocess.run([tool], capture_output=True, text=True).stdout
+        except FileNotFoundError:  # not installed yet (`up` installs it): no chains at all
+            continue
         table = None
         for line in out.splitlines():
             if line.startswith("*"):
