@@ -158,19 +158,33 @@ Status ClusterSession::Check() {
   auto selected = SelectManifests(built, o_.apps);
   if (!selected.ok()) return selected.status();
   manifests_ = *selected;
-  std::vector<std::string> on_node;
-  for (const auto& img : (*node)["status"].value("images", json::array())) {
-    for (const auto& n : img.value("names", json::array())) on_node.push_back(n.get<std::string>());
-  }
-  for (const ObjectRef& ref : manifests_.objects) {
-    for (const std::string& image : ref.images) {
-      if (std::find(on_node.begin(), on_node.end(), NormalizedImage(image)) == on_node.end()) {
-        return Status::NotFound("the node has no image " + image +
-                                ": scripts/images build && scripts/images import");
+  // The kubelet lists the images in its node status (refreshed every few seconds): an image
+  // imported a moment ago may take a while to appear.
+  std::string missing;
+  for (int attempt = 0; attempt < 90; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      node = api_->Get("/api/v1/nodes/" + o_.node_name);
+      if (!node.ok()) return node.status();
+    }
+    std::vector<std::string> on_node;
+    for (const auto& img : (*node)["status"].value("images", json::array())) {
+      for (const auto& n : img.value("names", json::array())) {
+        on_node.push_back(n.get<std::string>());
       }
     }
+    missing.clear();
+    for (const ObjectRef& ref : manifests_.objects) {
+      for (const std::string& image : ref.images) {
+        if (std::find(on_node.begin(), on_node.end(), NormalizedImage(image)) == on_node.end()) {
+          missing = image;
+        }
+      }
+    }
+    if (missing.empty()) return Status::Ok();
   }
-  return Status::Ok();
+  return Status::NotFound("the node has no image " + missing +
+                          ": scripts/images build && scripts/images import");
 }
 
 Status ClusterSession::Apply() {
