@@ -350,7 +350,9 @@ json Benchmark::RunScenario(const std::string& name) {
   }
   auto after = Scrape();
   std::vector<ReplicaState> replicas = pods_->Replicas();
-  for (auto& [k, v] : pods_->EndScenario(name).items()) result[k] = v;
+  // Kept in a local: a range-for over a temporary's items() would dangle (before C++23).
+  json ended = pods_->EndScenario(name);
+  for (auto& [k, v] : ended.items()) result[k] = v;
   if (name == "squeeze") {
     for (const auto& [app, limit] : limits) (void)pods_->SetCpuLimit(app, limit);
   }

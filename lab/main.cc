@@ -325,6 +325,7 @@ std::optional<double> SelfReportedStartup(const std::string& ip, int port) {
 // The pods at rest: podmeter's figures and each server's own start-up, a few seconds after every
 // pod is ready and before any load.
 struct IdleFigures {
+  std::vector<ReplicaState> replicas;  // the pods at rest (on a node, scenarios replace pods)
   std::map<std::string, PodFigures> by_pod;
   nlohmann::json self_reported = nlohmann::json::object();  // start-up seconds by pod
 };
@@ -332,6 +333,7 @@ IdleFigures MeasureIdle(const Pods& pods, const std::string& podmeter_url) {
   std::this_thread::sleep_for(std::chrono::seconds(3));
   IdleFigures idle;
   idle.by_pod = ParsePodFigures(HttpGetOrEmpty(podmeter_url));
+  idle.replicas = pods.Replicas();
   for (const ReplicaState& r : pods.Replicas()) {
     auto v = SelfReportedStartup(r.ip, r.port);
     if (v) idle.self_reported[r.pod] = *v;
@@ -418,7 +420,14 @@ nlohmann::json OrNull(const std::optional<double>& v) {
 nlohmann::json PodEntries(const Pods& pods, const IdleFigures& idle,
                           const std::map<std::string, PodFigures>& final_figures) {
   nlohmann::json entries = nlohmann::json::array();
+  // The pods at rest and any started since (HPA, squeeze, rolling update), each once.
+  std::vector<ReplicaState> all = idle.replicas;
   for (const ReplicaState& r : pods.Replicas()) {
+    bool seen = false;
+    for (const ReplicaState& a : all) seen = seen || a.pod == r.pod;
+    if (!seen) all.push_back(r);
+  }
+  for (const ReplicaState& r : all) {
     const PodFigures& f = FiguresOf(final_figures, r.pod);
     const PodFigures& at_rest = FiguresOf(idle.by_pod, r.pod);
     entries.push_back({{"app", r.app},
