@@ -61,6 +61,11 @@ EOF
     )
     total=$((total + seconds))
   done
+  # The node-only scenarios (podmeter-lab run --cluster): checked, not in the lab's total.
+  for s in hpa rolling-update; do
+    "$K6" inspect -e PROFILE="$profile" -e "$three" "k6/$s.js" >/dev/null 2>"$work/err" ||
+      { cat "$work/err" >&2; echo "FAIL: k6 inspect k6/$s.js ($profile)" >&2; exit 1; }
+  done
   echo "  $profile profile: every scenario for 3 runtimes: about ${total} s of load"
   if [[ $profile == quick ]] && ((total > 540)); then
     echo "FAIL: the quick profile takes ${total} s, over the lab's 9-minute share of 10 minutes" >&2

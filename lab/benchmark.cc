@@ -20,6 +20,9 @@ namespace {
 
 using nlohmann::json;
 
+// "rust-api" → "rust": k6's runtime tag.
+std::string RuntimeOfApp(const std::string& app) { return app.substr(0, app.find('-')); }
+
 std::string LabelValue(std::string_view line, std::string_view label) {
   std::string key = std::string(label) + "=\"";
   size_t at = line.find(key);
@@ -37,7 +40,9 @@ double ExpectedSeconds(const std::string& scenario, const std::string& profile) 
                                                       {"payload", 60},
                                                       {"pod-kill", 30},
                                                       {"compute-scaling", 40},
-                                                      {"interference", 25}};
+                                                      {"interference", 25},
+                                                      {"hpa", 60},
+                                                      {"rolling-update", 30}};
   auto it = quick.find(scenario);
   double q = it == quick.end() ? 30 : it->second;
   if (profile == "tiny") return q / 6;
@@ -48,9 +53,9 @@ double ExpectedSeconds(const std::string& scenario, const std::string& profile) 
 }  // namespace
 
 const std::vector<std::string>& AllScenarios() {
-  static const std::vector<std::string> all = {"cold-start", "compute-scaling", "load",
-                                               "payload",    "spike",           "soak",
-                                               "squeeze",    "pod-kill",        "interference"};
+  static const std::vector<std::string> all = {
+      "cold-start", "compute-scaling", "load",           "payload",     "spike", "soak", "squeeze",
+      "hpa",        "pod-kill",        "rolling-update", "interference"};
   return all;
 }
 
@@ -61,6 +66,41 @@ std::vector<std::pair<std::string, std::string>> ProfileEnv(const std::string& p
           {"GAP", "1s"},        {"BASELINE", "1s"},
           {"RAMP", "1s"},       {"RAMP_DOWN", "1s"},
           {"ITERATIONS", "1"},  {"N_VALUES", "1000,10000,50000"}};
+}
+
+std::vector<std::pair<std::string, std::string>> ScenarioEnv(const std::string& profile,
+                                                             const std::string& scenario,
+                                                             const std::string& mode) {
+  std::vector<std::pair<std::string, std::string>> env = ProfileEnv(profile);
+  auto set = [&env](const std::string& key, const std::string& value) {
+    for (auto& [k, v] : env) {
+      if (k == key) {
+        v = value;
+        return;
+      }
+    }
+    env.emplace_back(key, value);
+  };
+  bool tiny = profile == "tiny";
+  // The leak check fits a line after a warm-up: it needs more than the tiny 3 s.
+  if (tiny && scenario == "soak") set("DURATION", "10s");
+  if (mode != "cluster") return env;
+  // Each pod is held to its own CPU limit on the node: the runtimes' squeezes at once.
+  if (scenario == "squeeze") set("PARALLEL", "1");
+  if (!tiny) return env;
+  // A node needs seconds where the lab needs none: a replacement pod, a liveness probe's three
+  // failures 10 s apart, an HPA's 15 s sync on metrics-server's 15 s resolution.
+  if (scenario == "pod-kill") set("DURATION", "12s");
+  if (scenario == "rolling-update") set("DURATION", "20s");
+  if (scenario == "squeeze") {
+    set("DURATION", "45s");
+    set("VU_SCALE", "1");
+  }
+  if (scenario == "hpa") {
+    set("DURATION", "45s");
+    set("PARALLEL", "1");
+  }
+  return env;
 }
 
 std::map<std::string, PodFigures> ParsePodFigures(const std::string& text) {
@@ -91,33 +131,29 @@ std::map<std::string, PodFigures> ParsePodFigures(const std::string& text) {
 }
 
 std::map<std::string, PodFigures> Benchmark::Scrape() const {
-  return ParsePodFigures(
-      HttpGetOrEmpty("http://127.0.0.1:" + std::to_string(o_.podmeter_port) + "/metrics"));
+  return ParsePodFigures(HttpGetOrEmpty(o_.podmeter_url));
 }
 
 std::string Benchmark::Targets(const std::vector<std::string>& apps) const {
   std::string out;
+  std::vector<std::string> seen;
   for (const ReplicaState& r : pods_->Replicas()) {
-    if (r.ready == false && r.pid == 0) continue;
     bool wanted = apps.empty();
     for (const auto& a : apps) wanted = wanted || a == r.app;
-    if (!wanted || out.find(r.app + "=") != std::string::npos) continue;  // one replica each
-    std::string runtime = r.app.substr(0, r.app.find('-'));
-    out += (out.empty() ? "" : ",") + runtime + "=http://127.0.0.1:" + std::to_string(r.port);
+    if (!wanted || std::find(seen.begin(), seen.end(), r.app) != seen.end()) continue;
+    seen.push_back(r.app);
+    std::string url = pods_->TargetUrl(r.app);
+    if (url.empty()) continue;
+    out += (out.empty() ? "" : ",") + RuntimeOfApp(r.app) + "=" + url;
   }
   return out;
 }
 
 int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
-                     const std::string& summary, double kill_after, const std::string& kill_app,
-                     double expected_seconds) {
-  std::vector<std::pair<std::string, std::string>> env = ProfileEnv(o_.profile);
-  if (o_.profile == "tiny" && scenario == "soak") {
-    // The leak check fits a line after a warm-up: it needs more than the tiny 3 s.
-    for (auto& [k, v] : env) {
-      if (k == "DURATION") v = "10s";
-    }
-  }
+                     const std::string& summary, double action_after,
+                     const std::function<void()>& action, double expected_seconds) {
+  std::vector<std::pair<std::string, std::string>> env =
+      ScenarioEnv(o_.profile, scenario, pods_->Mode());
   env.emplace_back("TARGETS", targets);
   env.emplace_back("RUN_ID", o_.run_id);
   env.emplace_back("SUMMARY_FILE", summary);
@@ -126,6 +162,7 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
   env.emplace_back("K6_PROMETHEUS_RW_TREND_STATS", "p(50),p(95),p(99),avg,max");
   env.emplace_back("K6_PROMETHEUS_RW_PUSH_INTERVAL", "1s");
   env.emplace_back("K6_NO_USAGE_REPORT", "true");
+  if (action) env.emplace_back("SPLIT_AT", std::to_string(action_after) + "s");
   std::vector<std::string> argv = {"taskset",
                                    "-c",
                                    o_.k6_cpus,
@@ -142,7 +179,7 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
     return -1;
   }
   auto start = std::chrono::steady_clock::now();
-  bool killed = kill_app.empty();
+  bool acted = !action;
   std::map<std::string, PodFigures> last = Scrape();
   auto last_t = start;
   int status = 0;
@@ -155,22 +192,25 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
     std::this_thread::sleep_for(std::chrono::seconds(1));
     auto now = std::chrono::steady_clock::now();
     double elapsed = std::chrono::duration<double>(now - start).count();
-    if (!killed && elapsed >= kill_after) {
-      killed = pods_->Kill(kill_app, 0);
-      std::printf("\n  pod-kill: SIGKILL to %s replica 0 at %.0f s\n", kill_app.c_str(), elapsed);
+    if (!acted && elapsed >= action_after) {
+      acted = true;
+      action();
     }
+    pods_->TickScenario(scenario, elapsed);
     auto figures = Scrape();
     double dt = std::chrono::duration<double>(now - last_t).count();
     std::printf("\r  %-15s %4.0f/~%.0f s ", scenario.c_str(), elapsed, expected_seconds);
     for (const ReplicaState& r : pods_->Replicas()) {
       const PodFigures& f = figures[r.pod];
       const PodFigures& p = last[r.pod];
-      double cpu_m = dt > 0 ? (f.cpu_seconds - p.cpu_seconds) / dt * 1000 : 0;
+      double cpu_m = dt > 0 && f.cpu_seconds >= p.cpu_seconds
+                         ? (f.cpu_seconds - p.cpu_seconds) / dt * 1000
+                         : 0;
       double periods = f.periods - p.periods;
       double thr = periods > 0 ? 100 * (f.throttled_periods - p.throttled_periods) / periods : 0;
       peak_working_set_[r.pod] = std::max(peak_working_set_[r.pod], f.working_set);
-      std::printf(" %s %4.0fm thr%3.0f%% %5.1fMiB%s", r.app.substr(0, r.app.find('-')).c_str(),
-                  cpu_m, thr, f.working_set / 1048576.0, r.ready ? "" : " DOWN");
+      std::printf(" %s %4.0fm thr%3.0f%% %5.1fMiB%s", RuntimeOfApp(r.app).c_str(), cpu_m, thr,
+                  f.working_set / 1048576.0, r.ready ? "" : " DOWN");
     }
     std::printf("   ");
     std::fflush(stdout);
@@ -181,15 +221,102 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+namespace {
+
+// The rows of a k6 summary file (the per-app runs of pod-kill and rolling-update).
+json RowsOf(const std::string& summary_file) {
+  std::ifstream in(summary_file);
+  json doc = json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("rows")) return json::array();
+  return doc["rows"];
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+json Benchmark::PodKillRun(const std::string& app, const std::string& mode, double expected) {
+  std::string per = JoinPath(o_.results_dir, "k6-pod-kill-" + app + "-" + mode + ".json");
+  double killed_at = 0;
+  bool killed = false;
+  int rc = RunK6(
+      "pod-kill", Targets({app}), per, expected / 3,
+      [&] {
+        killed_at = UnixNow();
+        killed = pods_->Kill(app, 0, mode);
+        std::printf("\n  pod-kill: %s of %s replica 0 (%s)\n",
+                    mode == "delete" ? "delete, grace 0," : "SIGKILL", app.c_str(),
+                    killed ? "done" : "FAILED");
+      },
+      expected);
+  // Recovered: every replica of the app Ready again, one of them since after the kill.
+  std::optional<double> recovered;
+  for (int i = 0; i < 1200 && killed && !recovered && !o_.interrupted(); ++i) {
+    bool all = true;
+    std::optional<double> since;
+    for (const ReplicaState& r : pods_->Replicas()) {
+      if (r.app != app) continue;
+      all = all && r.ready;
+      if (r.ready && r.ready_since && *r.ready_since > killed_at) since = r.ready_since;
+    }
+    if (all && since) recovered = since;
+    if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  json rows = RowsOf(per);
+  for (auto& row : rows) {
+    row["kill"] = mode;
+    row["killed"] = killed;
+    row["k6_exit_code"] = rc;
+    row["recovery_seconds_ready"] = recovered ? json(*recovered - killed_at) : json(nullptr);
+  }
+  return rows;
+}
+
+json Benchmark::RollingUpdateRun(const std::string& app, double expected) {
+  std::string per = JoinPath(o_.results_dir, "k6-rolling-update-" + app + ".json");
+  Status started = Status::Ok();
+  int rc = RunK6(
+      "rolling-update", Targets({app}), per, expected / 4,
+      [&] {
+        started = pods_->StartRollout(app);
+        std::printf("\n  rolling-update: %s v1 → v2 %s\n", app.c_str(),
+                    started.ok() ? "started" : started.message().c_str());
+      },
+      expected);
+  json rollout = pods_->RolloutResult(app, 120);
+  json rows = RowsOf(per);
+  for (auto& row : rows) {
+    row["rollout"] = rollout;
+    row["k6_exit_code"] = rc;
+  }
+  return rows;
+}
+
+json Benchmark::RunPerApp(const std::string& name, const std::vector<std::string>& apps,
+                          double expected) {
+  json rows = json::array();
+  for (const auto& a : apps) {
+    std::vector<std::string> modes = {""};
+    if (name == "pod-kill") modes = pods_->KillModes();
+    for (const std::string& mode : modes) {
+      json got = name == "pod-kill" ? PodKillRun(a, mode, expected) : RollingUpdateRun(a, expected);
+      for (auto& row : got) rows.push_back(row);
+      if (o_.interrupted()) return rows;
+      // The next run starts on a whole app again.
+      Status settled = pods_->Settle();
+      if (!settled.ok()) std::printf("  %s: %s\n", name.c_str(), settled.message().c_str());
+    }
+  }
+  return rows;
+}
+
 json Benchmark::RunScenario(const std::string& name) {
   json result = {{"scenario", name}};
   auto before = Scrape();
   auto t0 = std::chrono::steady_clock::now();
-  auto unix_now = [] {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  result["start"] = unix_now();  // unix seconds: the scenario's window in Prometheus
+  result["start"] = UnixNow();  // unix seconds: the scenario's window in Prometheus
   std::string summary = JoinPath(o_.results_dir, "k6-" + name + ".json");
   double expected = ExpectedSeconds(name, o_.profile);
   int rc = 0;
@@ -200,31 +327,19 @@ json Benchmark::RunScenario(const std::string& name) {
   std::map<std::string, std::optional<int64_t>> limits;  // to restore after the squeeze
   for (const ReplicaState& r : pods_->Replicas()) limits[r.app] = r.cpu_limit_millis;
   if (name == "squeeze") {
-    for (const auto& a : apps) (void)pods_->SetCpuLimit(a, 50);
-  }
-  if (name == "pod-kill") {
-    // One runtime at a time, its replica killed halfway through its run.
-    json rows = json::array();
     for (const auto& a : apps) {
-      std::string per = JoinPath(o_.results_dir, "k6-pod-kill-" + a + ".json");
-      rc = RunK6(name, Targets({a}), per, expected / 3, a, expected / 3);
-      std::ifstream in(per);
-      json doc = json::parse(in, nullptr, false);
-      if (!doc.is_discarded() && doc.contains("rows")) {
-        for (auto& row : doc["rows"]) rows.push_back(row);
-      }
-      if (rc != 0 || o_.interrupted()) break;
-      // Wait until the killed replica is back before the next runtime.
-      for (int i = 0; i < 300 && !pods_->AllReady() && !o_.interrupted(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+      Status s = pods_->SetCpuLimit(a, 50);
+      if (!s.ok()) std::printf("  squeeze: %s: %s\n", a.c_str(), s.message().c_str());
     }
-    result["k6"] = {{"rows", rows}};
+  }
+  pods_->BeginScenario(name);
+  if (name == "pod-kill" || name == "rolling-update") {
+    result["k6"] = {{"rows", RunPerApp(name, apps, expected)}};
   } else {
     // Interference: two runtimes spiked at once on the same CPU (the last two: go and django).
     std::vector<std::string> targets;
     if (name == "interference" && apps.size() >= 3) targets.assign(apps.end() - 2, apps.end());
-    rc = RunK6(name, Targets(targets), summary, 0, "", expected);
+    rc = RunK6(name, Targets(targets), summary, 0, nullptr, expected);
     std::ifstream in(summary);
     json doc = json::parse(in, nullptr, false);
     if (!doc.is_discarded()) {
@@ -233,13 +348,17 @@ json Benchmark::RunScenario(const std::string& name) {
       result["k6"] = doc;
     }
   }
+  auto after = Scrape();
+  std::vector<ReplicaState> replicas = pods_->Replicas();
+  // Kept in a local: a range-for over a temporary's items() would dangle (before C++23).
+  json ended = pods_->EndScenario(name);
+  for (auto& [k, v] : ended.items()) result[k] = v;
   if (name == "squeeze") {
     for (const auto& [app, limit] : limits) (void)pods_->SetCpuLimit(app, limit);
   }
-  auto after = Scrape();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json pods = json::array();
-  for (const ReplicaState& r : pods_->Replicas()) {
+  for (const ReplicaState& r : replicas) {
     const PodFigures& a = after[r.pod];
     const PodFigures& b = before[r.pod];
     // A restarted container starts its counters from 0 (Prometheus' increase() does the same).
@@ -252,12 +371,15 @@ json Benchmark::RunScenario(const std::string& name) {
                      periods > 0 ? delta(a.throttled_periods, b.throttled_periods) / periods : 0.0},
                     {"working_set_bytes_end", a.working_set},
                     {"peak_working_set_bytes", peak_working_set_[r.pod]},
-                    {"restarts", a.restarts}});
+                    {"restarts", a.restarts},
+                    {"kubelet_restarts", r.restarts}});
   }
   result["podmeter"] = pods;
   result["seconds"] = seconds;
-  result["end"] = unix_now();
+  result["end"] = UnixNow();
   result["k6_exit_code"] = rc;
+  Status settled = pods_->Settle();
+  if (!settled.ok()) std::printf("  after %s: %s\n", name.c_str(), settled.message().c_str());
   return result;
 }
 
@@ -266,6 +388,10 @@ json Benchmark::RunAll() {
   for (const std::string& name : o_.scenarios) {
     if (o_.interrupted()) break;
     if (name == "cold-start") continue;  // run by the caller before the pods (lab/cold_start.h)
+    if (!pods_->Supports(name)) {
+      std::printf("scenario %s: needs a node (run --cluster); skipped\n", name.c_str());
+      continue;
+    }
     std::printf("scenario %s\n", name.c_str());
     out.push_back(RunScenario(name));
   }

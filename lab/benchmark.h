@@ -1,7 +1,9 @@
-// The benchmark scenarios of the lab: each one a k6 script from k6/ run against the lab's pods
-// (k6 pinned to its own CPU, results remote-written to Prometheus), with what the scenario does
-// to the pods around it (squeeze: a 50m CPU limit; pod-kill: SIGKILL a replica halfway), and
-// podmeter's figures taken before and after. Single-threaded.
+// The benchmark scenarios of the lab: each one a k6 script from k6/ run against "the pods"
+// (lab/pods.h: the lab's own on this host, or a node's Deployments), results remote-written to
+// Prometheus, with what the scenario does to the pods around it (squeeze: a 50m CPU limit;
+// pod-kill: a replica killed a third of the way in, each way the pods allow; rolling-update: a
+// rollout a quarter of the way in; hpa: replicas recorded) and podmeter's figures taken before
+// and after. Single-threaded.
 #pragma once
 
 #include <functional>
@@ -10,13 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "lab/pod_manager.h"
+#include "lab/pods.h"
 
 namespace podmeter::lab {
 
 struct BenchmarkOptions {
   std::string repo, results_dir, run_id, profile = "quick", k6_bin, k6_cpus = "1";
-  int podmeter_port = 10101, prometheus_port = 19090;
+  std::string podmeter_url = "http://127.0.0.1:10101/metrics";
+  int prometheus_port = 19090;
   std::vector<std::string> scenarios;
   std::function<bool()> interrupted;
 };
@@ -26,6 +29,14 @@ const std::vector<std::string>& AllScenarios();
 
 /// Extra k6 environment for a profile ("tiny" shrinks every scenario to seconds).
 std::vector<std::pair<std::string, std::string>> ProfileEnv(const std::string& profile);
+
+/// ProfileEnv plus what one scenario needs in a mode ("host" or "cluster"): the tiny soak's 10 s
+/// for the leak fit; on a node the tiny pod-kill, squeeze, hpa and rolling-update long enough for
+/// a replacement, a liveness restart and an HPA scale-up, and the squeeze's (and tiny hpa's)
+/// runtimes at once (each pod capped by its own limit).
+std::vector<std::pair<std::string, std::string>> ScenarioEnv(const std::string& profile,
+                                                             const std::string& scenario,
+                                                             const std::string& mode);
 
 /// Per pod figures from one podmeter scrape (container series of the pod's one container).
 struct PodFigures {
@@ -37,19 +48,25 @@ std::map<std::string, PodFigures> ParsePodFigures(const std::string& metrics_tex
 
 class Benchmark {
  public:
-  Benchmark(BenchmarkOptions options, PodManager* pods) : o_(std::move(options)), pods_(pods) {}
+  Benchmark(BenchmarkOptions options, Pods* pods) : o_(std::move(options)), pods_(pods) {}
   /// Runs every scenario; returns the per-scenario results (k6 rows + podmeter deltas).
   nlohmann::json RunAll();
 
  private:
   nlohmann::json RunScenario(const std::string& name);
+  /// k6 with `scenario`'s script; `action` (if any) runs once `action_after` seconds in.
   int RunK6(const std::string& scenario, const std::string& targets, const std::string& summary,
-            double kill_after_seconds, const std::string& kill_app, double expected_seconds);
+            double action_after, const std::function<void()>& action, double expected_seconds);
+  /// pod-kill and rolling-update: one runtime at a time, something done to it during its run.
+  nlohmann::json RunPerApp(const std::string& name, const std::vector<std::string>& apps,
+                           double expected);
+  nlohmann::json PodKillRun(const std::string& app, const std::string& mode, double expected);
+  nlohmann::json RollingUpdateRun(const std::string& app, double expected);
   std::string Targets(const std::vector<std::string>& apps) const;
   std::map<std::string, PodFigures> Scrape() const;
 
   BenchmarkOptions o_;
-  PodManager* pods_;
+  Pods* pods_;
   std::map<std::string, double> peak_working_set_;  // by pod, across the scenarios
 };
 

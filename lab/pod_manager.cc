@@ -323,6 +323,22 @@ bool PodManager::Kill(const std::string& app, int index) {
   return false;
 }
 
+bool PodManager::Kill(const std::string& app, int index, const std::string& mode) {
+  return mode == "sigkill" && Kill(app, index);
+}
+
+std::string PodManager::TargetUrl(const std::string& app) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Replica& r : replicas_) {
+    if (r.app.name == app) return "http://127.0.0.1:" + std::to_string(r.port);
+  }
+  return "";
+}
+
+bool PodManager::Supports(const std::string& scenario) const {
+  return scenario != "hpa" && scenario != "rolling-update";
+}
+
 Status PodManager::SetCpuLimit(const std::string& app, std::optional<int64_t> limit_millis) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (Replica& r : replicas_) {
@@ -340,6 +356,13 @@ Status PodManager::SetCpuLimit(const std::string& app, std::optional<int64_t> li
     r.spec.cpu_limit_millis = limit_millis;
   }
   return Status::Ok();
+}
+
+Status PodManager::Settle() {
+  for (int i = 0; i < 300 && !AllReady(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return AllReady() ? Status::Ok() : Status::Unavailable("pods not ready after 30 s");
 }
 
 std::string PodManager::last_error() const {

@@ -20,6 +20,7 @@
 #include "lab/cgroups.h"
 #include "lab/manifest.h"
 #include "lab/pod_list.h"
+#include "lab/pods.h"
 
 namespace podmeter::lab {
 
@@ -33,18 +34,7 @@ struct PodManagerOptions {
   double backoff_base_seconds = 10;
 };
 
-struct ReplicaState {
-  std::string app, pod, uid, container, container_id;
-  int port = 0, pid = 0, restarts = 0;
-  bool ready = false;
-  std::optional<int64_t> cpu_limit_millis;
-  /// Relative to the hierarchy roots: kubepods/<qos>/pod<uid> and, while running, …/<id>.
-  std::string pod_cgroup, container_cgroup;
-  std::optional<double> started_at;   ///< the running container's start (fork + exec), unix s
-  std::optional<double> ready_since;  ///< when its readiness probe first succeeded, unix s
-};
-
-class PodManager {
+class PodManager final : public Pods {
  public:
   PodManager(LabCgroups* cgroups, PodManagerOptions options);
   ~PodManager();
@@ -65,14 +55,24 @@ class PodManager {
   /// One round: reap exits, restart due containers, probe, write the PodList if it changed.
   void Tick();
 
-  std::vector<ReplicaState> Replicas() const;
-  bool AllReady() const;
+  std::string Mode() const override { return "host"; }
+  std::vector<ReplicaState> Replicas() const override;
+  bool AllReady() const override;
+  /// http://127.0.0.1:<port of the app's first replica>.
+  std::string TargetUrl(const std::string& app) const override;
+  /// Everything but hpa and rolling-update (no controller here).
+  bool Supports(const std::string& scenario) const override;
+  std::vector<std::string> KillModes() const override { return {"sigkill"}; }
   /// SIGKILL the main process of a replica (the pod-kill scenario); false if not running.
   bool Kill(const std::string& app, int index);
-  /// Sets the CPU limit of every pod and container of `app` (the squeeze scenario).
-  Status SetCpuLimit(const std::string& app, std::optional<int64_t> limit_millis);
+  bool Kill(const std::string& app, int index, const std::string& mode) override;
+  /// Sets the CPU limit of every pod and container of `app` (the squeeze scenario); nullopt
+  /// removes it.
+  Status SetCpuLimit(const std::string& app, std::optional<int64_t> limit_millis) override;
   /// The last problem starting a container, if any (for progress output).
   std::string last_error() const;
+  /// Waits up to 30 s for every replica to be Ready.
+  Status Settle() override;
 
  private:
   struct Replica {

@@ -94,6 +94,44 @@ const nlohmann::json* LoadRowOf(const nlohmann::json& s, const std::string& runt
   return load != nullptr ? FindByRuntime(At(At(*load, "k6"), "rows"), runtime) : nullptr;
 }
 
+// The runtime's k6 row in scenario `name`, or null.
+const nlohmann::json* RowOf(const nlohmann::json& s, const std::string& name,
+                            const std::string& runtime) {
+  const nlohmann::json* sc = FindScenario(s, name);
+  return sc != nullptr ? FindByRuntime(At(At(*sc, "k6"), "rows"), runtime) : nullptr;
+}
+
+// The largest n of compute-scaling (500k in every profile but tiny): "n: server median ms".
+std::string ComputeCell(const nlohmann::json* row) {
+  if (row == nullptr || !At(*row, "compute").is_array() || At(*row, "compute").empty()) return "-";
+  const nlohmann::json& last = At(*row, "compute").back();
+  return Num(At(last, "server_median_ms"), 1, 2) + " ms (n=" + Num(At(last, "n"), 1, 0) + ")";
+}
+
+// The app's row of the hpa scenario's table, or null.
+const nlohmann::json* HpaRowOf(const nlohmann::json& s, const std::string& runtime) {
+  const nlohmann::json* sc = FindScenario(s, "hpa");
+  if (sc == nullptr) return nullptr;
+  for (const auto& r : At(*sc, "hpa")) {
+    if (RuntimeOf(Str(At(r, "app"))) == runtime) return &r;
+  }
+  return nullptr;
+}
+
+// Container restarts the kubelet counted during every scenario but pod-kill (which kills on
+// purpose); null on the host.
+nlohmann::json CrashesOf(const nlohmann::json& s, const std::string& runtime) {
+  nlohmann::json total;
+  for (const auto& sc : At(s, "scenarios")) {
+    if (Str(At(sc, "scenario")) == "pod-kill") continue;
+    for (const auto& k : At(sc, "kubelet")) {
+      if (RuntimeOf(Str(At(k, "app"))) != runtime) continue;
+      total = (total.is_number() ? total.get<int>() : 0) + k.value("restarts_during", 0);
+    }
+  }
+  return total;
+}
+
 using RuntimeCell = std::function<std::string(const std::string& runtime)>;
 
 // "| title | cell(runtime) | …" for every runtime.
@@ -140,6 +178,30 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
     return Num(At(At(*e, "rss"), "slope_mib_per_hour"), 1, 1) + " MiB/h, " +
            e->value("verdict", "");
   });
+  row("compute, largest n (server, median)",
+      [&](const std::string& r) { return ComputeCell(RowOf(s, "compute-scaling", r)); });
+  row("spike p95", [&](const std::string& r) {
+    return Num(Cell(RowOf(s, "spike", r), "p95_ms"), 1, 1) + " ms";
+  });
+  row("spike throughput", [&](const std::string& r) {
+    return Num(Cell(RowOf(s, "spike", r), "requests_per_second"), 1, 0) + " req/s";
+  });
+  row("squeeze (50m) failures", [&](const std::string& r) {
+    return Num(Cell(RowOf(s, "squeeze", r), "failed_rate"), 100, 2) + " %";
+  });
+  if (Str(At(s, "mode")) == "cluster") {
+    row("K8s pod readiness Scheduled→Ready (API, median)", [&](const std::string& r) {
+      return Num(At(Cell(ColdStartOf(s, r), "scheduled_to_ready_seconds"), "median"), 1, 0) + " s";
+    });
+    row("HPA pods needed (most in hpa)", [&](const std::string& r) {
+      const nlohmann::json* h = HpaRowOf(s, r);
+      if (h == nullptr) return std::string("-");
+      bool maxed = At(*h, "max_pods") == At(*h, "max_replicas");
+      return Num(At(*h, "max_pods"), 1, 0) + (maxed ? " (maxed)" : "");
+    });
+    row("pod crashes across all tests (kubelet)",
+        [&](const std::string& r) { return Num(CrashesOf(s, r), 1, 0); });
+  }
   row("pods for 100 req/s",
       [&](const std::string& r) { return Num(Cell(FindByRuntime(cost, r), "pods"), 1, 0); });
   row("memory for 100 req/s", [&](const std::string& r) {
@@ -157,6 +219,17 @@ void WriteColdStart(std::ostream& md, const nlohmann::json& cold) {
     md << "| " << r.value("runtime", "") << " | " << SpreadMs(At(r, "exec_to_listen_seconds"))
        << " | " << SpreadMs(At(r, "exec_to_ready_seconds")) << " | "
        << SpreadMs(At(r, "self_reported_seconds")) << " | " << At(r, "starts").size() << " |\n";
+  }
+  bool node = false;
+  for (const auto& r : cold.value("runtimes", nlohmann::json::array())) {
+    node = node || r.contains("scheduled_to_ready_seconds");
+  }
+  if (!node) return;
+  md << "\nOn the node (API conditions, whole seconds; scale request → Ready seen by the lab):\n\n"
+        "| runtime | Scheduled→Ready | scale→Ready |\n|---|---|---|\n";
+  for (const auto& r : cold.value("runtimes", nlohmann::json::array())) {
+    md << "| " << r.value("runtime", "") << " | " << SpreadMs(At(r, "scheduled_to_ready_seconds"))
+       << " | " << SpreadMs(At(r, "scale_to_ready_seconds")) << " |\n";
   }
 }
 
@@ -238,9 +311,61 @@ void WriteScenarioRow(std::ostream& md, const nlohmann::json& sc, const nlohmann
      << (pod != nullptr ? Num(At(*pod, "peak_working_set_bytes"), 1.0 / 1048576, 1) : "-")
      << " MiB |\n";
   if (row.contains("pod_kill")) {
-    md << "|  | recovery " << Num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
+    md << "|  | " << (row.contains("kill") ? Str(At(row, "kill")) + ": " : std::string())
+       << "recovery " << Num(At(At(row, "pod_kill"), "recovery_seconds"), 1, 0)
+       << " s (client), Ready again after " << Num(At(row, "recovery_seconds_ready"), 1, 1)
        << " s, failed " << Num(At(At(row, "pod_kill"), "failed"), 1, 0)
        << " |  |  |  |  |  |  |  |  |  |\n";
+  }
+}
+
+// hpa: replicas and CPU against the target per app (the reference's Test 3 table).
+void WriteHpa(std::ostream& md, const nlohmann::json& rows) {
+  md << "\n### HPA\n\n| app | pods at start | pods at end | most pods | scale-ups | CPU peak | "
+        "CPU at end | target | maxReplicas |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    md << "| " << Str(At(r, "app")) << " | " << Num(At(r, "pods_at_start"), 1, 0) << " | "
+       << Num(At(r, "pods_at_end"), 1, 0) << " | " << Num(At(r, "max_pods"), 1, 0) << " | "
+       << Num(At(r, "scale_ups"), 1, 0) << " | " << Num(At(r, "cpu_utilization_peak_percent"), 1, 0)
+       << " % | " << Num(At(r, "cpu_utilization_end_percent"), 1, 0) << " % | "
+       << Num(At(r, "cpu_target_percent"), 1, 0) << " % | " << Num(At(r, "max_replicas"), 1, 0)
+       << " |\n";
+  }
+}
+
+// rolling-update: requests and latency before and during the rollout, the new ReplicaSet.
+void WriteRollingUpdate(std::ostream& md, const nlohmann::json& rows) {
+  md << "\n### Rollout v1 → v2 (maxSurge 1, maxUnavailable 0)\n\n| runtime | requests | failed | "
+        "success | p95 before | p95 during | rollout | new ReplicaSet ready |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    const nlohmann::json& ro = At(r, "rollout");
+    md << "| " << Str(At(r, "runtime")) << " | " << Num(At(r, "requests"), 1, 0) << " | "
+       << Num(At(r, "failed"), 1, 0) << " | "
+       << (At(r, "failed_rate").is_number() ? Num(1 - At(r, "failed_rate").get<double>(), 100, 2)
+                                            : std::string("-"))
+       << " % | " << Num(At(r, "p95_ms_before"), 1, 1) << " ms | "
+       << Num(At(r, "p95_ms_during"), 1, 1) << " ms | " << Num(At(ro, "rollout_seconds"), 1, 1)
+       << " s | " << Num(At(ro, "new_ready"), 1, 0) << "/" << Num(At(ro, "new_replicas"), 1, 0)
+       << " |\n";
+  }
+}
+
+// The kubelet's restarts during a scenario (and, in the squeeze, those its liveness probe made)
+// beside podmeter's.
+void WriteRestarts(std::ostream& md, const nlohmann::json& sc) {
+  bool any = false;
+  for (const auto& k : At(sc, "kubelet")) any = any || k.value("restarts", 0) > 0;
+  if (!any) return;
+  md << "\n### Restarts\n\n| pod | kubelet restarts | by the liveness probe | podmeter restarts "
+        "|\n|---|---|---|---|\n";
+  for (const auto& k : At(sc, "kubelet")) {
+    nlohmann::json podmeter;
+    for (const auto& p : At(sc, "podmeter")) {
+      if (Str(At(p, "pod")) == Str(At(k, "pod"))) podmeter = At(p, "restarts");
+    }
+    md << "| " << Str(At(k, "pod")) << " | " << Num(At(k, "restarts"), 1, 0) << " | "
+       << Num(At(k, "liveness_kills"), 1, 0) << " | " << Num(podmeter, 1, 0) << " |\n";
   }
 }
 
@@ -251,18 +376,75 @@ void WriteScenario(std::ostream& md, const nlohmann::json& sc) {
         "throttled | peak working set |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   if (!sc.contains("k6") || !At(sc, "k6").contains("rows")) return;
   for (const auto& row : At(At(sc, "k6"), "rows")) WriteScenarioRow(md, sc, row);
+  if (At(sc, "hpa").is_array()) WriteHpa(md, At(sc, "hpa"));
+  if (Str(At(sc, "scenario")) == "rolling-update") WriteRollingUpdate(md, At(At(sc, "k6"), "rows"));
+  WriteRestarts(md, sc);
+}
+
+// The reference report's "Memory per pod (idle / under load)" measured both ways: podmeter's
+// working set and CPU beside metrics-server's (`kubectl top`, its last 15 s window, rounded
+// where kubectl shows it), per pod at rest and at the end of the load scenario.
+void WritePodmeterVsTop(std::ostream& md, const nlohmann::json& s) {
+  const nlohmann::json& idle_top = At(At(s, "cluster"), "kubectl_top_idle");
+  const nlohmann::json* load = FindScenario(s, "load");
+  const nlohmann::json& load_top = load != nullptr ? At(*load, "kubectl_top") : kMissing;
+  if (!idle_top.is_object() && !load_top.is_object()) return;
+  md << "\n## podmeter vs kubectl top (metrics-server: its last window, ~15 s)\n\n| pod | idle "
+        "working set (podmeter) | idle memory (top) | working set after load (podmeter) | memory "
+        "after load (top) | CPU over load (podmeter, mean) | CPU at end of load (top) "
+        "|\n|---|---|---|---|---|---|---|\n";
+  std::vector<std::string> pods;
+  for (const auto& p : At(s, "pods")) pods.push_back(Str(At(p, "pod")));
+  if (load != nullptr) {
+    for (const auto& p : At(*load, "podmeter")) {
+      if (std::find(pods.begin(), pods.end(), Str(At(p, "pod"))) == pods.end()) {
+        pods.push_back(Str(At(p, "pod")));
+      }
+    }
+  }
+  double seconds = load != nullptr ? load->value("seconds", 0.0) : 0.0;
+  for (const std::string& pod : pods) {
+    nlohmann::json idle_ws, load_ws, load_cpu;
+    for (const auto& p : At(s, "pods")) {
+      if (Str(At(p, "pod")) == pod) idle_ws = At(p, "idle_working_set_bytes");
+    }
+    if (load != nullptr) {
+      for (const auto& p : At(*load, "podmeter")) {
+        if (Str(At(p, "pod")) != pod) continue;
+        load_ws = At(p, "working_set_bytes_end");
+        if (seconds > 0) load_cpu = p.value("cpu_seconds", 0.0) / seconds * 1000;
+      }
+    }
+    const double kMiB = 1.0 / 1048576;
+    md << "| " << pod << " | " << Num(idle_ws, kMiB, 2) << " MiB | "
+       << Num(At(At(idle_top, pod.c_str()), "memory_bytes"), kMiB, 2) << " MiB | "
+       << Num(load_ws, kMiB, 2) << " MiB | "
+       << Num(At(At(load_top, pod.c_str()), "memory_bytes"), kMiB, 2) << " MiB | "
+       << Num(load_cpu, 1, 1) << "m | "
+       << Num(At(At(load_top, pod.c_str()), "cpu_millicores"), 1, 1) << "m |\n";
+  }
 }
 
 }  // namespace
 
 std::string SummaryMarkdown(const nlohmann::json& s) {
   std::ostringstream md;
-  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile")) << ")\n\n";
+  std::string mode = Str(At(s, "mode"));
+  md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile"))
+     << (mode.empty() ? "" : ", " + mode) << ")\n\n";
+  if (mode == "cluster") {
+    md << "On a Kubernetes node (`podmeter-lab run --cluster`): the Deployments, Services and HPAs "
+          "of k8s/base, k6 against the NodePorts, podmeter's DaemonSet. "
+       << Str(At(At(s, "cluster"), "note")) << ".\n\n";
+  } else if (mode == "host") {
+    md << "On this host (`podmeter-lab run`): pods in kubelet-shaped cgroups, no Kubernetes.\n\n";
+  }
   WriteScoreboard(md, s, Runtimes(s));
   if (const nlohmann::json* cold = FindScenario(s, "cold-start")) WriteColdStart(md, *cold);
   if (At(s, "leak_check").is_array()) WriteSoakTrend(md, At(s, "leak_check"));
   if (At(s, "cost_projection").is_array()) WriteCostProjection(md, At(s, "cost_projection"));
   WritePods(md, At(s, "pods"));
+  WritePodmeterVsTop(md, s);
   for (const auto& sc : At(s, "scenarios")) {
     if (sc.value("scenario", "") == "cold-start") continue;  // its table is above
     WriteScenario(md, sc);

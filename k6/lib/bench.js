@@ -121,6 +121,15 @@ const SCENARIOS = {
     what: 'single sequential /compute requests at n = 1k, 5k, 10k, 50k, 100k, 500k',
     shape: 'sequence', iterations: FULL ? 10 : 3, maxDuration: FULL ? '20m' : '3m',
   },
+  hpa: {
+    what: 'ramp 0 -> 50 VUs as load, longer, while the HPA scales the Deployment (cluster mode)',
+    shape: 'ramp', vus: 50, duration: FULL ? '5m' : '60s', think: 0.5, mix: 'compute',
+  },
+  'rolling-update': {
+    what: '50 VUs constant while the Deployment rolls v1 -> v2 at SPLIT_AT (cluster mode)',
+    shape: 'constant', vus: 50, duration: FULL ? '2m' : '30s', think: 0.2, mix: 'compute',
+    perWindow: true,
+  },
   interference: {
     what: 'the spike on two (or more) targets at the same time',
     shape: 'spike', vus: 100, startVus: 5, baseline: FULL ? '10s' : '2s', ramp: '5s',
@@ -152,6 +161,7 @@ function settings(name) {
     think: envNumber('THINK', base.think || 0, 0),
     mix: base.mix,
     perSecond: !!base.perSecond,
+    perWindow: !!base.perWindow,
     iterations: Math.round(envNumber('ITERATIONS', base.iterations || 1, 1)),
     maxDuration: envDuration('MAX_DURATION', parseDuration(base.maxDuration || '10m')),
     grace: envDuration('GRACE', FULL ? 10 : 3),
@@ -165,6 +175,9 @@ function settings(name) {
     nValues: env('N_VALUES', N_VALUES_DEFAULT).split(',').map((v) => Math.round(Number(v))),
     maxRequests: Math.round(envNumber('MAX_REQUESTS', FULL ? 2000000 : 200000, 1)),
   };
+  // rolling-update: requests before SPLIT_AT seconds of the target's run are window "before",
+  // the rest "during" (the rollout starts then).
+  s.splitAt = envDuration('SPLIT_AT', s.duration / 4);
   if (s.nValues.some((n) => !Number.isFinite(n) || n < 0)) throw new Error(`bad N_VALUES`);
   return s;
 }
@@ -361,6 +374,13 @@ export function defineScenario(name) {
         thresholds[`compute_server_ms{${sel},n:${n}}`] = [];
       }
     }
+    if (s.perWindow) {
+      for (const w of ['before', 'during']) {
+        thresholds[`http_reqs{${sel},window:${w}}`] = [];
+        thresholds[`http_req_failed{${sel},window:${w}}`] = [];
+        thresholds[`http_req_duration{${sel},window:${w}}`] = [];
+      }
+    }
     if (s.perSecond) {
       const seconds = Math.ceil(activeSeconds(s) + s.grace);
       for (let sec = 0; sec < seconds; sec++) {
@@ -438,6 +458,10 @@ export function defineScenario(name) {
     }
     const target = data.targets[targetOf[exec.scenario.name]];
     exec.vu.tags.runtime = target.name;
+    if (s.perWindow) {
+      const elapsed = (Date.now() - exec.scenario.startTime) / 1000;
+      exec.vu.tags.window = elapsed < s.splitAt ? 'before' : 'during';
+    }
     const ok = mixIteration(s, target);
     if (s.perSecond) {
       const second = String(Math.floor((Date.now() - exec.scenario.startTime) / 1000));
@@ -514,6 +538,17 @@ function summarize(s, data, targets, byRuntime, slo, runId) {
       checks_rate: checks.rate,
     };
     if (s.perSecond) row.pod_kill = podKillSeries(s, data, sel);
+    if (s.perWindow) {
+      row.split_at_seconds = s.splitAt;
+      for (const w of ['before', 'during']) {
+        const d = metric(data, `http_req_duration{${sel},window:${w}}`) || {};
+        const f = metric(data, `http_req_failed{${sel},window:${w}}`) || { passes: 0 };
+        const r = metric(data, `http_reqs{${sel},window:${w}}`) || { count: 0 };
+        row[`p95_ms_${w}`] = d['p(95)'];
+        row[`failed_${w}`] = f.passes;
+        row[`requests_${w}`] = r.count;
+      }
+    }
     if (s.shape === 'sequence') {
       row.compute = s.nValues.map((n) => {
         const both = `${sel},n:${n}`;

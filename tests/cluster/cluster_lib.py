@@ -59,7 +59,10 @@ def _iptables_chains():
     tables at all until the node creates them, and they stay (empty) after `down`."""
     chains = set()
     for tool in ("iptables-save", "ip6tables-save"):
-        out = subprocess.run([tool], capture_output=True, text=True).stdout
+        try:
+            out = subprocess.run([tool], capture_output=True, text=True).stdout
+        except FileNotFoundError:  # not installed yet (`up` installs it): no chains at all
+            continue
         table = None
         for line in out.splitlines():
             if line.startswith("*"):

@@ -123,7 +123,7 @@ TEST(ReportPanels, TheShippedChartsComeFromTheDashboardsAndExpandCompletely) {
   for (const ReportPanel& p : *panels) ids.push_back(p.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"throughput", "latency_p50", "latency_p95",
                                            "latency_p99", "errors", "cpu", "throttling",
-                                           "working_set", "rss", "restarts"}));
+                                           "working_set", "rss", "pods", "restarts"}));
   const ReportPanel& cpu = (*panels)[5];
   ASSERT_EQ(cpu.targets.size(), 2u);
   EXPECT_FALSE(cpu.targets[0].dash);
