@@ -1,24 +1,20 @@
 """The one-node cluster of scripts/cluster, shared by the tests of this directory: the host's
 state is recorded before `up`, the cluster is brought up once per session, and `down` runs at
 the end whatever happened (test_teardown.py checks what it left behind)."""
-import fcntl
 import os
+import sys
 import time
 
 import pytest
 
-from cluster_lib import cluster, host_snapshot
+from cluster_lib import ROOT, cluster, host_snapshot
+
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from host_lock import take_host_lock  # noqa: E402
 
 
 def pytest_configure(config):
-    """One session at a time on this host's shared parts (cgroups under /kubepods, fixed ports,
-    the one-node cluster): CI's run, a developer's run and other worktrees wait for each other.
-    The lock is held until pytest exits (taken once when both directories run in one session)."""
-    if os.environ.get("PODMETER_HOST_LOCKED") == str(os.getpid()):
-        return
-    os.environ["PODMETER_HOST_LOCKED"] = str(os.getpid())
-    config._podmeter_host_lock = open("/run/lock/podmeter-host.lock", "w")
-    fcntl.flock(config._podmeter_host_lock, fcntl.LOCK_EX)
+    take_host_lock(config)  # scripts/lib/host_lock.py
 
 
 @pytest.fixture(scope="session")

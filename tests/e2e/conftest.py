@@ -1,6 +1,5 @@
 import glob
 import json
-import fcntl
 import os
 import subprocess
 import sys
@@ -13,19 +12,13 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
 
 from harness import ROOT, free_port  # noqa: E402
+from host_lock import take_host_lock  # noqa: E402
 
 LAB = os.environ.get("PODMETER_LAB", os.path.join(ROOT, "build", "lab", "podmeter-lab"))
 
 
 def pytest_configure(config):
-    """One session at a time on this host's shared parts (cgroups under /kubepods, fixed ports,
-    the one-node cluster): CI's run, a developer's run and other worktrees wait for each other.
-    The lock is held until pytest exits (taken once when both directories run in one session)."""
-    if os.environ.get("PODMETER_HOST_LOCKED") == str(os.getpid()):
-        return
-    os.environ["PODMETER_HOST_LOCKED"] = str(os.getpid())
-    config._podmeter_host_lock = open("/run/lock/podmeter-host.lock", "w")
-    fcntl.flock(config._podmeter_host_lock, fcntl.LOCK_EX)
+    take_host_lock(config)  # scripts/lib/host_lock.py
 
 
 @pytest.fixture(scope="session")
