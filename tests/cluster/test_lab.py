@@ -113,9 +113,6 @@ def test_cold_start_times_scheduled_to_ready_and_exec_to_listen(lab_run):
         assert r["self_reported_seconds"]["count"] == 2, r
 
 
-@pytest.mark.xfail(strict=False, reason="podmeter defect (test_podmeter.py's start-up xfail): "
-                   "the DaemonSet's podmeter gave no podmeter_container_startup_seconds for the "
-                   "cold-start pods in the first run (2026-12-06)")
 def test_cold_start_exec_to_listen_from_podmeter(lab_run):
     _, summary, _, _, _ = lab_run
     for r in scenario(summary, "cold-start")["runtimes"]:
