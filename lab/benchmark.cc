@@ -144,7 +144,8 @@ std::string Benchmark::Targets(const std::vector<std::string>& apps) const {
     seen.push_back(r.app);
     std::string url = pods_->TargetUrl(r.app);
     if (url.empty()) continue;
-    out += (out.empty() ? "" : ",") + RuntimeOfApp(r.app) + "=" + url;
+    if (!out.empty()) out += ',';
+    out.append(RuntimeOfApp(r.app)).append("=").append(url);
   }
   return out;
 }
