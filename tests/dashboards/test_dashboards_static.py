@@ -141,7 +141,7 @@ def test_report_panels_name_dashboard_panels():
         charts = json.load(f)["charts"]
     assert [c["id"] for c in charts] == ["throughput", "latency_p50", "latency_p95", "latency_p99",
                                          "errors", "cpu", "throttling", "working_set", "rss",
-                                         "restarts"]
+                                         "pods", "restarts"]
     for c in charts:
         titles = [p["title"] for p in graph_panels(load(c["dashboard"]))]
         assert c["panel"] in titles, c
