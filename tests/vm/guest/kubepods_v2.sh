@@ -275,6 +275,9 @@ block podmeter_log /tmp/podmeter.log
 # singleProcessOOMKill), FB's has it (the kubelet's default since 1.28).
 UID_FA=0c0ffee5-0000-4000-8000-000000000005
 UID_FB=0c0ffee6-0000-4000-8000-000000000006
+# The lab removed kubepods/ at its stop (it created it): the levels again, controllers enabled.
+mkcg kubepods subtree
+mkcg kubepods/burstable subtree
 mkcg kubepods/burstable/pod$UID_FA subtree
 mkcg kubepods/burstable/pod$UID_FB subtree
 /opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval 5 > /tmp/podmeter2.log 2>&1 &
