@@ -422,10 +422,15 @@ nlohmann::json PodEntries(const Pods& pods, const IdleFigures& idle,
                           const std::map<std::string, PodFigures>& final_figures) {
   nlohmann::json entries = nlohmann::json::array();
   // The pods at rest and any started since (HPA, squeeze, rolling update), each once.
+  // A pod still running is reported as it is now (its restarts since rest included).
   std::vector<ReplicaState> all = idle.replicas;
   for (const ReplicaState& r : pods.Replicas()) {
     bool seen = false;
-    for (const ReplicaState& a : all) seen = seen || a.pod == r.pod;
+    for (ReplicaState& a : all) {
+      if (a.pod != r.pod) continue;
+      a = r;
+      seen = true;
+    }
     if (!seen) all.push_back(r);
   }
   for (const ReplicaState& r : all) {
