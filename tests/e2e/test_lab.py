@@ -42,6 +42,13 @@ def test_every_runtime_has_numbers(tiny_run):
         assert r["requests"] > 0 and r["p95_ms"] > 0, (runtime, r)
     assert os.path.exists(os.path.join(run_dir, "summary.md"))
     assert os.path.isdir(os.path.join(run_dir, "prometheus"))
+    # The image-size row: each app's image as scripts/images measured it, or why not.
+    images = {i["runtime"]: i for i in summary["images"]}
+    assert set(images) == {"rust", "go", "django"}, images
+    for runtime, i in images.items():
+        assert i["image"] == f"{runtime}-api:dev", i
+        assert i.get("unpacked_bytes", 0) > i.get("layer_gzip_bytes", 0) > 0 or \
+            "scripts/images build" in i["error"], i
 
 
 def test_pod_kill_restart_is_counted(tiny_run):
