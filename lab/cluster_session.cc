@@ -196,10 +196,12 @@ Status ClusterSession::Apply() {
     auto now = api_->Get(*path);
     if (!now.ok() && !now.status().IsNotFound()) return now.status();
     before_.push_back(now.ok() ? std::optional<json>(*now) : std::nullopt);
-    record.push_back({{"kind", ref.kind},
-                      {"namespace", ref.namespace_name},
-                      {"name", ref.name},
-                      {"existed", now.ok()}});
+    json entry = {{"kind", ref.kind},
+                  {"namespace", ref.namespace_name},
+                  {"name", ref.name},
+                  {"existed", now.ok()}};
+    if (now.ok()) entry["object"] = *now;  // what `clean --cluster` puts back after a kill
+    record.push_back(entry);
   }
   std::ofstream(JoinPath(o_.run_dir, "cluster-before.json")) << record.dump(2) << "\n";
   std::string file = JoinPath(o_.run_dir, "cluster-applied.yaml");
@@ -292,7 +294,49 @@ Status ClusterSession::Restore() {
     note(WaitGone(ns, 120));
   }
   if (!problems.empty()) return Status::Unavailable("restoring the cluster: " + problems);
+  // A later `clean --cluster` must not put these states back over newer ones.
+  std::string file = JoinPath(o_.run_dir, "cluster-before.json");
+  auto text = ReadFileToString(file);
+  json record = json::parse(text.ok() ? *text : std::string(), nullptr, false);
+  if (record.is_array()) {
+    std::ofstream(file) << json{{"restored", true}, {"objects", record}}.dump(2) << "\n";
+  } else if (record.is_object()) {
+    record["restored"] = true;
+    std::ofstream(file) << record.dump(2) << "\n";
+  }
   return Status::Ok();
+}
+
+void ClusterSession::Resume(BeforeRecord record) {
+  manifests_.objects = std::move(record.objects);
+  before_ = std::move(record.before);
+  applied_ = true;
+  restored_ = false;
+}
+
+StatusOr<BeforeRecord> ParseBeforeRecord(const json& record) {
+  BeforeRecord out;
+  const json* list = &record;
+  if (record.is_object()) {
+    out.restored = record.value("restored", false);
+    if (!record.contains("objects")) return Status::InvalidData("no objects");
+    list = &record["objects"];
+  }
+  if (!list->is_array()) return Status::InvalidData("not a list of objects");
+  for (const json& e : *list) {
+    if (!e.is_object() || !e.contains("kind") || !e.contains("name")) {
+      return Status::InvalidData("an entry without kind or name");
+    }
+    ObjectRef ref{e.value("kind", ""), e.value("namespace", ""), e.value("name", ""), {}};
+    bool existed = e.value("existed", true);
+    if (existed && !(e.contains("object") && e["object"].is_object())) {
+      out.unknown.push_back(ref.kind + " " + ref.name);
+      continue;
+    }
+    out.objects.push_back(ref);
+    out.before.push_back(existed ? std::optional<json>(e["object"]) : std::nullopt);
+  }
+  return out;
 }
 
 }  // namespace podmeter::lab

@@ -38,6 +38,17 @@ StatusOr<SelectedManifests> SelectManifests(std::string_view kustomize_output,
 /// The API path of an object (NotFound for a kind the lab does not handle).
 StatusOr<std::string> ObjectPath(const ObjectRef& ref);
 
+/// cluster-before.json, read back: each object with its state before the run (nullopt: it did
+/// not exist, so the run created it). An object recorded as existing without its state (a record
+/// written before the state was kept) is left out and named in `unknown`.
+struct BeforeRecord {
+  std::vector<ObjectRef> objects;
+  std::vector<std::optional<nlohmann::json>> before;
+  std::vector<std::string> unknown;
+  bool restored = false;  ///< the run gave the cluster back itself
+};
+StatusOr<BeforeRecord> ParseBeforeRecord(const nlohmann::json& record);
+
 /// "rust-api:dev" → "docker.io/library/rust-api:dev", as the CRI names it; full names unchanged.
 std::string NormalizedImage(const std::string& image);
 
@@ -59,8 +70,12 @@ class ClusterSession {
   Status Apply();
   /// Waits for podmeter's DaemonSet pod to be Ready; its pod IP.
   StatusOr<std::string> WaitPodmeter(double timeout, const std::function<bool()>& stop);
-  /// Puts the objects back as recorded (bounded in time, not interruptible). Idempotent.
+  /// Puts the objects back as recorded (bounded in time, not interruptible). Idempotent. Marks
+  /// cluster-before.json as restored when it succeeded.
   Status Restore();
+  /// For `podmeter-lab clean --cluster`: takes a killed run's record as if this session had
+  /// applied it, so that Restore gives the cluster back.
+  void Resume(BeforeRecord record);
   bool applied() const { return applied_; }
 
  private:

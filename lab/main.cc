@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -53,7 +54,6 @@ struct RunOptions {
   std::string profile = "quick";
   std::vector<std::string> scenarios = AllScenarios();
   std::string results = "results";
-  std::string server_cpus = "0";
   bool pod_kill = true;
   int cold_starts = 5;
   int base_port = 18080;
@@ -206,14 +206,33 @@ StatusOr<std::vector<ColdStartApp>> ReadApps(const RunOptions& o, const std::str
   return apps;
 }
 
+// One replica per app: the servers on CPU 0 and k6 on CPU 1, so load and servers don't share a
+// core. More replicas need both cores (2 × 500m per app): nothing pinned, as on a node.
+std::string ServerCpus(const RunOptions& o) { return o.replicas > 1 ? "" : "0"; }
+std::string K6Cpus(const RunOptions& o) { return o.replicas > 1 ? "0-1" : "1"; }
+
 PodManagerOptions PodOptions(const RunOptions& o, const std::string& repo, const RunDir& run) {
   PodManagerOptions pm;
   pm.pods_file = JoinPath(run.dir, "pods.json");
   pm.log_dir = JoinPath(run.dir, "logs");
+  pm.volume_dir = JoinPath(run.dir, "volumes");
   pm.workdir = repo;
-  pm.cpus = o.server_cpus;
-  pm.backoff_base_seconds = 1;  // the kubelet's 10 s scaled down for short runs
+  pm.cpus = ServerCpus(o);
+  // The kubelet's back-off as it is (10 s doubling, 5 min cap, reset after 10 min running).
   return pm;
+}
+
+// summary.json's "host": how this host stood in for a node.
+nlohmann::json HostDetails(const RunOptions& o) {
+  std::string cpus = ServerCpus(o);
+  return {{"server_cpus", cpus.empty() ? "all" : cpus},
+          {"k6_cpus", K6Cpus(o)},
+          {"replicas", o.replicas},
+          {"note", "pods on CPU " + (cpus.empty() ? std::string("0-1 (unpinned)") : cpus) +
+                       ", k6 on CPU " + K6Cpus(o) +
+                       "; readiness and liveness probes, restart back-off and PodList as the "
+                       "kubelet's; no controller (no HPA, no rolling update, no new pod after "
+                       "a kill), one replica per app unless --replicas"}};
 }
 
 // What a run starts: the pods, podmeter and Prometheus. Stop() stops them in reverse order and
@@ -296,7 +315,8 @@ Status AddReplicas(PodManager& pods, const std::vector<ColdStartApp>& apps, int 
 Status WaitAllReady(const PodManager& pods, const RunOptions& o, const RunDir& run) {
   auto start = std::chrono::steady_clock::now();
   std::cout << "starting " << o.apps.size() * static_cast<size_t>(o.replicas)
-            << " pods (servers on CPU " << o.server_cpus << ") ...\n";
+            << " pods (servers on CPU "
+            << (ServerCpus(o).empty() ? std::string("0-1, unpinned") : ServerCpus(o)) << ") ...\n";
   while (!pods.AllReady() && !g_interrupted) {
     if (std::chrono::steady_clock::now() - start > std::chrono::seconds(180)) {
       return Status::Unavailable("pods were not ready after 180 s; last error: " +
@@ -453,6 +473,35 @@ nlohmann::json PodEntries(const Pods& pods, const IdleFigures& idle,
   return entries;
 }
 
+// summary.json's images: each app's image (from its Deployment in --stack) as scripts/images
+// measured it (<images dir>/sizes.json; PODMETER_IMAGES_DIR as for scripts/images). On the host
+// the lab runs the same servers from the checkout, not the image: the sizes are the image's.
+nlohmann::json ImageEntries(const RunOptions& o, const std::string& repo) {
+  const char* dir = std::getenv("PODMETER_IMAGES_DIR");
+  std::string path =
+      JoinPath(dir != nullptr && *dir ? dir : "/var/cache/podmeter/images", "sizes.json");
+  auto sizes = nlohmann::json::parse(Slurp(path), nullptr, false);
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& app_name : o.apps) {
+    auto app =
+        ParseDeployment(Slurp(JoinPath(JoinPath(repo, o.stack), app_name + "-deployment.yaml")));
+    if (!app.ok()) continue;
+    const std::string& image = app->containers.front().image;
+    nlohmann::json e = {
+        {"app", app_name}, {"runtime", app_name.substr(0, app_name.find('-'))}, {"image", image}};
+    if (sizes.is_object() && sizes.contains(image)) {
+      for (const char* k : {"unpacked_bytes", "layer_gzip_bytes", "archive_bytes",
+                            "entrypoint_bytes", "manifest_digest"}) {
+        if (sizes[image].contains(k)) e[k] = sizes[image][k];
+      }
+    } else {
+      e["error"] = "no size for " + image + " in " + path + " (scripts/images build)";
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
 // While Prometheus is still up: report.html of the run.
 void WriteRunReport(const RunOptions& o, const std::string& repo, const RunDir& run) {
   auto charts = WriteReport({repo, run.dir, LocalUrl(o.prometheus_port)});
@@ -484,6 +533,7 @@ void WriteResults(const ResultContext& ctx, const RunOptions& o, const std::stri
   std::this_thread::sleep_for(std::chrono::seconds(2));
   AddAnalyses(summary, *ctx.pods, ctx.namespace_name, o, run, scenarios);
   summary["pods"] = PodEntries(*ctx.pods, idle, final_figures);
+  summary["images"] = ImageEntries(o, repo);
   std::ofstream(JoinPath(run.dir, "summary.json")) << summary.dump(2) << "\n";
   std::ofstream(JoinPath(run.dir, "summary.md")) << SummaryMarkdown(summary);
   std::ofstream(JoinPath(run.dir, "metrics-final.txt")) << last;
@@ -512,14 +562,14 @@ Status RunOnStack(Stack& stack, const RunOptions& o, const std::string& repo, co
   std::string podmeter_url = LocalUrl(o.podmeter_port) + "/metrics";
   IdleFigures idle = MeasureIdle(stack.pods, podmeter_url);
   if (!o.scenarios.empty()) {
-    for (auto& sc : RunK6Scenarios(&stack.pods, o, repo, run, podmeter_url, "1")) {
+    for (auto& sc : RunK6Scenarios(&stack.pods, o, repo, run, podmeter_url, K6Cpus(o))) {
       scenarios.push_back(std::move(sc));
     }
   } else {
     HoldStack(stack.pods, o);
   }
-  WriteResults({&stack.pods, stack.options.namespace_name, podmeter_url}, o, repo, run, scenarios,
-               idle);
+  WriteResults({&stack.pods, stack.options.namespace_name, podmeter_url, HostDetails(o)}, o, repo,
+               run, scenarios, idle);
   return Status::Ok();
 }
 
@@ -651,6 +701,54 @@ int RunCluster(const RunOptions& o, const std::string& repo) {
   return g_interrupted ? 130 : (restored.ok() ? 0 : 1);
 }
 
+// The newest results/<run id>/cluster-before.json under `results` ("" if none); run ids sort
+// by time.
+std::string NewestClusterRecord(const std::string& results) {
+  std::string newest;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(results, ec)) {
+    std::string f = JoinPath(e.path().string(), "cluster-before.json");
+    if (fs::exists(f) && (newest.empty() || f > newest)) newest = f;
+  }
+  return newest;
+}
+
+// clean --cluster: a killed `run --cluster` (SIGKILL: no unwinding) left k8s/base's objects
+// applied; put the cluster back as its cluster-before.json recorded it.
+int CleanCluster(const std::string& repo, const std::string& run_dir, const std::string& results) {
+  if (::geteuid() != 0) return Fail("run it as root: the cluster's kubeconfig is root's.");
+  std::string file =
+      run_dir.empty() ? NewestClusterRecord(results) : JoinPath(run_dir, "cluster-before.json");
+  if (file.empty() || !fs::exists(file)) {
+    return Fail("no cluster-before.json " +
+                (run_dir.empty() ? "under " + results + "/*/" : "in " + run_dir) +
+                ": no --cluster run to clean up after.");
+  }
+  auto record = ParseBeforeRecord(nlohmann::json::parse(Slurp(file), nullptr, false));
+  if (!record.ok()) return Fail(file + ": " + record.status().message() + ".");
+  if (record->restored) {
+    std::cout << file << ": that run gave the cluster back itself; nothing to do\n";
+    return 0;
+  }
+  for (const std::string& u : record->unknown) {
+    std::cerr << "podmeter-lab: " << u << " existed before the run but " << file
+              << " has not its state: left as it is\n";
+  }
+  auto config = ClusterKubeConfig(repo);
+  if (!config.ok()) return Fail(config.status().message() + ".");
+  KubeApi api(*config);
+  ClusterSessionOptions so;
+  so.repo = repo;
+  so.run_dir = fs::path(file).parent_path().string();
+  ClusterSession session(&api, so);
+  session.Resume(std::move(record.value()));
+  std::cout << "giving the cluster back as " << file << " recorded it ...\n" << std::flush;
+  Status s = session.Restore();
+  if (!s.ok()) return Fail(s.message() + ".");
+  std::cout << "the cluster is as it was before that run\n";
+  return 0;
+}
+
 int Clean() {
   if (::geteuid() != 0) return Fail("run it as root: cleaning removes cgroups.");
   auto cgroups = LabCgroups::Detect();
@@ -731,6 +829,15 @@ int main(int argc, char** argv) {
       app.add_subcommand("run", "Run the reference servers as pods with podmeter and Prometheus");
   AddRunFlags(run, &o);
   CLI::App* clean = app.add_subcommand("clean", "Remove what a killed run left behind");
+  bool clean_cluster = false;
+  std::string clean_run, clean_results = "results";
+  clean->add_flag("--cluster", clean_cluster,
+                  "After a killed run --cluster: put k8s/base's objects back as the run found "
+                  "them (its cluster-before.json)");
+  clean->add_option("--run", clean_run,
+                    "With --cluster: the run's results/<run id> directory "
+                    "(default: the newest under --results)");
+  clean->add_option("--results", clean_results, "Where the runs are")->capture_default_str();
   CLI::App* report =
       app.add_subcommand("report", "Regenerate report.html of a finished run from its Prometheus");
   std::string report_run;
@@ -748,7 +855,7 @@ int main(int argc, char** argv) {
   ::signal(SIGINT, OnSignal);
   ::signal(SIGTERM, OnSignal);
   ::signal(SIGPIPE, SIG_IGN);
-  if (*clean) return Clean();
+  if (*clean) return clean_cluster ? CleanCluster(repo, clean_run, clean_results) : Clean();
   if (*pod) return OnePod(pod_options, repo);
   if (*report) {
     auto charts = RegenerateReport(repo, report_run);

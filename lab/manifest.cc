@@ -40,17 +40,18 @@ std::map<std::string, std::string> StringMap(const YAML::Node& n) {
   return out;
 }
 
-StatusOr<ProbeSpec> ParseProbe(const YAML::Node& n, const std::map<std::string, int>& ports) {
+StatusOr<ProbeSpec> ParseProbe(const YAML::Node& n, const std::map<std::string, int>& ports,
+                               const std::string& what) {
   ProbeSpec p;
   const YAML::Node get = At(n, {"httpGet"});
-  if (!get) return Status::InvalidData("readinessProbe: only httpGet probes are supported");
+  if (!get) return Status::InvalidData(what + ": only httpGet probes are supported");
   p.path = Scalar(At(get, {"path"}), "/");
   std::string port = Scalar(At(get, {"port"}));
   if (auto it = ports.find(port); it != ports.end()) {
     p.port = it->second;
   } else {
     auto v = ParseNumber(port);
-    if (!v) return Status::InvalidData("readinessProbe.httpGet.port '" + port + "' is unknown");
+    if (!v) return Status::InvalidData(what + ".httpGet.port '" + port + "' is unknown");
     p.port = static_cast<int>(*v);
   }
   auto num = [&](const char* key, double fallback) {
@@ -61,6 +62,7 @@ StatusOr<ProbeSpec> ParseProbe(const YAML::Node& n, const std::map<std::string, 
   p.period_seconds = num("periodSeconds", 10);
   p.timeout_seconds = num("timeoutSeconds", 1);
   p.failure_threshold = static_cast<int>(num("failureThreshold", 3));
+  p.success_threshold = static_cast<int>(num("successThreshold", 1));
   return p;
 }
 
@@ -103,10 +105,13 @@ StatusOr<ContainerSpec> ParseContainer(const YAML::Node& n) {
   // The kubelet defaults a request to the limit when only the limit is set.
   if (!c.cpu_request_millis) c.cpu_request_millis = c.cpu_limit_millis;
   if (!c.memory_request_bytes) c.memory_request_bytes = c.memory_limit_bytes;
-  if (YAML::Node probe_node = At(n, {"readinessProbe"})) {
-    auto probe = ParseProbe(probe_node, ports);
+  for (auto [key, out] :
+       {std::pair{"readinessProbe", &c.readiness}, std::pair{"livenessProbe", &c.liveness}}) {
+    YAML::Node probe_node = At(n, {key});
+    if (!probe_node) continue;
+    auto probe = ParseProbe(probe_node, ports, key);
     if (!probe.ok()) return probe.status();
-    c.readiness = *probe;
+    *out = *probe;
   }
   return c;
 }
@@ -171,6 +176,9 @@ StatusOr<AppSpec> ParseDeployment(std::string_view yaml) {
     if (!replicas) return Status::InvalidData("spec.replicas is not a number");
     app.replicas = static_cast<int>(*replicas);
     const YAML::Node tmpl = At(doc, {"spec", "template"});
+    if (auto grace = ParseNumber(Scalar(At(tmpl, {"spec", "terminationGracePeriodSeconds"})))) {
+      app.termination_grace_seconds = *grace;
+    }
     app.labels = StringMap(At(tmpl, {"metadata", "labels"}));
     app.annotations = StringMap(At(tmpl, {"metadata", "annotations"}));
     const YAML::Node containers = At(tmpl, {"spec", "containers"});

@@ -21,6 +21,7 @@ struct ProbeSpec {
   double period_seconds = 10;
   double timeout_seconds = 1;
   int failure_threshold = 3;
+  int success_threshold = 1;
 };
 
 struct ContainerSpec {
@@ -30,12 +31,13 @@ struct ContainerSpec {
   std::vector<std::pair<std::string, std::string>> env;
   std::optional<int64_t> cpu_request_millis, cpu_limit_millis;
   std::optional<int64_t> memory_request_bytes, memory_limit_bytes;
-  std::optional<ProbeSpec> readiness;
+  std::optional<ProbeSpec> readiness, liveness;
 };
 
 struct AppSpec {
   std::string name;  ///< metadata.name
   int replicas = 1;
+  double termination_grace_seconds = 30;  ///< the pod's terminationGracePeriodSeconds
   std::map<std::string, std::string> labels, annotations;  ///< of the pod template
   std::vector<ContainerSpec> containers;
   /// "Guaranteed", "Burstable" or "BestEffort", computed as the kubelet does.

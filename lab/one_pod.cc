@@ -63,6 +63,7 @@ Status RunOnePod(const OnePodOptions& o, const std::function<bool()>& interrupte
   pm.log_dir = o.log_dir;
   pm.workdir = o.workdir;
   pm.cpus = o.cpus;
+  pm.liveness = false;  // COMMAND is not the image's server: its /health may never answer
   Status result;
   {
     PodManager pods(&cgroups.value(), pm);

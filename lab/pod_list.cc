@@ -14,20 +14,13 @@ namespace podmeter::lab {
 using nlohmann::json;
 
 std::string FormatRfc3339(double unix_seconds) {
-  double whole = std::floor(unix_seconds);
-  auto t = static_cast<std::time_t>(whole);
+  // Truncated to the second, as the API server and the kubelet write metav1.Time.
+  auto t = static_cast<std::time_t>(std::floor(unix_seconds));
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  int millis = static_cast<int>(std::lround((unix_seconds - whole) * 1000));
-  if (millis > 0 && millis < 1000) {
-    char frac[8];
-    std::snprintf(frac, sizeof(frac), ".%03d", millis);
-    out += frac;
-  }
-  return out + "Z";
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 namespace {

@@ -37,7 +37,7 @@ struct LabPod {
   std::vector<LabContainer> containers;
 };
 
-/// RFC 3339 with millisecond precision when the value has a fraction ("…T20:01:02.345Z").
+/// RFC 3339 in whole seconds, the fraction dropped, as a kubelet writes it ("…T20:01:02Z").
 std::string FormatRfc3339(double unix_seconds);
 
 /// The PodList JSON text.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -47,6 +48,12 @@ StatusOr<std::string> PodManager::AddReplica(const AppSpec& app, int index,
   r.argv = std::move(argv);
   r.port = port;
   r.backoff = RestartBackoff(options_.backoff_base_seconds, 30 * options_.backoff_base_seconds);
+  r.readiness.spec = r.spec.readiness;
+  if (r.spec.readiness)
+    r.readiness.result = ProbeResult(false, r.spec.readiness->failure_threshold,
+                                     r.spec.readiness->success_threshold);
+  if (options_.liveness) r.liveness.spec = r.spec.liveness;
+  if (r.liveness.spec) r.liveness.result = ProbeResult(true, r.liveness.spec->failure_threshold);
   double now = NowSeconds();
   LabPod& p = r.pod;
   p.uid = RandomUuid();
@@ -67,6 +74,7 @@ StatusOr<std::string> PodManager::AddReplica(const AppSpec& app, int index,
   c.image = r.spec.image;
   p.containers.push_back(c);
   r.pod_rel = LabCgroups::QosParent(p.qos_class) + "/pod" + p.uid;
+  if (!options_.volume_dir.empty()) r.volume = JoinPath(options_.volume_dir, p.name);
   CgroupLimits pod_limits;
   pod_limits.cpu_request_millis = r.spec.cpu_request_millis;
   pod_limits.cpu_limit_millis = r.spec.cpu_limit_millis;
@@ -82,7 +90,8 @@ StatusOr<std::string> PodManager::AddReplica(const AppSpec& app, int index,
 }
 
 Status PodManager::RemoveReplica(const std::string& pod) {
-  std::future<std::pair<int, double>> probe;  // waited for after the lock is released
+  // Waited for after the lock is released.
+  std::future<std::pair<int, double>> probe, live_probe;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = std::find_if(replicas_.begin(), replicas_.end(),
@@ -96,7 +105,12 @@ Status PodManager::RemoveReplica(const std::string& pod) {
     }
     Status s = r.container_rel.empty() ? Status::Ok() : cgroups_->Remove(r.container_rel);
     Status p = cgroups_->Remove(r.pod_rel);
-    probe = std::move(r.probe);
+    probe = std::move(r.readiness.inflight);
+    live_probe = std::move(r.liveness.inflight);
+    if (!r.volume.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(r.volume, ec);
+    }
     replicas_.erase(it);
     WritePodList();
     dirty_ = false;
@@ -123,6 +137,11 @@ Status PodManager::StartContainer(Replica& r, double now) {
   env.emplace_back("HOST", "127.0.0.1");
   env.emplace_back("MACHINE_ID", std::to_string(r.index));
   env.emplace_back("REFSERVER_PREBUILT", "1");  // run() built them before any pod started
+  for (auto& [key, value] : env) {              // the pod's emptyDir: its own, kept across restarts
+    if (key == "PROMETHEUS_MULTIPROC_DIR" && !r.volume.empty()) {
+      value = JoinPath(r.volume, std::filesystem::path(value).filename().string());
+    }
+  }
   std::string log = JoinPath(options_.log_dir, r.pod.name + "_" + r.spec.name + ".log");
   auto pid = StartInCgroup(r.argv, env, cgroups_->ProcsFiles(rel), log, options_.workdir);
   if (!pid.ok()) {
@@ -132,8 +151,11 @@ Status PodManager::StartContainer(Replica& r, double now) {
   r.pid = *pid;
   r.container_rel = rel;
   r.started_at = now;
-  r.next_probe_at = now + (r.spec.readiness ? r.spec.readiness->initial_delay_seconds : 0);
-  r.probe_failures = 0;
+  r.kill_at.reset();
+  for (Prober* p : {&r.readiness, &r.liveness}) {
+    p->next_at = now + (p->spec ? p->spec->initial_delay_seconds : 0);
+    p->result.Reset();
+  }
   LabContainer& c = r.pod.containers.front();
   c.container_id = id;
   c.started_at = now;
@@ -167,6 +189,7 @@ void PodManager::Reap(double now) {
     c.waiting_reason = "CrashLoopBackOff";
     ++c.restart_count;
     r.pid = 0;
+    r.kill_at.reset();
     r.next_start_at = now + r.backoff.OnExit(r.started_at, now);
     r.pod.ready_since.reset();
     r.pod.not_ready_since = now;
@@ -174,42 +197,60 @@ void PodManager::Reap(double now) {
   }
 }
 
-void PodManager::StartProbe(Replica& r, double now) {
-  if (!r.spec.readiness || r.pid <= 0 || now < r.next_probe_at || r.probe.valid()) return;
-  const ProbeSpec& p = *r.spec.readiness;
-  r.next_probe_at = now + p.period_seconds;
-  r.probe_container_id = r.pod.containers.front().container_id;
-  r.probe = std::async(
-      std::launch::async,
-      [port = r.port, path = p.path, timeout_ms = static_cast<int>(p.timeout_seconds * 1000)] {
-        int status = HttpGetStatus(port, path, timeout_ms);
-        return std::make_pair(status, NowSeconds());
-      });
+void PodManager::StartProbe(Replica& r, Prober& p, double now) {
+  bool on_hold = &p == &r.liveness && r.kill_at;  // until a new container runs
+  if (!p.spec || r.pid <= 0 || on_hold || now < p.next_at || p.inflight.valid()) return;
+  p.next_at = now + p.spec->period_seconds;
+  p.container_id = r.pod.containers.front().container_id;
+  p.inflight = std::async(std::launch::async,
+                          [port = r.port, path = p.spec->path,
+                           timeout_ms = static_cast<int>(p.spec->timeout_seconds * 1000)] {
+                            int status = HttpGetStatus(port, path, timeout_ms);
+                            return std::make_pair(status, NowSeconds());
+                          });
 }
 
-void PodManager::CollectProbe(Replica& r) {
-  if (!r.probe.valid() || r.probe.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-    return;
+std::optional<std::pair<bool, double>> PodManager::CollectProbe(Replica& r, Prober& p) {
+  if (!p.inflight.valid() ||
+      p.inflight.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return std::nullopt;
   }
-  auto [status, finished_at] = r.probe.get();
+  auto [status, finished_at] = p.inflight.get();
+  // A probe of a container that has exited or been replaced says nothing, nor a liveness probe
+  // of one being killed (readiness goes on: it turns unready while it shuts down).
+  bool on_hold = &p == &r.liveness && r.kill_at;
+  if (r.pid <= 0 || on_hold || p.container_id != r.pod.containers.front().container_id) {
+    return std::nullopt;
+  }
+  return std::make_pair(p.result.Record(ProbeSucceeded(status)), finished_at);
+}
+
+void PodManager::ApplyReadiness(Replica& r) {
+  auto result = CollectProbe(r, r.readiness);
   LabContainer& c = r.pod.containers.front();
-  // A probe of a container that has exited (or been replaced) since says nothing.
-  if (r.pid <= 0 || r.probe_container_id != c.container_id) return;
-  const ProbeSpec& p = *r.spec.readiness;
-  bool ok = status >= 200 && status < 400;
-  r.probe_failures = ok ? 0 : r.probe_failures + 1;
-  bool ready = ok || (c.ready && r.probe_failures < p.failure_threshold);
-  if (ready != c.ready) {
-    c.ready = ready;
-    if (ready) {
-      r.pod.ready_since = finished_at;
-      r.pod.not_ready_since.reset();
-    } else {
-      r.pod.ready_since.reset();
-      r.pod.not_ready_since = finished_at;
-    }
-    dirty_ = true;
+  if (!result || result->first == c.ready) return;
+  c.ready = result->first;
+  if (c.ready) {
+    r.pod.ready_since = result->second;
+    r.pod.not_ready_since.reset();
+  } else {
+    r.pod.ready_since.reset();
+    r.pod.not_ready_since = result->second;
   }
+  dirty_ = true;
+}
+
+// Liveness failed failureThreshold times in a row: the kubelet kills the container with the
+// pod's grace period (SIGTERM, SIGKILL when it runs out); Reap sees the exit and restarts it.
+void PodManager::ApplyLiveness(Replica& r, double now) {
+  auto result = CollectProbe(r, r.liveness);
+  if (!result || result->first) return;
+  ++r.liveness_kills;
+  r.kill_at = now + r.app.termination_grace_seconds;
+  ::kill(-r.pid, SIGTERM);
+  ::kill(r.pid, SIGTERM);
+  last_error_ =
+      r.pod.name + ": container " + r.spec.name + " failed liveness probe, will be restarted";
 }
 
 void PodManager::WritePodList() {
@@ -224,6 +265,10 @@ void PodManager::Tick() {
   double now = NowSeconds();
   Reap(now);
   for (Replica& r : replicas_) {
+    if (r.pid > 0 && r.kill_at && now >= *r.kill_at) {  // the grace period ran out
+      ::kill(-r.pid, SIGKILL);
+      ::kill(r.pid, SIGKILL);
+    }
     if (r.pid > 0 || now < r.next_start_at) continue;
     Status s = StartContainer(r, now);
     if (!s.ok()) {
@@ -237,8 +282,10 @@ void PodManager::Tick() {
     dirty_ = false;
   }
   for (Replica& r : replicas_) {
-    CollectProbe(r);
-    StartProbe(r, NowSeconds());
+    ApplyReadiness(r);
+    ApplyLiveness(r, NowSeconds());
+    StartProbe(r, r.readiness, NowSeconds());
+    StartProbe(r, r.liveness, NowSeconds());
   }
   if (dirty_) {
     WritePodList();
@@ -276,6 +323,10 @@ void PodManager::Shutdown() {
     }
     if (!r.container_rel.empty()) (void)cgroups_->Remove(r.container_rel);
     (void)cgroups_->Remove(r.pod_rel);
+    if (!r.volume.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(r.volume, ec);
+    }
   }
   replicas_.clear();
 }
@@ -337,6 +388,29 @@ std::string PodManager::TargetUrl(const std::string& app) const {
 
 bool PodManager::Supports(const std::string& scenario) const {
   return scenario != "hpa" && scenario != "rolling-update";
+}
+
+void PodManager::BeginScenario(const std::string& /*scenario*/) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Replica& r : replicas_) {
+    r.restarts_at_begin = r.pod.containers.front().restart_count;
+    r.liveness_kills_at_begin = r.liveness_kills;
+  }
+}
+
+nlohmann::json PodManager::EndScenario(const std::string& /*scenario*/) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  nlohmann::json kubelet = nlohmann::json::array();
+  for (const Replica& r : replicas_) {
+    const LabContainer& c = r.pod.containers.front();
+    kubelet.push_back({{"app", r.app.name},
+                       {"pod", r.pod.name},
+                       {"restarts", c.restart_count},
+                       {"restarts_during", c.restart_count - r.restarts_at_begin},
+                       {"liveness_kills", r.liveness_kills - r.liveness_kills_at_begin},
+                       {"ready", c.ready}});
+  }
+  return {{"kubelet", kubelet}};
 }
 
 Status PodManager::SetCpuLimit(const std::string& app, std::optional<int64_t> limit_millis) {

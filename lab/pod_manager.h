@@ -1,10 +1,13 @@
 // Runs the lab's pods like a kubelet with the cgroupfs driver: each replica is a pod cgroup with
-// one cgroup per container, the container's process started inside it, probed for readiness
-// over HTTP, restarted into a new container cgroup when it exits (restartPolicy Always, with
-// back-off), and the whole state written as a kubelet PodList for podmeter's --pods-file.
-// One thread (Start) drives it every 50 ms; each readiness probe runs on its own thread
-// (std::async) and is collected by a later round, so a slow probe never delays a restart or
-// another pod's probe. The other methods are thread-safe.
+// one cgroup per container, the container's process started inside it, probed
+// for readiness and liveness over HTTP like the kubelet (a container failing its liveness probe
+// gets SIGTERM, SIGKILL after the pod's termination grace period), restarted into a new container
+// cgroup when it exits (restartPolicy Always, with the kubelet's back-off), and the whole state
+// written as a kubelet PodList for podmeter's --pods-file. Each pod has its own directory for
+// what the Deployment keeps in an emptyDir (PROMETHEUS_MULTIPROC_DIR). One thread (Start)
+// drives it every 50 ms; each probe runs on its own thread (std::async) and is collected by a
+// later round, so a slow probe never delays a restart or another pod's probe. The other
+// methods are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -21,6 +24,7 @@
 #include "lab/manifest.h"
 #include "lab/pod_list.h"
 #include "lab/pods.h"
+#include "lab/probe.h"
 
 namespace podmeter::lab {
 
@@ -31,7 +35,11 @@ struct PodManagerOptions {
   std::string namespace_name = "podmeter-bench";
   std::string node = "lab";
   std::string cpus;  ///< cpuset for every pod, e.g. "0"
-  double backoff_base_seconds = 10;
+  /// Per pod <volume_dir>/<pod>/: the Deployment's PROMETHEUS_MULTIPROC_DIR (an emptyDir on a
+  /// node: one per pod, kept across container restarts) is moved there. Empty: left as is.
+  std::string volume_dir;
+  double backoff_base_seconds = 10;  ///< the kubelet's: 10 s doubling, capped at 30× (5 min)
+  bool liveness = true;  ///< run the manifest's liveness probes (off for a foreign command)
 };
 
 class PodManager final : public Pods {
@@ -62,6 +70,9 @@ class PodManager final : public Pods {
   std::string TargetUrl(const std::string& app) const override;
   /// Everything but hpa and rolling-update (no controller here).
   bool Supports(const std::string& scenario) const override;
+  void BeginScenario(const std::string& scenario) override;
+  /// {"kubelet": [{app, pod, restarts, restarts_during, liveness_kills, ready}]}, as on a node.
+  nlohmann::json EndScenario(const std::string& scenario) override;
   std::vector<std::string> KillModes() const override { return {"sigkill"}; }
   /// SIGKILL the main process of a replica (the pod-kill scenario); false if not running.
   bool Kill(const std::string& app, int index);
@@ -75,6 +86,14 @@ class PodManager final : public Pods {
   Status Settle() override;
 
  private:
+  // One probe of one replica: its spec, result and the probe in flight.
+  struct Prober {
+    std::optional<ProbeSpec> spec;
+    ProbeResult result{false, 3};
+    double next_at = 0;
+    std::future<std::pair<int, double>> inflight;  ///< (HTTP status or -1, finished at)
+    std::string container_id;                      ///< the container it probes
+  };
   struct Replica {
     AppSpec app;
     ContainerSpec spec;
@@ -82,18 +101,22 @@ class PodManager final : public Pods {
     std::vector<std::string> argv;
     int port = 0;
     LabPod pod;
-    std::string pod_rel, container_rel;
+    std::string pod_rel, container_rel, volume;
     int pid = 0;
-    double started_at = 0, next_start_at = 0, next_probe_at = 0;
-    int probe_failures = 0;
+    double started_at = 0, next_start_at = 0;
+    std::optional<double> kill_at;  ///< terminating (liveness): SIGKILL at this time
+    int liveness_kills = 0;
+    int restarts_at_begin = 0, liveness_kills_at_begin = 0;
     RestartBackoff backoff;
-    std::future<std::pair<int, double>> probe;  ///< in flight: (HTTP status or -1, finished at)
-    std::string probe_container_id;             ///< the container it probes
+    Prober readiness, liveness;
   };
   Status StartContainer(Replica& r, double now);
   void Reap(double now);
-  void StartProbe(Replica& r, double now);
-  void CollectProbe(Replica& r);
+  void StartProbe(Replica& r, Prober& p, double now);
+  /// The prober's result after a finished probe of the running container, with its time.
+  std::optional<std::pair<bool, double>> CollectProbe(Replica& r, Prober& p);
+  void ApplyReadiness(Replica& r);
+  void ApplyLiveness(Replica& r, double now);
   void WritePodList();
 
   LabCgroups* cgroups_;

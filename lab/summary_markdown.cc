@@ -118,8 +118,8 @@ const nlohmann::json* HpaRowOf(const nlohmann::json& s, const std::string& runti
   return nullptr;
 }
 
-// Container restarts the kubelet counted during every scenario but pod-kill (which kills on
-// purpose); null on the host.
+// Container restarts the kubelet (on the host: the lab's pod manager) counted during every
+// scenario but pod-kill (which kills on purpose); null without the scenarios' kubelet rows.
 nlohmann::json CrashesOf(const nlohmann::json& s, const std::string& runtime) {
   nlohmann::json total;
   for (const auto& sc : At(s, "scenarios")) {
@@ -155,6 +155,12 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
   auto row = [&](const std::string& title, const RuntimeCell& cell) {
     WriteBoardRow(md, runtimes, title, cell);
   };
+  row("image size (unpacked; gzip layer)", [&](const std::string& r) {
+    const nlohmann::json* i = FindByRuntime(At(s, "images"), r);
+    if (i == nullptr || !At(*i, "unpacked_bytes").is_number()) return std::string("-");
+    return Num(At(*i, "unpacked_bytes"), 1e-6, 1) + " MB (" +
+           Num(At(*i, "layer_gzip_bytes"), 1e-6, 1) + " MB)";
+  });
   row("cold start exec→listen (podmeter, median)", [&](const std::string& r) {
     return SpreadMs(Cell(ColdStartOf(s, r), "exec_to_listen_seconds"));
   });
@@ -199,9 +205,9 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
       bool maxed = At(*h, "max_pods") == At(*h, "max_replicas");
       return Num(At(*h, "max_pods"), 1, 0) + (maxed ? " (maxed)" : "");
     });
-    row("pod crashes across all tests (kubelet)",
-        [&](const std::string& r) { return Num(CrashesOf(s, r), 1, 0); });
   }
+  row("pod crashes across all tests (kubelet)",
+      [&](const std::string& r) { return Num(CrashesOf(s, r), 1, 0); });
   row("pods for 100 req/s",
       [&](const std::string& r) { return Num(Cell(FindByRuntime(cost, r), "pods"), 1, 0); });
   row("memory for 100 req/s", [&](const std::string& r) {
@@ -433,11 +439,14 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
   md << "# podmeter lab run " << Str(At(s, "run_id")) << " (" << Str(At(s, "profile"))
      << (mode.empty() ? "" : ", " + mode) << ")\n\n";
   if (mode == "cluster") {
-    md << "On a Kubernetes node (`podmeter-lab run --cluster`): the Deployments, Services and HPAs "
-          "of k8s/base, k6 against the NodePorts, podmeter's DaemonSet. "
+    md << "**Mode: node.** On a Kubernetes node (`podmeter-lab run --cluster`): the Deployments, "
+          "Services and HPAs of k8s/base, k6 against the NodePorts, podmeter's DaemonSet. "
        << Str(At(At(s, "cluster"), "note")) << ".\n\n";
   } else if (mode == "host") {
-    md << "On this host (`podmeter-lab run`): pods in kubelet-shaped cgroups, no Kubernetes.\n\n";
+    md << "**Mode: lab.** On this host (`podmeter-lab run`): pods in kubelet-shaped cgroups, no "
+          "Kubernetes";
+    std::string note = Str(At(At(s, "host"), "note"));
+    md << (note.empty() ? "" : "; " + note) << ".\n\n";
   }
   WriteScoreboard(md, s, Runtimes(s));
   if (const nlohmann::json* cold = FindScenario(s, "cold-start")) WriteColdStart(md, *cold);

@@ -3,6 +3,7 @@ three reference Deployments as pods in real cgroups, podmeter, Prometheus and k6
 summary against what the scenarios did to the pods, and that everything is removed."""
 import math
 import os
+import re
 import subprocess
 
 import pytest
@@ -41,13 +42,22 @@ def test_every_runtime_has_numbers(tiny_run):
         assert r["requests"] > 0 and r["p95_ms"] > 0, (runtime, r)
     assert os.path.exists(os.path.join(run_dir, "summary.md"))
     assert os.path.isdir(os.path.join(run_dir, "prometheus"))
+    # The image-size row: each app's image as scripts/images measured it, or why not.
+    images = {i["runtime"]: i for i in summary["images"]}
+    assert set(images) == {"rust", "go", "django"}, images
+    for runtime, i in images.items():
+        assert i["image"] == f"{runtime}-api:dev", i
+        assert i.get("unpacked_bytes", 0) > i.get("layer_gzip_bytes", 0) > 0 or \
+            "scripts/images build" in i["error"], i
 
 
 def test_pod_kill_restart_is_counted(tiny_run):
     summary, _, _ = tiny_run
+    # Restarts of the pods at rest: the pod-kill's SIGKILL, and the squeeze's liveness kills.
+    liveness = {k["pod"]: k["liveness_kills"] for k in scenario(summary, "squeeze")["kubelet"]}
     for p in summary["pods"]:
-        assert p["kubelet_restarts"] == 1, p
-        assert p["restarts_observed"] == 1, p  # podmeter saw the new container id
+        assert p["kubelet_restarts"] == 1 + liveness[p["pod"]], (p, liveness)
+        assert p["restarts_observed"] == p["kubelet_restarts"], p  # podmeter saw each new id
     for row in scenario(summary, "pod-kill")["k6"]["rows"]:
         assert row["pod_kill"]["recovery_seconds"] >= 0
 
@@ -61,6 +71,34 @@ def test_squeeze_throttles_at_50m(tiny_run):
         assert p["throttled_ratio"] > 0.05, p
         # Under a 50m quota no runtime can use more than 0.05 cores over the scenario.
         assert p["cpu_seconds"] <= 0.05 * s["seconds"] * 1.1, (p, s["seconds"])
+
+
+def test_squeezed_django_is_restarted_by_liveness_and_podmeter_counts_it(tiny_run):
+    """k8s/base's liveness probe (5 s delay, every 10 s, 2 s timeout, 3 failures) as the kubelet
+    runs it: Django at 50m behind 20 VUs cannot answer /health in 2 s, so within the 45 s
+    squeeze the lab kills its container (SIGTERM, SIGKILL after the 10 s grace) and restarts
+    it; podmeter sees the new container."""
+    summary, _, _ = tiny_run
+    sq = scenario(summary, "squeeze")
+    killed = [k for k in sq["kubelet"] if k["app"] == "django-api" and k["liveness_kills"] >= 1]
+    assert killed, sq["kubelet"]
+    podmeter = {p["pod"]: p["restarts"] for p in sq["podmeter"]}
+    for k in killed:
+        assert k["restarts_during"] >= 1, k
+        assert podmeter[k["pod"]] >= 1, (k, podmeter)
+    assert "Mode: lab" in open(os.path.join(tiny_run[2], "summary.md")).read()
+    assert summary["host"]["server_cpus"] == "0" and summary["host"]["k6_cpus"] == "1"
+
+
+def test_pod_list_timestamps_are_whole_seconds(tiny_run):
+    """As a kubelet writes them: RFC 3339 without a fraction."""
+    _, _, run_dir = tiny_run
+    text = open(os.path.join(run_dir, "pods.json")).read()
+    stamps = re.findall(r'"(?:startedAt|finishedAt|lastTransitionTime|startTime|'
+                        r'creationTimestamp)": "([^"]*)"', text)
+    assert stamps, text[:2000]
+    for t in stamps:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t), t
 
 
 RUNTIMES = {"rust", "go", "django"}
@@ -143,6 +181,9 @@ def test_everything_is_removed(tiny_run):
     _, stdout, _ = tiny_run
     assert "removed the cgroups" in stdout
     assert not os.path.exists(os.path.join(v1_mounts()["memory"], "kubepods"))
+    # Each pod's own PROMETHEUS_MULTIPROC_DIR went with its pod.
+    volumes = os.path.join(tiny_run[2], "volumes")
+    assert not os.path.isdir(volumes) or os.listdir(volumes) == [], os.listdir(volumes)
 
 
 def test_lab_clean_and_clear_errors():

@@ -279,18 +279,50 @@ std::string EnvValue(const std::vector<std::pair<std::string, std::string>>& env
   return "";
 }
 
-TEST(ScenarioEnv, TheNodeGetsLongerTinyScenariosAndParallelSqueezes) {
-  EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "squeeze", "host"), "DURATION"), "3s");
-  EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "squeeze", "host"), "PARALLEL"), "");
+TEST(ScenarioEnv, TheNodeGetsLongerTinyScenariosAndBothModesParallelSqueezes) {
+  // The squeeze is the same in the lab and on the node: every runtime at once, 45 s, so that
+  // Django's liveness probe (5 s delay, 3 failures 10 s apart) can act.
+  for (const char* mode : {"host", "cluster"}) {
+    for (const char* profile : {"tiny", "quick"}) {
+      auto squeeze = ScenarioEnv(profile, "squeeze", mode);
+      EXPECT_EQ(EnvValue(squeeze, "DURATION"), "45s") << mode << " " << profile;
+      EXPECT_EQ(EnvValue(squeeze, "PARALLEL"), "1") << mode << " " << profile;
+    }
+    EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "squeeze", mode), "VU_SCALE"), "1");
+    EXPECT_EQ(EnvValue(ScenarioEnv("full", "squeeze", mode), "DURATION"), "");
+  }
   EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "soak", "host"), "DURATION"), "10s");
-  auto squeeze = ScenarioEnv("tiny", "squeeze", "cluster");
-  EXPECT_EQ(EnvValue(squeeze, "DURATION"), "45s");
-  EXPECT_EQ(EnvValue(squeeze, "PARALLEL"), "1");
-  EXPECT_EQ(EnvValue(squeeze, "VU_SCALE"), "1");
-  EXPECT_EQ(EnvValue(ScenarioEnv("quick", "squeeze", "cluster"), "PARALLEL"), "1");
-  EXPECT_EQ(EnvValue(ScenarioEnv("quick", "squeeze", "cluster"), "DURATION"), "");
+  EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "pod-kill", "host"), "DURATION"), "3s");
   EXPECT_EQ(EnvValue(ScenarioEnv("quick", "hpa", "cluster"), "PARALLEL"), "");
   EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "pod-kill", "cluster"), "DURATION"), "12s");
+}
+
+TEST(ParseBeforeRecord, WhatCleanClusterPutsBack) {
+  // As Apply writes it: created objects without a state, existing ones with theirs.
+  auto record = nlohmann::json::parse(R"([
+    {"kind": "Namespace", "namespace": "", "name": "podmeter-bench", "existed": false},
+    {"kind": "Deployment", "namespace": "podmeter-bench", "name": "go-api", "existed": true,
+     "object": {"metadata": {"name": "go-api"}, "spec": {"replicas": 2}}},
+    {"kind": "HorizontalPodAutoscaler", "namespace": "podmeter-bench", "name": "go-api",
+     "existed": true}])");
+  auto r = ParseBeforeRecord(record);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->restored);
+  ASSERT_EQ(r->objects.size(), 2u);
+  EXPECT_EQ(r->objects[0].kind, "Namespace");
+  EXPECT_FALSE(r->before[0].has_value());  // created by the run: deleted
+  EXPECT_EQ(r->objects[1].namespace_name, "podmeter-bench");
+  ASSERT_TRUE(r->before[1].has_value());
+  EXPECT_EQ((*r->before[1])["spec"]["replicas"], 2);
+  // Existed, but its state was not recorded: left alone, and named.
+  ASSERT_EQ(r->unknown.size(), 1u);
+  EXPECT_EQ(r->unknown[0], "HorizontalPodAutoscaler go-api");
+  // After a run that gave the cluster back itself.
+  auto restored = ParseBeforeRecord({{"restored", true}, {"objects", record}});
+  ASSERT_TRUE(restored.ok());
+  EXPECT_TRUE(restored->restored);
+  EXPECT_FALSE(ParseBeforeRecord(nlohmann::json::parse("[{\"name\": \"x\"}]")).ok());
+  EXPECT_FALSE(ParseBeforeRecord(nlohmann::json::object()).ok());
 }
 
 }  // namespace

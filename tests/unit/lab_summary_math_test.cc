@@ -248,5 +248,41 @@ TEST(SummaryMarkdown, MissingFiguresAreDashes) {
   EXPECT_NE(md.find("| connection refused | - |"), std::string::npos) << md;
 }
 
+TEST(SummaryMarkdown, ImageSizesCrashesAndTheMode) {
+  nlohmann::json s = {{"run_id", "x"}, {"profile", "tiny"}, {"mode", "host"}};
+  s["host"] = {{"note", "pods on CPU 0, k6 on CPU 1"}};
+  s["pods"] = nlohmann::json::array({{{"app", "rust-api"}}, {{"app", "django-api"}}});
+  s["images"] = nlohmann::json::array(
+      {{{"runtime", "rust"}, {"unpacked_bytes", 4577280}, {"layer_gzip_bytes", 2162306}},
+       {{"runtime", "django"}, {"error", "no size"}}});
+  s["scenarios"] =
+      nlohmann::json::array({{{"scenario", "squeeze"},
+                              {"k6", {{"rows", nlohmann::json::array()}}},
+                              {"kubelet",
+                               {{{"app", "django-api"},
+                                 {"pod", "d"},
+                                 {"restarts", 1},
+                                 {"restarts_during", 1},
+                                 {"liveness_kills", 1}}}}},
+                             {{"scenario", "pod-kill"},  // kills on purpose: not a crash
+                              {"kubelet",
+                               {{{"app", "django-api"},
+                                 {"pod", "d"},
+                                 {"restarts", 2},
+                                 {"restarts_during", 1},
+                                 {"liveness_kills", 0}}}}}});
+  std::string md = SummaryMarkdown(s);
+  EXPECT_NE(md.find("| image size (unpacked; gzip layer) | 4.6 MB (2.2 MB) | - | "),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| pod crashes across all tests (kubelet) | - | 1 | "), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("**Mode: lab.**"), std::string::npos) << md;
+  EXPECT_NE(md.find("pods on CPU 0, k6 on CPU 1."), std::string::npos) << md;
+  EXPECT_NE(md.find("| d | 1 | 1 | - |"), std::string::npos) << md;  // the squeeze's restarts
+  s["mode"] = "cluster";
+  EXPECT_NE(SummaryMarkdown(s).find("**Mode: node.**"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace podmeter::lab

@@ -1,5 +1,6 @@
 // The lab's pure parts: the Deployment reader (on the manifests k8s/ ships), the PodList writer
-// (read back with podmeter's own kubelet-format parser) and the restart back-off.
+// (read back with podmeter's own kubelet-format parser), the restart back-off and the probes'
+// thresholds.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "lab/backoff.h"
 #include "lab/manifest.h"
 #include "lab/pod_list.h"
+#include "lab/probe.h"
 
 namespace podmeter::lab {
 namespace {
@@ -34,6 +36,14 @@ TEST(ParseDeployment, TheShippedReferenceDeployments) {
     ASSERT_TRUE(c.readiness.has_value());
     EXPECT_EQ(c.readiness->path, "/health");
     EXPECT_EQ(c.readiness->port, 8080);  // the named port "http" resolved
+    EXPECT_EQ(c.readiness->period_seconds, 1);
+    ASSERT_TRUE(c.liveness.has_value());
+    EXPECT_EQ(c.liveness->path, "/health");
+    EXPECT_EQ(c.liveness->initial_delay_seconds, 5);
+    EXPECT_EQ(c.liveness->period_seconds, 10);
+    EXPECT_EQ(c.liveness->timeout_seconds, 2);
+    EXPECT_EQ(c.liveness->failure_threshold, 3);
+    EXPECT_EQ(spec->termination_grace_seconds, 10);
     EXPECT_EQ(spec->QosClass(), "Burstable");
     EXPECT_EQ(spec->annotations.at("podmeter.io/scrape"), "true");
   }
@@ -107,7 +117,8 @@ TEST(PodListJson, ReadsBackAsAKubeletPodList) {
   EXPECT_EQ(m.app, "go-api");
   EXPECT_TRUE(m.ready);
   ASSERT_TRUE(m.start_time && m.ready_time && m.scheduled_time);
-  EXPECT_DOUBLE_EQ(*m.ready_time - *m.start_time, 0.75);
+  // Whole seconds, as a kubelet writes them: 20:00:00.5 → :00, 20:00:01.25 → :01.
+  EXPECT_DOUBLE_EQ(*m.ready_time - *m.start_time, 1.0);
   ASSERT_EQ(m.containers.size(), 1u);
   EXPECT_EQ(m.containers[0].container_id, c.container_id);
   EXPECT_EQ(m.containers[0].runtime, "containerd");
@@ -116,9 +127,10 @@ TEST(PodListJson, ReadsBackAsAKubeletPodList) {
   EXPECT_EQ(m.containers[0].last_exit_code, 137);
 }
 
-TEST(FormatRfc3339, Milliseconds) {
+TEST(FormatRfc3339, WholeSecondsTruncated) {
   EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(FormatRfc3339(1795464001.25), "2026-11-23T20:00:01.250Z");
+  EXPECT_EQ(FormatRfc3339(1795464001.25), "2026-11-23T20:00:01Z");
+  EXPECT_EQ(FormatRfc3339(1795464001.999), "2026-11-23T20:00:01Z");  // not rounded up
 }
 
 TEST(RestartBackoff, KubeletSchedule) {
@@ -130,6 +142,58 @@ TEST(RestartBackoff, KubeletSchedule) {
   for (int i = 0; i < 10; ++i) b.OnExit(100, 101);
   EXPECT_EQ(b.OnExit(200, 201), 300);  // capped
   EXPECT_EQ(b.OnExit(300, 1000), 0);   // ran 10+ minutes: starts over
+}
+
+TEST(RestartBackoff, ResetOnlyAfterTenMinutesRunning) {
+  RestartBackoff b;  // the kubelet's defaults: 10 s, 5 min, 10 min
+  EXPECT_EQ(b.OnExit(0, 30), 0);
+  EXPECT_EQ(b.OnExit(30, 599), 10);  // 9½ minutes is not enough
+  EXPECT_EQ(b.OnExit(600, 1200), 0);
+  EXPECT_EQ(b.OnExit(1200, 1201), 10);
+}
+
+// k8s/base's readiness probe: failureThreshold 3, a new container unready until one success.
+TEST(ProbeResult, ReadinessNeedsThreeFailuresInARowToTurnUnready) {
+  ProbeResult ready(false, 3);
+  EXPECT_FALSE(ready.result());
+  EXPECT_FALSE(ready.Record(false));
+  EXPECT_TRUE(ready.Record(true));  // successThreshold 1
+  EXPECT_TRUE(ready.Record(false));
+  EXPECT_TRUE(ready.Record(false));
+  EXPECT_TRUE(ready.Record(true));  // the run of failures broken
+  EXPECT_TRUE(ready.Record(false));
+  EXPECT_TRUE(ready.Record(false));
+  EXPECT_FALSE(ready.Record(false));  // the third in a row
+  EXPECT_FALSE(ready.Record(false));
+  EXPECT_TRUE(ready.Record(true));
+  ready.Reset();  // a new container
+  EXPECT_FALSE(ready.result());
+}
+
+// k8s/base's liveness probe: a container is live until three failures in a row; then it is
+// killed, and its replacement starts live again with the run forgotten.
+TEST(ProbeResult, LivenessFailsAfterThresholdAndStartsOverForANewContainer) {
+  ProbeResult live(true, 3);
+  EXPECT_TRUE(live.Record(false));
+  EXPECT_TRUE(live.Record(false));
+  EXPECT_FALSE(live.Record(false));
+  live.Reset();
+  EXPECT_TRUE(live.result());
+  EXPECT_TRUE(live.Record(false));  // one failure of the new container is not three
+  EXPECT_TRUE(live.Record(false));
+  EXPECT_FALSE(live.Record(false));
+}
+
+TEST(ProbeResult, SuccessThresholdAndHttpStatuses) {
+  ProbeResult ready(false, 1, 2);
+  EXPECT_FALSE(ready.Record(true));
+  EXPECT_TRUE(ready.Record(true));
+  EXPECT_FALSE(ready.Record(false));  // failureThreshold 1
+  EXPECT_TRUE(ProbeSucceeded(200));
+  EXPECT_TRUE(ProbeSucceeded(399));
+  EXPECT_FALSE(ProbeSucceeded(400));
+  EXPECT_FALSE(ProbeSucceeded(503));  // Django's /health while it shuts down
+  EXPECT_FALSE(ProbeSucceeded(-1));   // timed out or refused
 }
 
 }  // namespace
