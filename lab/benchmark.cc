@@ -14,6 +14,7 @@
 
 #include "collectors/base/file_util.h"
 #include "lab/process.h"
+#include "lab/suites.h"
 
 namespace podmeter::lab {
 namespace {
@@ -42,7 +43,10 @@ double ExpectedSeconds(const std::string& scenario, const std::string& profile) 
                                                       {"compute-scaling", 40},
                                                       {"interference", 25},
                                                       {"hpa", 60},
-                                                      {"rolling-update", 30}};
+                                                      {"rolling-update", 30},
+                                                      {"fib", 260},
+                                                      {"snowflake", 50},
+                                                      {"sha256", 100}};
   auto it = quick.find(scenario);
   double q = it == quick.end() ? 30 : it->second;
   if (profile == "tiny") return q / 6;
@@ -84,6 +88,12 @@ std::vector<std::pair<std::string, std::string>> ScenarioEnv(const std::string& 
   bool tiny = profile == "tiny";
   // The leak check fits a line after a warm-up: it needs more than the tiny 3 s.
   if (tiny && scenario == "soak") set("DURATION", "10s");
+  // A suite runs several tests per runtime: each stage shortened instead of DURATION.
+  if (tiny && FindSuite(scenario) != nullptr) {
+    set("STAGE_SCALE", "0.15");
+    set("GRACE", "1s");
+    set("GAP", "0s");
+  }
   if (mode != "cluster") return env;
   // Each pod is held to its own CPU limit on the node: the runtimes' squeezes at once.
   if (scenario == "squeeze") set("PARALLEL", "1");
@@ -340,6 +350,8 @@ json Benchmark::RunScenario(const std::string& name) {
     // Interference: two runtimes spiked at once on the same CPU (the last two: go and django).
     std::vector<std::string> targets;
     if (name == "interference" && apps.size() >= 3) targets.assign(apps.end() - 2, apps.end());
+    // A suite: its report's runtimes, whatever else runs.
+    if (const Suite* suite = FindSuite(name)) targets = suite->apps;
     rc = RunK6(name, Targets(targets), summary, 0, nullptr, expected);
     std::ifstream in(summary);
     json doc = json::parse(in, nullptr, false);
