@@ -66,6 +66,20 @@ EOF
     "$K6" inspect -e PROFILE="$profile" -e "$three" "k6/$s.js" >/dev/null 2>"$work/err" ||
       { cat "$work/err" >&2; echo "FAIL: k6 inspect k6/$s.js ($profile)" >&2; exit 1; }
   done
+  # The suites (podmeter-lab run --suite): each its own command, not in the lab's total.
+  for s in fib snowflake sha256; do
+    "$K6" inspect --execution-requirements -e PROFILE="$profile" -e "$three" "k6/$s.js" >"$work/inspect.json" 2>"$work/err" ||
+      { cat "$work/err" >&2; echo "FAIL: k6 inspect k6/$s.js ($profile)" >&2; exit 1; }
+    "$K6" archive -q -e PROFILE="$profile" -e "$three" -O "$work/$s.tar" "k6/$s.js" 2>"$work/err" ||
+      { cat "$work/err" >&2; echo "FAIL: k6 archive k6/$s.js ($profile)" >&2; exit 1; }
+    python3 - "$work/inspect.json" "$s" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["scenarios"] and all(v["exec"] == "run" for v in d["scenarios"].values())
+print(f"  suite {sys.argv[2]:10} {len(d['scenarios'])} k6 scenario(s), {d['maxVUs']:3} VUs max, "
+      f"{d['totalDuration']} planned (3 targets)")
+EOF
+  done
   echo "  $profile profile: every scenario for 3 runtimes: about ${total} s of load"
   if [[ $profile == quick ]] && ((total > 540)); then
     echo "FAIL: the quick profile takes ${total} s, over the lab's 9-minute share of 10 minutes" >&2
@@ -136,6 +150,10 @@ done
 run interference k6/interference.js -e TARGETS="go=$url,go-b=$url" || failed=1
 run bench-soak k6/bench.js -e SCENARIO=soak -e TARGETS="go=$url" || failed=1
 run sequential k6/load.js -e TARGETS="go=$url,go-b=$url" || failed=1
+# The suites, every test for two targets, stages and VUs scaled down to seconds.
+for s in fib snowflake sha256; do
+  run "suite-$s" "k6/$s.js" -e STAGE_SCALE=0.05 -e VU_SCALE=0.05 -e TARGETS="go=$url,go-b=$url" || failed=1
+done
 
 echo
 echo "=== remote write to Prometheus (the command line of k6/README.md)"

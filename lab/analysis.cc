@@ -7,6 +7,7 @@
 
 #include "collectors/http/http_client.h"
 #include "lab/process.h"
+#include "lab/suites.h"
 #include "lab/summary_math.h"
 
 namespace podmeter::lab {
@@ -59,6 +60,25 @@ std::string K6Query(const std::string& run_id, const std::string& scenario) {
 std::string PodMemoryQuery(const std::string& metric, const std::string& ns) {
   return "max by (pod, app) (" + metric + "{namespace=\"" + ns +
          "\"} * on (namespace, pod) group_left (app) podmeter_pod_info{namespace=\"" + ns + "\"})";
+}
+
+std::string PodCpuQuery(const std::string& ns) {
+  return "max by (pod, app) (irate(podmeter_container_cpu_usage_seconds_total{namespace=\"" + ns +
+         "\"}[3s]) * on (namespace, pod) group_left (app) podmeter_pod_info{namespace=\"" + ns +
+         "\"})";
+}
+
+// The samples of every series of `runtime`'s pods inside [start, end], times `scale`.
+std::vector<double> SamplesIn(const std::vector<RangeSeries>& series, const std::string& runtime,
+                              double start, double end, double scale) {
+  std::vector<double> out;
+  for (const RangeSeries& s : series) {
+    if (RuntimeOf(Label(s, "app")) != runtime) continue;
+    for (const auto& [t, v] : s.samples) {
+      if (t >= start && t <= end) out.push_back(v * scale);
+    }
+  }
+  return out;
 }
 
 struct Answers {
@@ -181,6 +201,36 @@ json CostProjectionsFromAnswers(const json& load, const std::map<std::string, in
     out.push_back(entry);
   }
   return out;
+}
+
+json ResourceStatsFromAnswers(const std::string& k6_requests, const std::string& cpu,
+                              const std::string& working_set) {
+  auto k6 = ParseQueryRange(k6_requests);
+  auto cpu_series = ParseQueryRange(cpu);
+  auto ws_series = ParseQueryRange(working_set);
+  for (const auto* a : {&k6, &cpu_series, &ws_series}) {
+    if (!a->ok()) return {{"error", a->status().message()}};
+  }
+  json out = json::object();
+  for (const auto& [runtime, w] : Windows(*k6)) {
+    out[runtime] = {
+        {"window", {w.first, w.second}},
+        {"cpu_percent", Stats(SamplesIn(*cpu_series, runtime, w.first, w.second, 100))},
+        {"ram_mib", Stats(SamplesIn(*ws_series, runtime, w.first, w.second, 1 / kMiB))}};
+  }
+  return out;
+}
+
+json ResourceStats(const AnalysisOptions& o, const json& suite) {
+  Answers a = Query(o, suite, "podmeter_container_memory_working_set_bytes", "");
+  if (!a.error.empty()) return {{"error", a.error}};
+  std::string cpu;
+  double start = std::floor(suite["start"].get<double>()) - 2;
+  double end = std::ceil(suite["end"].get<double>()) + 2;
+  auto body = QueryPrometheusRange(o.prometheus, PodCpuQuery(o.namespace_name), start, end,
+                                   std::max(1.0, std::ceil((end - start) / 10000)));
+  if (!body.ok()) return {{"error", body.status().message()}};
+  return ResourceStatsFromAnswers(a.k6, *body, a.first);
 }
 
 json LeakChecks(const AnalysisOptions& o, const json& soak) {

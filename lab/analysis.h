@@ -41,10 +41,18 @@ nlohmann::json CostProjectionsFromAnswers(const nlohmann::json& load_scenario,
                                           const std::string& k6_requests,
                                           const std::string& working_set);
 
-/// The same two, querying the run's Prometheus over the scenario's [start, end]. Errors are
+/// The suites' resource monitor from recorded query_range answers: `k6_requests` (each runtime's
+/// window), `cpu` (podmeter's CPU rate in cores, by pod and app) and `working_set` (bytes). Per
+/// runtime: {window, cpu_percent, ram_mib}, the spreads (Stats) of its pods' per-second samples
+/// inside its window (CPU as % of one core, like top; RAM as working set in MiB).
+nlohmann::json ResourceStatsFromAnswers(const std::string& k6_requests, const std::string& cpu,
+                                        const std::string& working_set);
+
+/// The same three, querying the run's Prometheus over the scenario's [start, end]. Errors are
 /// returned as {"error": "..."}.
 nlohmann::json LeakChecks(const AnalysisOptions& o, const nlohmann::json& soak_scenario);
 nlohmann::json CostProjections(const AnalysisOptions& o, const nlohmann::json& load_scenario,
                                const std::map<std::string, int64_t>& cpu_limit_millis);
+nlohmann::json ResourceStats(const AnalysisOptions& o, const nlohmann::json& suite_scenario);
 
 }  // namespace podmeter::lab

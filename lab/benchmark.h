@@ -24,7 +24,8 @@ struct BenchmarkOptions {
   std::function<bool()> interrupted;
 };
 
-/// The scenario names the lab knows, in the order it runs them.
+/// The scenario names the lab knows, in the order it runs them (a suite, lab/suites.h, is a
+/// scenario too, run only when asked for).
 const std::vector<std::string>& AllScenarios();
 
 /// Extra k6 environment for a profile ("tiny" shrinks every scenario to seconds).

@@ -34,6 +34,7 @@
 #include "lab/pod_manager.h"
 #include "lab/process.h"
 #include "lab/report.h"
+#include "lab/suites.h"
 #include "lab/summary_markdown.h"
 
 namespace fs = std::filesystem;
@@ -61,6 +62,7 @@ struct RunOptions {
   int prometheus_port = 19090;
   bool cluster = false;  // --cluster: the Deployments of k8s/base on scripts/cluster's node
   int max_replicas = 0;  // --max-replicas: every HPA's maxReplicas (0: as applied)
+  std::vector<std::string> suites;  // --suite: the reports' suites (lab/suites.h) instead
 };
 
 std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
@@ -473,33 +475,104 @@ nlohmann::json PodEntries(const Pods& pods, const IdleFigures& idle,
   return entries;
 }
 
-// summary.json's images: each app's image (from its Deployment in --stack) as scripts/images
-// measured it (<images dir>/sizes.json; PODMETER_IMAGES_DIR as for scripts/images). On the host
-// the lab runs the same servers from the checkout, not the image: the sizes are the image's.
-nlohmann::json ImageEntries(const RunOptions& o, const std::string& repo) {
+// scripts/images' sizes.json (PODMETER_IMAGES_DIR, default /var/cache/podmeter/images).
+std::string ImageSizesPath() {
   const char* dir = std::getenv("PODMETER_IMAGES_DIR");
-  std::string path =
-      JoinPath(dir != nullptr && *dir ? dir : "/var/cache/podmeter/images", "sizes.json");
-  auto sizes = nlohmann::json::parse(Slurp(path), nullptr, false);
+  return JoinPath(dir != nullptr && *dir ? dir : "/var/cache/podmeter/images", "sizes.json");
+}
+
+// The sizes scripts/images measured, or null when no image was built on this machine.
+nlohmann::json ImageSizes() {
+  auto sizes = nlohmann::json::parse(Slurp(ImageSizesPath()), nullptr, false);
+  return sizes.is_discarded() ? nlohmann::json(nullptr) : sizes;
+}
+
+// summary.json's images: each app's image (from its Deployment in --stack) as scripts/images
+// measured it. On the host the lab runs the same servers from the checkout, not the image: the
+// sizes are the image's.
+nlohmann::json ImageEntries(const RunOptions& o, const std::string& repo,
+                            const nlohmann::json& sizes) {
   nlohmann::json out = nlohmann::json::array();
   for (const std::string& app_name : o.apps) {
     auto app =
         ParseDeployment(Slurp(JoinPath(JoinPath(repo, o.stack), app_name + "-deployment.yaml")));
-    if (!app.ok()) continue;
+    if (!app.ok() || app->containers.empty()) continue;
     const std::string& image = app->containers.front().image;
-    nlohmann::json e = {
-        {"app", app_name}, {"runtime", app_name.substr(0, app_name.find('-'))}, {"image", image}};
+    nlohmann::json e = {{"app", app_name}, {"runtime", RuntimeOf(app_name)}, {"image", image}};
     if (sizes.is_object() && sizes.contains(image)) {
       for (const char* k : {"unpacked_bytes", "layer_gzip_bytes", "archive_bytes",
                             "entrypoint_bytes", "manifest_digest"}) {
         if (sizes[image].contains(k)) e[k] = sizes[image][k];
       }
     } else {
-      e["error"] = "no size for " + image + " in " + path + " (scripts/images build)";
+      e["error"] = "no size for " + image + " in " + ImageSizesPath() + " (scripts/images build)";
     }
     out.push_back(e);
   }
   return out;
+}
+
+// Each app's image (its Deployment in --stack) and the size of the file its server runs.
+void ServerFiles(const RunOptions& o, const std::string& repo, const std::vector<std::string>& apps,
+                 std::map<std::string, std::string>* images, nlohmann::json* binaries) {
+  auto commands = ReadImages(repo);
+  for (const std::string& app : apps) {
+    auto d = ParseDeployment(Slurp(JoinPath(JoinPath(repo, o.stack), app + "-deployment.yaml")));
+    if (!d.ok() || d->containers.empty()) continue;
+    const std::string& image = d->containers.front().image;
+    (*images)[app] = image;
+    if (!commands.ok() || !commands->contains(image)) continue;
+    std::string rel = ServerBinary(commands->at(image).get<std::vector<std::string>>());
+    std::error_code ec;
+    fs::path real = fs::canonical(JoinPath(repo, rel), ec);
+    if (rel.empty() || ec) continue;
+    auto bytes = fs::file_size(real, ec);
+    if (ec) continue;
+    (*binaries)[app] = {{"path", real.string()},
+                        {"bytes", bytes},
+                        {"kind", rel.ends_with("python") ? "interpreter" : "binary"}};
+  }
+}
+
+// summary.json's servers: per app its image with the image's sizes (scripts/images) and the
+// binary its server runs here; then suites: one scoreboard per suite scenario of the run
+// (lab/suites.h), with the resource monitor from the run's Prometheus.
+void AddServersAndSuites(nlohmann::json& summary, const RunOptions& o, const std::string& repo,
+                         const std::string& namespace_name, const RunDir& run) {
+  nlohmann::json sizes = ImageSizes();
+  std::map<std::string, std::string> images;
+  nlohmann::json binaries = nlohmann::json::object();
+  ServerFiles(o, repo, o.apps, &images, &binaries);
+  nlohmann::json servers = nlohmann::json::array();
+  for (const std::string& app : o.apps) {
+    nlohmann::json e = {{"app", app}, {"runtime", RuntimeOf(app)}};
+    if (images.count(app)) {
+      e["image"] = images[app];
+      if (sizes.is_object() && sizes.contains(images[app])) {
+        e["image_archive_bytes"] = sizes[images[app]].value("archive_bytes", nlohmann::json());
+        e["image_unpacked_bytes"] = sizes[images[app]].value("unpacked_bytes", nlohmann::json());
+      }
+    }
+    if (binaries.contains(app)) {
+      e["binary_path"] = binaries[app]["path"];
+      e["binary_bytes"] = binaries[app]["bytes"];
+      e["binary_kind"] = binaries[app]["kind"];
+    }
+    servers.push_back(e);
+  }
+  summary["servers"] = servers;
+  if (sizes.is_null()) summary["servers_note"] = "no image sizes: scripts/images build writes them";
+  nlohmann::json boards = nlohmann::json::object();
+  for (const auto& sc : summary["scenarios"]) {
+    const Suite* suite = FindSuite(sc.value("scenario", ""));
+    if (suite == nullptr) continue;
+    nlohmann::json resources =
+        ResourceStats({LocalUrl(o.prometheus_port), run.id, namespace_name}, sc);
+    boards[suite->name] =
+        SuiteBoard(*suite, sc, summary["pods"], resources, sizes, binaries, images);
+    if (sizes.is_null()) boards[suite->name]["note"] = summary["servers_note"];
+  }
+  if (!boards.empty()) summary["suites"] = boards;
 }
 
 // While Prometheus is still up: report.html of the run.
@@ -533,7 +606,8 @@ void WriteResults(const ResultContext& ctx, const RunOptions& o, const std::stri
   std::this_thread::sleep_for(std::chrono::seconds(2));
   AddAnalyses(summary, *ctx.pods, ctx.namespace_name, o, run, scenarios);
   summary["pods"] = PodEntries(*ctx.pods, idle, final_figures);
-  summary["images"] = ImageEntries(o, repo);
+  summary["images"] = ImageEntries(o, repo, ImageSizes());
+  AddServersAndSuites(summary, o, repo, ctx.namespace_name, run);
   std::ofstream(JoinPath(run.dir, "summary.json")) << summary.dump(2) << "\n";
   std::ofstream(JoinPath(run.dir, "summary.md")) << SummaryMarkdown(summary);
   std::ofstream(JoinPath(run.dir, "metrics-final.txt")) << last;
@@ -773,6 +847,11 @@ void AddRunFlags(CLI::App* run, RunOptions* o) {
   run->add_option("--scenarios", o->scenarios, "Scenarios to run; 'none' holds the stack instead")
       ->delimiter(',')
       ->capture_default_str();
+  run->add_option("--suite", o->suites,
+                  "Reproduce reference reports instead: fib, snowflake, sha256 (their apps and "
+                  "k6 suites, each with its own scoreboard; docs/lab.md)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"fib", "snowflake", "sha256"}));
   run->add_option("--hold", o->hold_seconds, "With --scenarios none: seconds to keep the stack up")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
@@ -868,13 +947,27 @@ int main(int argc, char** argv) {
       o.scenarios.clear();
       if (o.hold_seconds <= 0) o.hold_seconds = 20;
     }
+    if (!o.suites.empty()) {
+      if (run->count("--scenarios") > 0 || run->count("--apps") > 0) {
+        std::cerr << "podmeter-lab: --suite chooses the apps and scenarios itself\n";
+        return 2;
+      }
+      o.scenarios = o.suites;
+      o.apps.clear();
+      for (const std::string& name : o.suites) {
+        for (const std::string& a : FindSuite(name)->apps) {
+          if (std::find(o.apps.begin(), o.apps.end(), a) == o.apps.end()) o.apps.push_back(a);
+        }
+      }
+    }
     for (const std::string& sc : o.scenarios) {
-      if (std::find(AllScenarios().begin(), AllScenarios().end(), sc) == AllScenarios().end()) {
+      if (std::find(AllScenarios().begin(), AllScenarios().end(), sc) == AllScenarios().end() &&
+          FindSuite(sc) == nullptr) {
         std::cerr << "podmeter-lab: unknown scenario '" << sc << "'\n";
         return 2;
       }
     }
-    if (run->count("--scenarios") == 0) {
+    if (run->count("--scenarios") == 0 && o.suites.empty()) {
       // hpa and rolling-update need a node: asked for by name they are skipped with a word.
       if (!o.cluster)
         std::erase_if(o.scenarios,

@@ -82,7 +82,8 @@ std::vector<std::string> TableCells(std::string_view line) {
 }
 
 int RuntimeRank(const std::string& runtime) {
-  static const std::vector<std::string> order = {"rust", "go", "django"};
+  static const std::vector<std::string> order = {"rust",  "go",       "django", "actix",
+                                                 "hyper", "fasthttp", "flask"};
   auto it = std::find(order.begin(), order.end(), runtime);
   return static_cast<int>(it - order.begin());
 }

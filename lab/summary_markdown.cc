@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lab/analysis.h"
+#include "lab/suites.h"
 
 namespace podmeter::lab {
 namespace {
@@ -208,6 +209,9 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
   }
   row("pod crashes across all tests (kubelet)",
       [&](const std::string& r) { return Num(CrashesOf(s, r), 1, 0); });
+  row("binary (interpreter for Python)", [&](const std::string& r) {
+    return Num(Cell(FindByRuntime(At(s, "servers"), r), "binary_bytes"), 1e-6, 2) + " MB";
+  });
   row("pods for 100 req/s",
       [&](const std::string& r) { return Num(Cell(FindByRuntime(cost, r), "pods"), 1, 0); });
   row("memory for 100 req/s", [&](const std::string& r) {
@@ -448,14 +452,21 @@ std::string SummaryMarkdown(const nlohmann::json& s) {
     std::string note = Str(At(At(s, "host"), "note"));
     md << (note.empty() ? "" : "; " + note) << ".\n\n";
   }
-  WriteScoreboard(md, s, Runtimes(s));
+  // A run of suites only (--suite) has their scoreboards instead of the main one.
+  bool only_suites = !At(s, "scenarios").empty();
+  for (const auto& sc : At(s, "scenarios")) {
+    only_suites = only_suites && FindSuite(sc.value("scenario", "")) != nullptr;
+  }
+  if (!only_suites) WriteScoreboard(md, s, Runtimes(s));
+  for (const auto& item : At(s, "suites").items()) md << SuiteMarkdown(item.value());
   if (const nlohmann::json* cold = FindScenario(s, "cold-start")) WriteColdStart(md, *cold);
   if (At(s, "leak_check").is_array()) WriteSoakTrend(md, At(s, "leak_check"));
   if (At(s, "cost_projection").is_array()) WriteCostProjection(md, At(s, "cost_projection"));
   WritePods(md, At(s, "pods"));
   WritePodmeterVsTop(md, s);
   for (const auto& sc : At(s, "scenarios")) {
-    if (sc.value("scenario", "") == "cold-start") continue;  // its table is above
+    if (sc.value("scenario", "") == "cold-start") continue;        // its table is above
+    if (FindSuite(sc.value("scenario", "")) != nullptr) continue;  // its scoreboard is above
     WriteScenario(md, sc);
   }
   return md.str();

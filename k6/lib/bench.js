@@ -614,3 +614,204 @@ function renderSummary(s, report) {
   }
   return lines.join('\n');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Suites: one reference report each, reproduced (k6/README.md, "Suites"). A suite runs its tests
+// one after another per target (runtime), every request of a test tagged `test`, and summarises
+// one row per runtime and test. Durations are the report's (full) or shorter (quick); STAGE_SCALE
+// multiplies every stage (the lab's tiny profile), VU_SCALE every VU count.
+
+/** Stages as [seconds, target VUs]. */
+const FIB_LOAD = { full: [[20, 10], [20, 50], [15, 100], [5, 0]], quick: [[5, 10], [5, 50], [6, 100], [2, 0]] };
+const FIB_SPIKE = { full: [[10, 5], [5, 100], [60, 100], [5, 0]], quick: [[2, 5], [5, 100], [10, 100], [1, 0]] };
+const SHA_STAGES = { full: [[120, 100], [900, 100], [30, 0]], quick: [[10, 100], [30, 100], [5, 0]] };
+
+// Sum and sum of squares of each request's duration (ms): the standard deviation the snowflake
+// report gives, which k6's trends do not.
+const suiteMsSum = new Counter('suite_duration_ms_sum');
+const suiteMsSq = new Counter('suite_duration_ms_sq');
+
+const SUITES = {
+  fib: {
+    report: 'k8s-fib-rust-go-python.md',
+    what: 'fibonacci(30) per request (/fib?n=30): single requests, load ramp 10 -> 50 -> 100 -> 0, ' +
+      'spike 5 -> 100 in 5 s, soak 30 VUs',
+    path: '/fib?n=30',
+    name: '/fib',
+    check: (body) => !!body && body.n === 30 && body.result === 832040,
+    tests: [
+      { test: 'single', iterations: 10, think: 0.2 },
+      { test: 'load', stages: FIB_LOAD, think: 0.1 },
+      { test: 'spike', stages: FIB_SPIKE, startVus: 5, think: 0.1 },
+      { test: 'soak', vus: 30, seconds: { full: 300, quick: 20 }, think: 0.1 },
+    ],
+  },
+  snowflake: {
+    report: 'snowflake-axum-fasthttp.md',
+    what: 'snowflake ids (/id): 10 VUs constant',
+    path: '/id',
+    name: '/id',
+    check: (body) => !!body && Number.isInteger(body.id) && body.id > 0,
+    tests: [{ test: 'ids', vus: 10, seconds: { full: 60, quick: 20 }, think: 0.1 }],
+  },
+  sha256: {
+    report: 'sha256-hyper-nethttp-k8s.md',
+    what: '100 SHA-256 rounds per request (/hash?rounds=100): ramp to 100 VUs, hold, ramp down ' +
+      '(the report: 15,000 VUs, 2 min + 15 min + 30 s)',
+    path: '/hash?rounds=100',
+    name: '/hash',
+    check: (body) => !!body && body.rounds === 100 && /^[0-9a-f]{64}$/.test(String(body.hash)),
+    tests: [{ test: 'main', stages: SHA_STAGES, think: 0 }],
+  },
+};
+
+export const SUITE_NAMES = Object.keys(SUITES);
+
+/** The suite's tests after PROFILE, STAGE_SCALE and VU_SCALE: {test, executor fields, seconds}. */
+function suiteTests(suite) {
+  const stageScale = envNumber('STAGE_SCALE', 1, 0.001);
+  const vuScale = envNumber('VU_SCALE', 1, 0.001);
+  const vus = (n) => (n === 0 ? 0 : Math.max(1, Math.round(n * vuScale)));
+  const sec = (n) => Math.max(1, Math.round(n * stageScale));
+  const key = FULL ? 'full' : 'quick';
+  return suite.tests.map((t) => {
+    if (t.iterations) {
+      const iterations = Math.max(1, Math.round(t.iterations * Math.min(1, stageScale * 2)));
+      return { ...t, shape: 'iterations', iterations, seconds: Math.max(3, Math.ceil(iterations * 1.5)) };
+    }
+    if (t.stages) {
+      const stages = t.stages[key].map(([d, target]) => ({ duration: secs(sec(d)), target: vus(target) }));
+      const seconds = stages.reduce((sum, st) => sum + parseDuration(st.duration), 0);
+      return { ...t, shape: 'stages', stages, startVus: vus(t.startVus || 0), seconds };
+    }
+    return { ...t, shape: 'constant', vus: vus(t.vus), seconds: sec(t.seconds[key]) };
+  });
+}
+
+function suiteExecutor(t, start, grace) {
+  const common = { exec: 'run', startTime: secs(start), gracefulStop: secs(grace) };
+  if (t.shape === 'iterations') {
+    return { ...common, executor: 'per-vu-iterations', vus: 1, iterations: t.iterations, maxDuration: secs(t.seconds) };
+  }
+  if (t.shape === 'stages') {
+    return { ...common, executor: 'ramping-vus', startVUs: t.startVus, gracefulRampDown: secs(grace), stages: t.stages };
+  }
+  return { ...common, executor: 'constant-vus', vus: t.vus, duration: secs(t.seconds) };
+}
+
+/**
+ * A suite as a k6 module: {options, setup, run, handleSummary}, like defineScenario. Every test
+ * of the suite runs for every target, the targets one after another (each target's tests in a
+ * row, GAP between tests and targets).
+ */
+export function defineSuite(name) {
+  const suite = SUITES[name];
+  if (!suite) throw new Error(`unknown suite "${name}": one of ${SUITE_NAMES.join(', ')}`);
+  const tests = suiteTests(suite);
+  const targets = parseTargets();
+  if (!targets.every((t) => t.name)) throw new Error(`${name}: name every target: TARGETS=a=http://...`);
+  const grace = envDuration('GRACE', FULL ? 10 : 3);
+  const gap = envDuration('GAP', FULL ? 10 : 2);
+  const timeout = secs(envDuration('REQUEST_TIMEOUT', 60));
+  const maxRequests = Math.round(envNumber('MAX_REQUESTS', FULL ? 2000000 : 200000, 1));
+  const scenarios = {};
+  const plan = {};
+  let start = 0;
+  targets.forEach((target, index) => {
+    for (const t of tests) {
+      const k6name = `${name}_${index}_${target.name}_${t.test}`;
+      scenarios[k6name] = suiteExecutor(t, start, grace);
+      plan[k6name] = { target: index, runtime: target.name, test: t.test, start, seconds: t.seconds };
+      start += t.seconds + grace + gap;
+    }
+  });
+  const thresholds = {};
+  const sels = [];
+  for (const target of targets) {
+    for (const t of tests) {
+      const sel = `phase:main,runtime:${target.name},test:${t.test}`;
+      sels.push({ runtime: target.name, test: t.test, sel });
+      for (const m of ['http_reqs', 'http_req_failed', 'http_req_duration', 'checks', 'suite_duration_ms_sum',
+        'suite_duration_ms_sq']) {
+        thresholds[`${m}{${sel}}`] = [];
+      }
+    }
+  }
+  const runId = env('RUN_ID', runIdDefault(name));
+  const options = {
+    scenarios,
+    thresholds,
+    summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(50)', 'p(90)', 'p(95)', 'p(99)', 'count'],
+    tags: { run_id: runId, profile: PROFILE },
+    setupTimeout: '60s',
+    teardownTimeout: '10s',
+  };
+
+  function setup() {
+    for (const target of targets) {
+      const res = http.get(`${target.url}/health`, { tags: { name: '/health', phase: 'setup' }, timeout: '10s' });
+      if (res.status !== 200) console.warn(`${target.url}/health: status ${res.status} ${res.error || ''}`);
+    }
+    return { runId: exec.test.options.tags.run_id };
+  }
+
+  function run() {
+    const p = plan[exec.scenario.name];
+    exec.vu.tags.scenario = name;
+    exec.vu.tags.phase = 'main';
+    exec.vu.tags.runtime = p.runtime;
+    exec.vu.tags.test = p.test;
+    if (exec.scenario.iterationInTest >= maxRequests) {
+      sleep(1);
+      return;
+    }
+    const res = http.get(`${targets[p.target].url}${suite.path}`, { tags: { name: suite.name }, timeout });
+    suiteMsSum.add(res.timings.duration);
+    suiteMsSq.add(res.timings.duration * res.timings.duration);
+    const body = parseJson(res);
+    check(res, { 'status 200': (r) => r.status === 200, [`json ${suite.name}`]: () => suite.check(body) });
+    const t = tests.find((x) => x.test === p.test);
+    if (t.think > 0) sleep(t.think);
+  }
+
+  function handleSummary(data) {
+    const rows = sels.map(({ runtime, test, sel }) => {
+      const reqs = metric(data, `http_reqs{${sel}}`) || { count: 0 };
+      const failed = metric(data, `http_req_failed{${sel}}`) || { passes: 0, rate: 0 };
+      const dur = metric(data, `http_req_duration{${sel}}`) || {};
+      const checks = metric(data, `checks{${sel}}`) || { rate: 0 };
+      const t = tests.find((x) => x.test === test);
+      const sum = (metric(data, `suite_duration_ms_sum{${sel}}`) || { count: 0 }).count;
+      const sq = (metric(data, `suite_duration_ms_sq{${sel}}`) || { count: 0 }).count;
+      const n = reqs.count;
+      const std = n > 1 ? Math.sqrt(Math.max(0, (sq - (sum * sum) / n) / (n - 1))) : null;
+      return {
+        runtime, test, requests: reqs.count, failed: failed.passes, failed_rate: failed.rate,
+        avg_ms: dur.avg, min_ms: dur.min, p50_ms: dur['p(50)'], p90_ms: dur['p(90)'], p95_ms: dur['p(95)'],
+        p99_ms: dur['p(99)'], max_ms: dur.max, std_ms: std,
+        requests_per_second: t.seconds > 0 ? reqs.count / t.seconds : 0, seconds: t.seconds,
+        checks_rate: checks.rate,
+      };
+    });
+    const report = {
+      run_id: runId, scenario: name, suite: name, report: suite.report, profile: PROFILE,
+      description: suite.what, tests: tests.map((t) => ({ test: t.test, shape: t.shape, seconds: t.seconds,
+        vus: t.vus, stages: t.stages, iterations: t.iterations, think: t.think })),
+      plan: Object.values(plan), rows, duration_seconds: data.state.testRunDurationMs / 1000,
+    };
+    const lines = [`## suite ${name} (${PROFILE}, run_id ${runId}, ${fmt(report.duration_seconds, 1)} s): ${suite.report}`,
+      suite.what, '', '| runtime | test | requests | failed | avg ms | p50 ms | p90 ms | p95 ms | p99 ms | req/s |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
+    for (const r of rows) {
+      lines.push(`| ${r.runtime} | ${r.test} | ${r.requests} | ${r.failed} (${fmt(100 * r.failed_rate, 2)} %) | ` +
+        `${fmt(r.avg_ms, 2)} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p90_ms, 2)} | ${fmt(r.p95_ms, 2)} | ${fmt(r.p99_ms, 2)} | ` +
+        `${fmt(r.requests_per_second, 1)} |`);
+    }
+    const out = { stdout: `${lines.join('\n')}\n` };
+    const file = env('SUMMARY_FILE', '');
+    if (file) out[file] = JSON.stringify({ ...report, k6: data }, null, 1);
+    return out;
+  }
+
+  return { options, setup, run, handleSummary };
+}

@@ -38,6 +38,24 @@ def lab_tiny_run(tmp_path_factory):
     return json.load(open(summary)), res.stdout, os.path.dirname(summary)
 
 
+@pytest.fixture(scope="session")
+def lab_suites_tiny_run(tmp_path_factory):
+    """One `podmeter-lab run --suite fib,snowflake,sha256 --profile tiny`: the three reference
+    reports' suites in one lab run (their six apps at once, each suite against its own),
+    shared by tests/e2e/test_suites.py: (summary dict, stdout, run directory)."""
+    from kubepods_v1 import v1_mounts
+
+    if os.geteuid() != 0 or "memory" not in v1_mounts():
+        pytest.skip("needs root and cgroup v1 (memory)")
+    results = tmp_path_factory.mktemp("lab-suites")
+    res = subprocess.run([LAB, "--repo", ROOT, "run", "--suite", "fib,snowflake,sha256",
+                          "--profile", "tiny", "--results", str(results)],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    [summary] = glob.glob(str(results / "*" / "summary.json"))
+    return json.load(open(summary)), res.stdout, os.path.dirname(summary)
+
+
 class RunPrometheus:
     """A Debian prometheus over a finished run's TSDB: no scrape targets, no rules, a free
     loopback port, so nothing is added to the run's data. One at a time per TSDB (its lock):

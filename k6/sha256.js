@@ -1,0 +1,9 @@
+// k6 suite "sha256" (see k6/README.md, "Suites"): the reference report's test, reproduced. All
+// logic lives in lib/bench.js.
+import { defineSuite } from './lib/bench.js';
+
+const suite = defineSuite('sha256');
+export const options = suite.options;
+export const setup = suite.setup;
+export const run = suite.run;
+export const handleSummary = suite.handleSummary;
