@@ -239,7 +239,7 @@ void Sampler::SampleOnce() {
   std::vector<PodSample> pods = Read(meta.get());
   std::vector<PodNames> names = Join(pods, meta.get());
   auto families = Build(pods, names, start);
-  store_->Publish(std::make_shared<const SnapshotStore::Families>(std::move(families)));
+  store_->Publish(families);
 }
 
 }  // namespace podmeter

@@ -63,11 +63,11 @@ TEST(HttpServer, HealthzFailsWhenTheLastSampleIsTooOld) {
   ASSERT_TRUE(server.ok()) << server.status().message();
   const int port = server.value()->port();
   EXPECT_EQ(GetStatus(port, "/healthz"), 503);  // no sample yet
-  store->Publish(std::make_shared<const SnapshotStore::Families>());
+  store->Publish({});
   EXPECT_EQ(GetStatus(port, "/healthz"), 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the sampler stalled
   EXPECT_EQ(GetStatus(port, "/healthz"), 503);
-  store->Publish(std::make_shared<const SnapshotStore::Families>());
+  store->Publish({});
   EXPECT_EQ(GetStatus(port, "/healthz"), 200);
 }
 
