@@ -13,7 +13,6 @@
 
 #include "collectors/base/file_util.h"
 #include "exporter/http_request.h"
-#include "exporter/text_format.h"
 
 namespace podmeter {
 
@@ -45,18 +44,15 @@ void Reply(mg_connection* conn, const HttpDecision& d, int status, const char* r
   if (d.body) mg_write(conn, body.data(), body.size());
 }
 
-// /metrics: the latest snapshot in podmeter's own exact text format, gzip when asked.
+// /metrics: the latest sample's exposition as rendered once by the sampler (podmeter's own exact
+// text format), its gzip when asked; a scrape copies nothing but the bytes it sends.
 int ServeMetrics(mg_connection* conn, const HttpDecision& d, SnapshotStore* store) {
-  std::string body = store != nullptr ? SerializeText(store->Collect()) : std::string();
-  std::string extra = "Vary: Accept-Encoding\r\n";
-  if (d.gzip) {
-    std::string zipped = Gzip(body);
-    if (!zipped.empty()) {
-      body.swap(zipped);
-      extra += "Content-Encoding: gzip\r\n";
-    }
-  }
-  Reply(conn, d, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, extra);
+  static const auto kNone = std::make_shared<const Exposition>();
+  std::shared_ptr<const Exposition> e = store != nullptr ? store->Latest() : kNone;
+  const bool zipped = d.gzip && !e->gzip.empty();
+  Reply(
+      conn, d, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", zipped ? e->gzip : e->text,
+      zipped ? "Vary: Accept-Encoding\r\nContent-Encoding: gzip\r\n" : "Vary: Accept-Encoding\r\n");
   return 200;
 }
 

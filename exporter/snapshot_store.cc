@@ -1,11 +1,29 @@
 #include "exporter/snapshot_store.h"
 
+#include <utility>
+
+#include "exporter/text_format.h"
+
 namespace podmeter {
 
-void SnapshotStore::Publish(std::shared_ptr<const Families> families) {
+void SnapshotStore::Publish(const Families& families) {
+  auto next = std::make_shared<Exposition>();
+  next->text = SerializeText(families);
+  next->gzip = Gzip(next->text);
+  std::shared_ptr<const Exposition> old;  // freed after the lock is released
   std::lock_guard<std::mutex> lock(mutex_);
-  latest_.swap(families);
+  old = std::exchange(latest_, std::move(next));
   published_ = std::chrono::steady_clock::now();
+}
+
+std::shared_ptr<const Exposition> SnapshotStore::Latest() const {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (latest_ != nullptr) return latest_;
+  }
+  static const std::shared_ptr<const Exposition> kNone =
+      std::make_shared<const Exposition>(Exposition{std::string(), Gzip(std::string())});
+  return kNone;
 }
 
 bool SnapshotStore::ready() const {
@@ -16,15 +34,6 @@ bool SnapshotStore::ready() const {
 bool SnapshotStore::Fresh(std::chrono::steady_clock::duration max_age) const {
   std::lock_guard<std::mutex> lock(mutex_);
   return latest_ != nullptr && std::chrono::steady_clock::now() - published_ <= max_age;
-}
-
-std::vector<prometheus::MetricFamily> SnapshotStore::Collect() const {
-  std::shared_ptr<const Families> current;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    current = latest_;
-  }
-  return current ? *current : Families();
 }
 
 }  // namespace podmeter

@@ -3,6 +3,8 @@
 #include <libproc2/pids.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "collectors/base/file_util.h"
 
 namespace podmeter {
@@ -23,9 +25,24 @@ class Libproc2ProcessTable : public ProcessTable {
     out->clear();
     if (pids.empty()) return Status::Ok();
     if (info_ == nullptr) return Status::Unavailable("libproc2: procps_pids_new failed");
-    std::vector<unsigned> these(pids.begin(), pids.end());
+    for (size_t first = 0; first < pids.size(); first += kMaxPidsPerSelect) {
+      size_t n = std::min(kMaxPidsPerSelect, pids.size() - first);
+      Status s = ReadChunk(&pids[first], n, out);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // procps_pids_select refuses more pids than this in one call (libproc2's FILL_ID_MAX).
+  static constexpr size_t kMaxPidsPerSelect = 255;
+
+  // One select of at most kMaxPidsPerSelect pids; appends what it found to `out` (the fetch is
+  // libproc2's and is reused by the next select).
+  Status ReadChunk(const int* pids, size_t n, std::vector<ProcessInfo>* out) {
+    these_.assign(pids, pids + n);
     pids_fetch* fetch =
-        procps_pids_select(info_, these.data(), static_cast<int>(these.size()), PIDS_SELECT_PID);
+        procps_pids_select(info_, these_.data(), static_cast<int>(n), PIDS_SELECT_PID);
     if (fetch == nullptr) return Status::IoError("libproc2: procps_pids_select failed");
     for (int i = 0; i < fetch->counts->total; ++i) {
       pids_stack* stack = fetch->stacks[i];
@@ -39,10 +56,10 @@ class Libproc2ProcessTable : public ProcessTable {
     return Status::Ok();
   }
 
- private:
   static constexpr int kNumItems = 3;
   pids_item items_[kNumItems] = {PIDS_ID_PID, PIDS_MEM_RES, PIDS_CMD};
   pids_info* info_ = nullptr;
+  std::vector<unsigned> these_;  // reused between calls
 };
 
 class ProcfsProcessTable : public ProcessTable {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -12,8 +13,48 @@
 #include <string>
 #include <thread>
 
+#include "exporter/family_builder.h"
+#include "exporter/text_format.h"
+
 namespace podmeter {
 namespace {
+
+std::string Gunzip(const std::string& zipped) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return "inflateInit2 failed";
+  std::string out(1 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zipped.data()));
+  zs.avail_in = static_cast<uInt>(zipped.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : "inflate failed";
+}
+
+SnapshotStore::Families OneCounter(double value) {
+  FamilyBuilder b;
+  b.Counter("podmeter_test_total", "A test counter.", {{"pod", "a"}}, value);
+  return b.Take();
+}
+
+TEST(SnapshotStore, PublishRendersTheTextAndItsGzipOnce) {
+  SnapshotStore store;
+  EXPECT_FALSE(store.ready());
+  EXPECT_EQ(store.Latest()->text, "");
+  EXPECT_EQ(Gunzip(store.Latest()->gzip), "");
+  store.Publish(OneCounter(1));
+  std::shared_ptr<const Exposition> first = store.Latest();  // a scrape in flight
+  EXPECT_TRUE(store.ready());
+  EXPECT_EQ(first->text, SerializeText(OneCounter(1)));
+  EXPECT_NE(first->text.find("podmeter_test_total{pod=\"a\"} 1\n"), std::string::npos);
+  EXPECT_EQ(Gunzip(first->gzip), first->text);
+  store.Publish(OneCounter(2));
+  EXPECT_EQ(Gunzip(store.Latest()->gzip), SerializeText(OneCounter(2)));
+  EXPECT_EQ(first->text, SerializeText(OneCounter(1)));  // unchanged under the scrape that holds it
+  EXPECT_EQ(store.Latest().get(), store.Latest().get());  // scrapes share it: no copy
+}
 
 TEST(ToCivetListeningPorts, Forms) {
   EXPECT_EQ(*ToCivetListeningPorts(":10101"), "10101");
@@ -63,11 +104,11 @@ TEST(HttpServer, HealthzFailsWhenTheLastSampleIsTooOld) {
   ASSERT_TRUE(server.ok()) << server.status().message();
   const int port = server.value()->port();
   EXPECT_EQ(GetStatus(port, "/healthz"), 503);  // no sample yet
-  store->Publish(std::make_shared<const SnapshotStore::Families>());
+  store->Publish({});
   EXPECT_EQ(GetStatus(port, "/healthz"), 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the sampler stalled
   EXPECT_EQ(GetStatus(port, "/healthz"), 503);
-  store->Publish(std::make_shared<const SnapshotStore::Families>());
+  store->Publish({});
   EXPECT_EQ(GetStatus(port, "/healthz"), 200);
 }
 

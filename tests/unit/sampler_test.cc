@@ -39,7 +39,7 @@ class RemovingCollector : public Collector {
   std::string root_;
 };
 
-std::string Scrape(SnapshotStore& store) { return SerializeText(store.Collect()); }
+std::string Scrape(SnapshotStore& store) { return store.Latest()->text; }
 
 class SamplerTest : public ::testing::Test {
  protected:

@@ -60,6 +60,7 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // True while the process runs.
   bool Running() {
     if (pid_ <= 0) return false;
