@@ -82,7 +82,8 @@ class PodTracker {
 
   /// Every pod seen within stale-after, by uid.
   const std::map<std::string, TrackedPod>& pods() const { return pods_; }
-  /// Start-up durations of every container start seen, by (container name, clock).
+  /// Start-up durations of every container start seen, by (container name, clock): a container
+  /// counts once the metadata names it (never under its short id).
   const std::map<std::pair<std::string, std::string>, StartupHistogram>& startup_history() const {
     return startup_history_;
   }
@@ -100,6 +101,8 @@ class PodTracker {
   void AttachStartups(double now);
   void ForgetStale(double now);
   static void Observe(StartupHistogram* h, double seconds);
+  /// Adds a joined start-up to the histogram of its container name.
+  void CountStartup(const std::string& container_name, const StartupRecord& rec);
 
   double stale_after_;
   std::map<std::string, TrackedPod> pods_;         // by uid
