@@ -135,6 +135,11 @@ std::vector<PodNames> PodTracker::Join(const std::vector<PodSample>& pods,
   return names;
 }
 
+void PodTracker::TrackUnseen(const std::string& uid, double now) {
+  auto [it, inserted] = pods_.try_emplace(uid);
+  if (inserted) it->second.last_seen = now;
+}
+
 void PodTracker::AddStartups(const std::map<std::string, StartupRecord>& startups) {
   for (const auto& [id, rec] : startups) startups_.emplace(id, rec);
 }

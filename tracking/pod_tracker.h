@@ -76,6 +76,12 @@ class PodTracker {
   std::vector<PodNames> Join(const std::vector<PodSample>& pods, const std::vector<PodMeta>* meta,
                              double now);
 
+  /// Tracks a pod known from elsewhere only (an OOM kill the watcher read after the pod's cgroups
+  /// were gone, before any sample listed it) as if seen at `now`, unless it is tracked already:
+  /// its series are served and it is forgotten after stale-after like any other pod (with
+  /// OomAccounting's state for it, through forgotten()).
+  void TrackUnseen(const std::string& uid, double now);
+
   /// Records start-up measurements by container id (taken once each; dropped when no container
   /// of a tracked pod takes them within stale-after).
   void AddStartups(const std::map<std::string, StartupRecord>& startups);

@@ -128,6 +128,29 @@ TEST(PodTracker, GonePodsDisappearAfterStaleAfter) {
   EXPECT_EQ(Text(t), "");
 }
 
+// OomAccounting keeps a pod's kills read by the OOM watcher after the whole pod was gone (no
+// sample listed it); the tracker is what forgets pods. Such a pod used to be neither served nor
+// ever forgotten (its OOM state stayed for ever): now it is tracked from its kill, served under
+// its uid, and forgotten after stale-after like any other.
+TEST(PodTracker, APodOnlyTheOomWatcherSawIsServedThenForgottenAfterStaleAfter) {
+  PodTracker t(300);
+  t.TrackUnseen(kUid, 1000);
+  t.Join({}, nullptr, 1000);
+  const std::string kills = "podmeter_pod_oom_kills_total{namespace=\"\",pod=\"" + kUid + "\"}";
+  EXPECT_EQ(SeriesValue(Text(t, {{kUid, 1}}), kills), "1");
+  t.TrackUnseen(kUid, 1200);  // still in OomAccounting: not seen again for all that
+  t.Join({}, nullptr, 1200);
+  EXPECT_TRUE(t.forgotten().empty());
+  t.Join({}, nullptr, 1301);
+  EXPECT_EQ(t.forgotten(), std::vector<std::string>{kUid});
+  EXPECT_EQ(Text(t), "");
+  // A tracked pod is not touched: its last sight stays what the samples said.
+  t.Join(Samples(kIdA), nullptr, 2000);
+  t.TrackUnseen(kUid, 2250);
+  t.Join({}, nullptr, 2301);
+  EXPECT_EQ(t.forgotten(), std::vector<std::string>{kUid});
+}
+
 TEST(PodTracker, StartupsBecomeGaugesAndAHistogramLabelledWithTheirClock) {
   PodTracker t(300);
   StartupRecord r;
