@@ -17,8 +17,8 @@ Ground truth and bounds:
   connection to the worker that waited longest, and each keeps what its first request touched
   (~35 KB, 27 MiB in all, then flat), a one-time cost that would otherwise grow RSS by that
   much per scrape for 768 scrapes whatever the pods do;
-- open fds at the end not above that point (no slack: every eventfd, inotify watch and socket
-  podmeter holds for a pod goes with it);
+- open fds at the end not above that point nor above the start (no slack: every eventfd and
+  socket podmeter holds for a pod goes with it);
 - no series of any removed pod (name, uid or container id) after the stale window;
 - the start-up watcher finished with every container: 1,000 sandboxes skipped, 250 listened,
   750 vanished, none pending, and it watches as many directories as before the churn;
@@ -287,3 +287,4 @@ def test_a_churn_of_1000_pods_leaves_no_trace(churn_env, tmp_path, capsys):
     assert after["vanished"] - before["vanished"] == TOTAL - listening, (before, after)
     assert end["rss"] <= baseline["rss"] + RSS_SLACK, (baseline, end)
     assert end["fds"] <= baseline["fds"], (baseline, end)
+    assert end["fds"] <= start["fds"], (start, end)  # every pod's eventfd, watch, socket gone
