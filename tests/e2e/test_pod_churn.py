@@ -16,12 +16,13 @@ Ground truth and bounds:
   churn every one of civetweb's 768 workers serves one /metrics request: it hands each
   connection to the worker that waited longest, and each keeps what its first request touched
   (~35 KB, 27 MiB in all, then flat), a one-time cost that would otherwise grow RSS by that
-  much per scrape for 768 scrapes whatever the pods do;
+  much per scrape for 768 scrapes whatever the pods do; again just before the baseline, so each
+  has served an answer as large as the churn's (the largest a worker served stays in RSS);
 - open fds at the end not above that point nor above the start (no slack: every eventfd and
   socket podmeter holds for a pod goes with it);
 - no series of any removed pod (name, uid or container id) after the stale window;
 - the start-up watcher finished with every container: 1,000 sandboxes skipped, 250 listened,
-  750 vanished, none pending, and it watches as many directories as before the churn;
+  750 vanished, none pending, and it watches no more directories than before the churn;
 - no sandbox ever exported (its `pause` is moved into the cgroup after its exec: one caught
   before, as in runc's bootstrap, is a container not listed yet and served for that sample, by
   design); the pods were exported by name while alive.
@@ -210,6 +211,7 @@ def watch_state(samples):
     return {
         "directories": one("podmeter_startup_watch_directories"),
         "pending": one("podmeter_startup_watch_pending_containers"),
+        "exec_events_lost": one("podmeter_startup_exec_events_lost_total"),
         **{o: one("podmeter_startup_watch_containers_total", outcome=o)
            for o in ("listened", "never_listened", "sandbox", "vanished")},
     }
@@ -246,6 +248,7 @@ def test_a_churn_of_1000_pods_leaves_no_trace(churn_env, tmp_path, capsys):
                     break
                 time.sleep(1.0)
             if (step + 1) * COHORT == BASELINE_AFTER:
+                pm.warm_workers()  # again, each with an answer as large as the churn's
                 baseline = pm.state()
             last_step = pm.state()
             time.sleep(max(0.0, next_step - time.monotonic()))
@@ -280,7 +283,8 @@ def test_a_churn_of_1000_pods_leaves_no_trace(churn_env, tmp_path, capsys):
     assert not sandboxes_exported, sandboxes_exported[:10]
     assert len(seen) >= 0.9 * TOTAL, f"only {len(seen)} pods exported by name: see {log[-2000:]}"
     assert after["pending"] == 0, after
-    assert after["directories"] == before["directories"], (before, after)
+    # Not equal: a directory outside kubepods (a session scope) may go meanwhile.
+    assert after["directories"] <= before["directories"], (before, after)
     listening = TOTAL // LISTEN_EVERY
     assert after["sandbox"] - before["sandbox"] == TOTAL, (before, after)
     assert after["listened"] - before["listened"] == listening, (before, after)
