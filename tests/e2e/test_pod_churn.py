@@ -23,9 +23,10 @@ Ground truth and bounds:
 - no series of any removed pod (name, uid or container id) after the stale window;
 - the start-up watcher finished with every container: 1,000 sandboxes skipped, 250 listened,
   750 vanished, none pending, and it watches no more directories than before the churn;
-- no sandbox ever exported (its `pause` is moved into the cgroup after its exec: one caught
-  before, as in runc's bootstrap, is a container not listed yet and served for that sample, by
-  design); the pods were exported by name while alive.
+- no sandbox exported once its pod has been up for a step (its `pause` is moved into the cgroup
+  after its exec; a sample may still catch the cgroup empty, as before runc moves its init in:
+  a container not listed yet and not pause-only, served for that sample by design); the pods
+  were exported by name while alive.
 podmeter's own CPU over the churn is printed (no bound: 2 shared cores)."""
 import json
 import os
@@ -178,7 +179,13 @@ class Podmeter:
         return self.text()
 
     def state(self):
-        return {"rss": rss_bytes(self.proc.pid), "fds": fd_count(self.proc.pid),
+        # The fewest of a few reads: the connection of the scrape just answered may still be
+        # closing (one fd for a moment).
+        fds = []
+        for _ in range(5):
+            fds.append(fd_count(self.proc.pid))
+            time.sleep(0.1)
+        return {"rss": rss_bytes(self.proc.pid), "fds": min(fds),
                 "cpu": cpu_seconds(self.proc.pid), "t": time.monotonic()}
 
     def stop(self):
@@ -243,7 +250,9 @@ def test_a_churn_of_1000_pods_leaves_no_trace(churn_env, tmp_path, capsys):
             while True:
                 text = pm.text()
                 seen.update(p.name for p in alive if f'pod="{p.name}"' in text)
-                sandboxes_exported += [p.name for p in alive if p.sandbox.id[:12] in text]
+                # Pods of earlier steps: a sample may catch a new sandbox's cgroup still empty,
+                # a container not listed yet and not pause-only, served for that sample.
+                sandboxes_exported += [p.name for p in alive[:-COHORT] if p.sandbox.id[:12] in text]
                 if time.monotonic() + 1.0 > next_step:
                     break
                 time.sleep(1.0)
