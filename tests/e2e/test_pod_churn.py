@@ -14,7 +14,7 @@ Ground truth and bounds:
 - RSS at the end, after the stale window, within 2 MiB of where it was after the first 100 pods
   (the same number of pods alive then as at the last step, printed too): its anonymous part
   (RssAnon: heap, stacks), where podmeter's state lives; VmRSS also counts the pages of the
-  32 MiB binary and its libraries as code paths first run (printed, ~0.5 MiB more). Before the
+  32 MiB binary and its libraries as code paths first run (printed). Before the
   churn every one of civetweb's 768 workers serves one /metrics request: it hands each
   connection to the worker that waited longest, and each keeps what its first request touched
   (~35 KB, 27 MiB in all, then flat), a one-time cost that would otherwise grow RSS by that
