@@ -179,10 +179,14 @@ std::vector<PodSample> Sampler::Read(const std::vector<PodMeta>* meta) {
 // Step 2, join: OOM totals, start-ups and pod metadata (`meta`: null when none) onto what was read.
 std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods,
                                     const std::vector<PodMeta>* meta) {
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (oom_) {
     // Containers the OOM watcher could not watch (v1 only) still count from the sample's reads.
     size_t unwatched = oom_->Observe(pods, mounts_);
     if (unwatched > 0) counters_.errors["oom_watch"] += unwatched;
+    // A pod whose kill the watcher read after its cgroups were gone is served and forgotten too.
+    for (const auto& [uid, kills] : oom_->totals()) tracker_.TrackUnseen(uid, now);
   }
   if (startup_watcher_) {
     std::map<std::string, StartupRecord> records;
@@ -197,8 +201,6 @@ std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods,
     tracker_.AddStartups(records);
     counters_.startup_watch = startup_watcher_->stats();
   }
-  double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<PodNames> names = tracker_.Join(pods, meta, now);
   if (oom_) {
     for (const std::string& uid : tracker_.forgotten()) oom_->Forget(uid);

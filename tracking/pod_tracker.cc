@@ -12,6 +12,12 @@ void PodTracker::Observe(StartupHistogram* h, double seconds) {
   h->sum += seconds;
 }
 
+void PodTracker::CountStartup(const std::string& container_name, const StartupRecord& rec) {
+  if (rec.startup_seconds) {
+    Observe(&startup_history_[{container_name, rec.clock}], *rec.startup_seconds);
+  }
+}
+
 void PodTracker::ApplyMetadata(const std::vector<PodMeta>& meta, double now) {
   for (const PodMeta& m : meta) {
     TrackedPod& st = pods_[m.uid];
@@ -35,7 +41,10 @@ void PodTracker::ApplyMetadata(const std::vector<PodMeta>& meta, double now) {
       auto unnamed = st.containers.find(c.container_id.substr(0, 12));
       if (unnamed != st.containers.end() && !unnamed->second.named &&
           unnamed->second.id == c.container_id) {
-        if (!cs.startup) cs.startup = unnamed->second.startup;
+        if (!cs.startup && unnamed->second.startup) {
+          cs.startup = unnamed->second.startup;
+          CountStartup(c.name, *cs.startup);  // held back while it had no name
+        }
         st.containers.erase(unnamed);
       }
     }
@@ -79,8 +88,8 @@ void PodTracker::AttachStartups(double now) {
     for (auto& [name, cs] : pod->second.containers) {
       if (cs.id == id && !cs.startup) {
         cs.startup = rec;
-        if (rec.startup_seconds)
-          Observe(&startup_history_[{name, rec.clock}], *rec.startup_seconds);
+        // Counted by name only: a histogram per short id would outlive its pod for ever.
+        if (cs.named) CountStartup(name, rec);
       }
     }
   }
@@ -124,6 +133,11 @@ std::vector<PodNames> PodTracker::Join(const std::vector<PodSample>& pods,
   AttachStartups(now);
   ForgetStale(now);
   return names;
+}
+
+void PodTracker::TrackUnseen(const std::string& uid, double now) {
+  auto [it, inserted] = pods_.try_emplace(uid);
+  if (inserted) it->second.last_seen = now;
 }
 
 void PodTracker::AddStartups(const std::map<std::string, StartupRecord>& startups) {

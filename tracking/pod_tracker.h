@@ -76,13 +76,20 @@ class PodTracker {
   std::vector<PodNames> Join(const std::vector<PodSample>& pods, const std::vector<PodMeta>* meta,
                              double now);
 
+  /// Tracks a pod known from elsewhere only (an OOM kill the watcher read after the pod's cgroups
+  /// were gone, before any sample listed it) as if seen at `now`, unless it is tracked already:
+  /// its series are served and it is forgotten after stale-after like any other pod (with
+  /// OomAccounting's state for it, through forgotten()).
+  void TrackUnseen(const std::string& uid, double now);
+
   /// Records start-up measurements by container id (taken once each; dropped when no container
   /// of a tracked pod takes them within stale-after).
   void AddStartups(const std::map<std::string, StartupRecord>& startups);
 
   /// Every pod seen within stale-after, by uid.
   const std::map<std::string, TrackedPod>& pods() const { return pods_; }
-  /// Start-up durations of every container start seen, by (container name, clock).
+  /// Start-up durations of every container start seen, by (container name, clock): a container
+  /// counts once the metadata names it (never under its short id).
   const std::map<std::pair<std::string, std::string>, StartupHistogram>& startup_history() const {
     return startup_history_;
   }
@@ -100,6 +107,8 @@ class PodTracker {
   void AttachStartups(double now);
   void ForgetStale(double now);
   static void Observe(StartupHistogram* h, double seconds);
+  /// Adds a joined start-up to the histogram of its container name.
+  void CountStartup(const std::string& container_name, const StartupRecord& rec);
 
   double stale_after_;
   std::map<std::string, TrackedPod> pods_;         // by uid

@@ -105,6 +105,7 @@ void StartupWatcher::PublishStats() {
 
 void StartupWatcher::Enqueue(const std::string& pod_uid, const std::string& container_id,
                              const std::string& dir) {
+  if (!queued_.emplace(container_id, dir).second) return;  // found by the scan and the watch
   Announce(pod_uid, container_id, dir);
   auto now = std::chrono::steady_clock::now();
   Pending p;
@@ -287,6 +288,20 @@ std::optional<std::chrono::nanoseconds> StartupWatcher::TimeToNextCheck() const 
                                                    next - std::chrono::steady_clock::now()));
 }
 
+// The kernel drops a watch (IN_IGNORED) when the directory's inode goes, which cgroupfs does not
+// do at rmdir: the watches and queued ids of removed cgroups are dropped here, once a second.
+void StartupWatcher::Sweep() {
+  for (auto it = watch_dirs_.begin(); it != watch_dirs_.end();) {
+    if (::access(it->second.c_str(), F_OK) == 0) {
+      ++it;
+      continue;
+    }
+    ::inotify_rm_watch(inotify_fd_, it->first);
+    it = watch_dirs_.erase(it);
+  }
+  std::erase_if(queued_, [](const auto& kv) { return ::access(kv.second.c_str(), F_OK) != 0; });
+}
+
 void StartupWatcher::Run() {
   while (!stop_) {
     pollfd fds[3] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {connector_.fd(), POLLIN, 0}};
@@ -299,6 +314,10 @@ void StartupWatcher::Run() {
     connector_.Drain(&execs_);
     DrainInotify();
     CheckDue();
+    if (auto now = std::chrono::steady_clock::now(); now >= next_sweep_) {
+      Sweep();
+      next_sweep_ = now + std::chrono::seconds(1);
+    }
     PublishStats();
   }
 }

@@ -127,6 +127,7 @@ class StartupWatcher {
   std::chrono::steady_clock::duration PollInterval(std::chrono::steady_clock::duration age) const;
   std::optional<std::chrono::nanoseconds> TimeToNextCheck() const;
   void PublishStats();
+  void Sweep();
 
   Options options_;
   int inotify_fd_ = -1;
@@ -136,6 +137,10 @@ class StartupWatcher {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::map<int, std::string> watch_dirs_;  // inotify wd → directory
+  // Container id → directory of every container queued whose cgroup still exists: a container
+  // both found by the scan of its new pod and reported by the pod's watch is queued once.
+  std::map<std::string, std::string> queued_;
+  std::chrono::steady_clock::time_point next_sweep_{};
   std::vector<Pending> pending_;
   ExecHistory execs_;
   StartupWatcherStats counts_;  // the thread's own copy

@@ -128,6 +128,29 @@ TEST(PodTracker, GonePodsDisappearAfterStaleAfter) {
   EXPECT_EQ(Text(t), "");
 }
 
+// OomAccounting keeps a pod's kills read by the OOM watcher after the whole pod was gone (no
+// sample listed it); the tracker is what forgets pods. Such a pod used to be neither served nor
+// ever forgotten (its OOM state stayed for ever): now it is tracked from its kill, served under
+// its uid, and forgotten after stale-after like any other.
+TEST(PodTracker, APodOnlyTheOomWatcherSawIsServedThenForgottenAfterStaleAfter) {
+  PodTracker t(300);
+  t.TrackUnseen(kUid, 1000);
+  t.Join({}, nullptr, 1000);
+  const std::string kills = "podmeter_pod_oom_kills_total{namespace=\"\",pod=\"" + kUid + "\"}";
+  EXPECT_EQ(SeriesValue(Text(t, {{kUid, 1}}), kills), "1");
+  t.TrackUnseen(kUid, 1200);  // still in OomAccounting: not seen again for all that
+  t.Join({}, nullptr, 1200);
+  EXPECT_TRUE(t.forgotten().empty());
+  t.Join({}, nullptr, 1301);
+  EXPECT_EQ(t.forgotten(), std::vector<std::string>{kUid});
+  EXPECT_EQ(Text(t), "");
+  // A tracked pod is not touched: its last sight stays what the samples said.
+  t.Join(Samples(kIdA), nullptr, 2000);
+  t.TrackUnseen(kUid, 2250);
+  t.Join({}, nullptr, 2301);
+  EXPECT_EQ(t.forgotten(), std::vector<std::string>{kUid});
+}
+
 TEST(PodTracker, StartupsBecomeGaugesAndAHistogramLabelledWithTheirClock) {
   PodTracker t(300);
   StartupRecord r;
@@ -173,6 +196,42 @@ TEST(PodTracker, StartupsBecomeGaugesAndAHistogramLabelledWithTheirClock) {
                         "podmeter_container_startup_duration_seconds_count{container=\"web\","
                         "clock=\"fork\"}"),
             "1");
+}
+
+// A start-up joined while the container has no name yet (it listened before the pod list named
+// it; with no pod source it never gets one) goes into the histogram under its name once the
+// metadata gives one, never under its short id: a histogram per container id would be 16 series
+// per container start, kept for ever after its pod is gone (issue 15's churn test found them).
+TEST(PodTracker, AStartupJoinedBeforeTheContainersNameIsCountedUnderTheNameOnly) {
+  PodTracker t(300);
+  StartupRecord r;
+  r.pod_uid = kUid;
+  r.start_time = 1795000000.25;
+  r.startup_seconds = 0.042;
+  t.AddStartups({{kIdA, r}});
+  t.Join(Samples(kIdA), nullptr, 1000);
+  std::string text = Text(t);
+  const std::string unnamed =
+      "{namespace=\"\",pod=\"" + kUid + "\",container=\"aaaaaaaaaaaa\",clock=\"exec\"}";
+  EXPECT_EQ(SeriesValue(text, "podmeter_container_startup_seconds" + unnamed), "0.042") << text;
+  EXPECT_EQ(text.find("podmeter_container_startup_duration_seconds"), std::string::npos) << text;
+
+  std::vector<PodMeta> meta = {Meta(kIdA, 0)};
+  t.Join(Samples(kIdA), &meta, 1001);
+  t.Join(Samples(kIdA), &meta, 1002);  // counted once
+  text = Text(t);
+  const std::string web =
+      "podmeter_container_startup_duration_seconds_count{container=\"web\","
+      "clock=\"exec\"}";
+  EXPECT_EQ(SeriesValue(text, web), "1") << text;
+  EXPECT_EQ(text.find("container=\"aaaaaaaaaaaa\""), std::string::npos) << text;
+
+  // A pod never named (no pod source): gone after stale-after, leaving nothing behind.
+  PodTracker nameless(300);
+  nameless.AddStartups({{kIdB, r}});
+  nameless.Join(Samples(kIdB), nullptr, 1000);
+  nameless.Join({}, nullptr, 1301);
+  EXPECT_EQ(Text(nameless), "");
 }
 
 TEST(PodTracker, AContainerThatNeverListenedHasAStartTimeButNoStartupFigure) {
