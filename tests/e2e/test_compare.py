@@ -1,0 +1,117 @@
+"""bench/compare's pieces: the floor program reads what its list names (counted against the files
+themselves), and a 2-pod, 3 s run of podmeter and the floor makes the synthetic node in real v1
+cgroups, measures both, and removes every cgroup and process. The Go peers (cAdvisor's library
+stand-in, process-exporter) and node_exporter run the same way when they are built/installed
+(bench/compare/build_peers.sh), else those cases are skipped."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness import ROOT, podmeter_bin
+from kubepods_v1 import v1_mounts
+
+sys.path.insert(0, os.path.join(ROOT, "bench", "compare"))
+import compare  # noqa: E402
+
+needs_v1 = pytest.mark.skipif(
+    os.geteuid() != 0 or not all(c in v1_mounts() for c in ("cpu", "cpuacct", "memory", "pids")),
+    reason="needs root and cgroup v1 (cpu, cpuacct, memory, pids)")
+
+
+def test_floor_reads_each_listed_file_and_each_pids_proc_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(compare, "CACHE", str(tmp_path / "cache"))
+    files = []
+    for i, text in enumerate(["12345\n", "a" * 5000, ""]):
+        p = tmp_path / f"f{i}"
+        p.write_text(text)
+        files.append(p)
+    # Two live pids (this process and its parent): 3 /proc files each.
+    pids = [os.getpid(), os.getppid()]
+    procs = tmp_path / "cgroup.procs"
+    procs.write_text("".join(f"{p}\n" for p in pids))
+    listing = tmp_path / "list"
+    listing.write_text("".join(f"f {p}\n" for p in files) + f"p {procs}\n"
+                       f"f {tmp_path / 'absent'}\n# comment\n")
+    res = subprocess.run([compare.floor_binary(), str(listing), "3", "10"], capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    got = dict(kv.split("=") for kv in res.stdout.split())
+    assert got["rounds"] == "3"
+    assert int(got["opens"]) == len(files) + 1 + 3 * len(pids) + 1  # + cgroup.procs + absent
+    assert got["failed"] == "1"
+    listed = sum(p.stat().st_size for p in files) + procs.stat().st_size
+    # /proc files of two live processes: stat, status and statm hold at least ~100 bytes each.
+    assert listed + 3 * len(pids) * 20 < int(got["bytes"]) < listed + 3 * len(pids) * 4096
+
+
+def _run(tmp_path, tools, pods=2, window=3):
+    out = tmp_path / "compare.json"
+    rc = compare.main(["--pods", str(pods), "--window", str(window), "--warmup", "2",
+                       "--no-growth", "--tools", ",".join(tools), "--podmeter", podmeter_bin(),
+                       "--json", str(out)])
+    assert rc == 0
+    return json.loads(out.read_text())
+
+
+def _sleepers():
+    """pids of `sleep` processes in any kubepods cgroup."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                cg = f.read()
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if "/kubepods/" in cg and comm == "sleep":
+            found.append(pid)
+    return found
+
+
+@needs_v1
+def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
+    mem = v1_mounts()["memory"]
+    existed = os.path.isdir(os.path.join(mem, "kubepods"))
+    data = _run(tmp_path, ["podmeter", "floor"])
+    pm, fl = data["main"]["podmeter"], data["main"]["floor"]
+    # 3 s at 1 s: three scrapes of a /metrics that holds both pods' series.
+    assert pm["scrapes"] == 3
+    assert pm["bytes"] > 10_000
+    assert 0 < pm["cpu_ms_per_s"] < 1000
+    assert pm["peak_rss_mib"] >= pm["steady_rss_mib"] > 1
+    assert pm["p50_ms"] <= pm["p99_ms"]
+    # The floor's opens per sample: per pod 3 cgroups × 11 cgroup files, per container tasks and
+    # cgroup.procs, per process stat/status/statm (9 processes per pod), none failed.
+    floor = dict(kv.split("=") for kv in fl["floor"].split())
+    assert int(floor["opens"]) == 2 * (3 * 11 + 2 * 2 + 9 * 3), floor
+    assert floor["failed"] == "0"
+    assert fl["p99_ms"] is None and fl["bytes"] is None
+    printed = capsys.readouterr().out
+    assert "| podmeter | " in printed and "| floor: " in printed
+    # Everything made is gone.
+    assert _sleepers() == []
+    if not existed:
+        assert not os.path.exists(os.path.join(mem, "kubepods"))
+    leftovers = [d for d in os.listdir(os.path.join(mem, "kubepods", "burstable"))
+                 if d.startswith("pod")] if existed and os.path.isdir(
+        os.path.join(mem, "kubepods", "burstable")) else []
+    assert leftovers == []
+
+
+@needs_v1
+@pytest.mark.parametrize("tool", ["cadvisor-lib", "process-exporter", "node_exporter"])
+def test_peer_is_measured_on_two_pods(tmp_path, tool):
+    class A:  # what compare.missing() reads
+        podmeter = podmeter_bin()
+    why = compare.missing(tool, A)
+    if why:
+        pytest.skip(why)
+    data = _run(tmp_path, ["podmeter", tool])
+    r = data["main"][tool]
+    assert r["scrapes"] == 3 and r["bytes"] > 1000
+    assert r["peak_rss_mib"] > 1
+    assert _sleepers() == []
