@@ -246,6 +246,20 @@ def measure(proc, port, window, interval):
     }
 
 
+def opens_per_second(pid, seconds, workdir):
+    """openat calls per second of pid and its threads, from `strace -f` attached for `seconds`
+    (after the measured window: strace slows the process), or None without strace."""
+    if not shutil.which("strace"):
+        return None
+    out = os.path.join(workdir, f"strace-{pid}.txt")
+    subprocess.run(["timeout", "-s", "INT", str(seconds), "strace", "-f", "-qq", "-e",
+                    "trace=openat,open", "-o", out, "-p", str(pid)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=seconds + 30)
+    with open(out) as f:
+        n = sum(1 for line in f if "open" in line and "resumed>" not in line)
+    return n / seconds
+
+
 def stop(proc, grace=10.0):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -287,11 +301,13 @@ def tool_command(tool, node, port, args, workdir):
                 "--pods-file", node.pods_file], "/healthz"
     if tool == "cadvisor-lib":
         return [os.path.join(CACHE, "cadvisor-lib"), "--listen", f"127.0.0.1:{port}",
-                "--housekeeping", f"{args.interval}s"], "/metrics"
+                "--housekeeping", f"{args.interval}s",
+                "--raw-cgroup-prefix-whitelist", "/kubepods"], "/metrics"
     if tool == "process-exporter":
         config = os.path.join(workdir, "process-exporter.yml")
         with open(config, "w") as f:
-            f.write('process_names:\n  - name: "{{.Cgroups}}"\n    cmdline: [".+"]\n')
+            # The synthetic node's processes (all named sleep), one group per cgroup.
+            f.write('process_names:\n  - name: "{{.Cgroups}}"\n    comm: [sleep]\n')
         return [os.path.join(CACHE, "process-exporter"), "-config.path", config,
                 "-web.listen-address", f"127.0.0.1:{port}"], "/metrics"
     if tool == "node_exporter":
@@ -331,6 +347,8 @@ def run_tool(tool, node, args, workdir):
             wait_ready(proc, port, ready, 60.0, log)
         time.sleep(args.warmup)  # first samples, discovery of every cgroup
         result = measure(proc, port if ready else None, args.window, args.interval)
+        if tool == "podmeter" and args.count_opens:
+            result["opens_per_s"] = opens_per_second(proc.pid, args.count_opens, workdir)
     finally:
         stop(proc)
     if tool == "floor":
@@ -351,7 +369,8 @@ def fmt(v, unit="", digits=1):
 def ratio(v, base):
     if v is None or not base:
         return ""
-    return f" ({v / base:.1f}×)"
+    x = v / base
+    return f" ({x:.0f}×)" if x >= 10 else f" ({x:.1f}×)" if x >= 1 else f" ({x:.2f}×)"
 
 
 def main_table(results, node_desc):
@@ -393,8 +412,8 @@ def growth_table(growth):
 
 LABELS = {
     "podmeter": "podmeter",
-    "cadvisor-lib": "cAdvisor v0.60.5 library (our main stands in for its binary; housekeeping 1 s, cpu/memory/process/oom only)",
-    "process-exporter": "process-exporter v0.8.7 (grouped by cgroup, its defaults)",
+    "cadvisor-lib": "cAdvisor v0.60.5 library (our main stands in for its binary; housekeeping 1 s, cpu/memory/process/oom only, /kubepods only)",
+    "process-exporter": "process-exporter v0.8.7 (the node's processes grouped by cgroup, its defaults)",
     "node_exporter": "node_exporter (Debian; cpu, meminfo, loadavg, stat collectors, for scale)",
     "floor": "floor: open/read/close of the same files once, in C",
 }
@@ -457,6 +476,8 @@ def parse_args(argv):
     p.add_argument("--no-growth", action="store_true")
     p.add_argument("--podmeter", default=os.path.join(ROOT, "build", "exporter", "podmeter"))
     p.add_argument("--json", help="also write the figures here")
+    p.add_argument("--count-opens", type=int, default=5,
+                   help="seconds of strace after podmeter's window to count its opens (0: off)")
     p.add_argument("--build-peers", action="store_true", help="run build_peers.sh first")
     a = p.parse_args(argv)
     a.tools = [t for t in a.tools.split(",") if t]
@@ -519,6 +540,9 @@ def main(argv=None):
               "binary.")
     if "floor" in results and "skipped" not in results["floor"]:
         print(f"floor per sample: {results['floor'].get('floor', '')}")
+    if (results.get("podmeter") or {}).get("opens_per_s") is not None:
+        print(f"podmeter opens per second: {results['podmeter']['opens_per_s']:.0f} "
+              f"(strace -f for {args.count_opens} s after its window)")
     if growth:
         print()
         print(growth_table(growth))
