@@ -504,8 +504,7 @@ def main(argv=None):
     runs = 1 + len(args.growth) * 1
     per_node = (args.window + args.warmup + 20) * max(len(args.tools), len(args.growth_tools))
     sleep_seconds = runs * per_node + 300  # the sleepers outlive no run by much
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    old_handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     workdir = tempfile.mkdtemp(prefix="podmeter-compare-")
     lock = None
     out = {}
@@ -532,6 +531,8 @@ def main(argv=None):
         if lock:
             lock.close()
         shutil.rmtree(workdir, ignore_errors=True)
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
     print(f"# bench/compare — {out['machine']}\n")
     print(main_table(results, desc))
     if "cadvisor-lib" in results and "skipped" not in results["cadvisor-lib"]:
