@@ -246,18 +246,52 @@ def measure(proc, port, window, interval):
     }
 
 
-def opens_per_second(pid, seconds, workdir):
-    """openat calls per second of pid and its threads, from `strace -f` attached for `seconds`
-    (after the measured window: strace slows the process), or None without strace."""
+def samples_total(port):
+    """podmeter_samples_total from podmeter's /metrics."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        for line in conn.getresponse().read().decode().splitlines():
+            if line.startswith("podmeter_samples_total"):
+                return float(line.split()[-1])
+    finally:
+        conn.close()
+    return None
+
+
+def open_kind(path):
+    """/proc/<pid>/stat -> /proc/<pid>/stat; a cgroup file -> its name; else the path."""
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[1] == "proc" and parts[2].isdigit():
+        return "/proc/<pid>/" + "/".join(parts[3:])
+    if path.startswith("/sys/fs/cgroup/"):
+        return parts[-1]
+    return path
+
+
+def opens_per_sample(pid, port, seconds, workdir):
+    """(opens per sample, {kind: opens per sample}) of podmeter, from `strace -f` attached for
+    `seconds` (after the measured window: strace slows it) and podmeter_samples_total before and
+    after; None without strace or without a finished sample."""
     if not shutil.which("strace"):
         return None
     out = os.path.join(workdir, f"strace-{pid}.txt")
+    before = samples_total(port)
     subprocess.run(["timeout", "-s", "INT", str(seconds), "strace", "-f", "-qq", "-e",
                     "trace=openat,open", "-o", out, "-p", str(pid)],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=seconds + 30)
+    after = samples_total(port)
+    if before is None or after is None or after <= before:
+        return None
+    kinds = {}
     with open(out) as f:
-        n = sum(1 for line in f if "open" in line and "resumed>" not in line)
-    return n / seconds
+        for line in f:
+            if "open" not in line or "resumed>" in line or '"' not in line:
+                continue
+            kind = open_kind(line.split('"')[1])
+            kinds[kind] = kinds.get(kind, 0) + 1
+    n = after - before
+    return sum(kinds.values()) / n, {k: v / n for k, v in sorted(kinds.items())}
 
 
 def stop(proc, grace=10.0):
@@ -348,7 +382,9 @@ def run_tool(tool, node, args, workdir):
         time.sleep(args.warmup)  # first samples, discovery of every cgroup
         result = measure(proc, port if ready else None, args.window, args.interval)
         if tool == "podmeter" and args.count_opens:
-            result["opens_per_s"] = opens_per_second(proc.pid, args.count_opens, workdir)
+            opens = opens_per_sample(proc.pid, port, args.count_opens, workdir)
+            if opens:
+                result["opens_per_sample"], result["opens_by_kind"] = opens
     finally:
         stop(proc)
     if tool == "floor":
@@ -477,7 +513,7 @@ def parse_args(argv):
     p.add_argument("--podmeter", default=os.path.join(ROOT, "build", "exporter", "podmeter"))
     p.add_argument("--json", help="also write the figures here")
     p.add_argument("--count-opens", type=int, default=5,
-                   help="seconds of strace after podmeter's window to count its opens (0: off)")
+                   help="seconds of strace after podmeter's window to count its opens per sample (0: off)")
     p.add_argument("--build-peers", action="store_true", help="run build_peers.sh first")
     a = p.parse_args(argv)
     a.tools = [t for t in a.tools.split(",") if t]
@@ -541,9 +577,11 @@ def main(argv=None):
               "binary.")
     if "floor" in results and "skipped" not in results["floor"]:
         print(f"floor per sample: {results['floor'].get('floor', '')}")
-    if (results.get("podmeter") or {}).get("opens_per_s") is not None:
-        print(f"podmeter opens per second: {results['podmeter']['opens_per_s']:.0f} "
-              f"(strace -f for {args.count_opens} s after its window)")
+    pm = results.get("podmeter") or {}
+    if pm.get("opens_per_sample") is not None:
+        kinds = ", ".join(f"{k} {v:.0f}" for k, v in pm["opens_by_kind"].items() if v >= 0.5)
+        print(f"podmeter opens per sample: {pm['opens_per_sample']:.0f} (strace -f for "
+              f"{args.count_opens} s after its window, over the samples it finished): {kinds}")
     if growth:
         print()
         print(growth_table(growth))
