@@ -263,7 +263,10 @@ def open_kind(path):
     """/proc/<pid>/stat -> /proc/<pid>/stat; a cgroup file -> its name; else the path."""
     parts = path.split("/")
     if len(parts) >= 4 and parts[1] == "proc" and parts[2].isdigit():
-        return "/proc/<pid>/" + "/".join(parts[3:])
+        rest = parts[3:]
+        if len(rest) >= 2 and rest[0] == "task" and rest[1].isdigit():
+            rest = ["task", "<tid>"] + rest[2:]
+        return "/proc/<pid>/" + "/".join(rest)
     if path.startswith("/sys/fs/cgroup/"):
         return parts[-1]
     return path
