@@ -21,7 +21,7 @@ pods. Needs root and cgroup v1 (cpu, cpuacct, memory, pids). Holds the host lock
 (/run/lock/podmeter-host.lock) while the synthetic node exists; removes every cgroup and process
 it made, also on Ctrl-C or failure. Scrapes go to 127.0.0.1 only.
 
-  bench/compare/compare.py                       # everything (≈ 10 min)
+  bench/compare/compare.py                       # everything (≈ 6 min)
   bench/compare/compare.py --tools podmeter,floor --pods 2 --window 3 --no-growth
   bench/compare/compare.py --build-peers         # build the Go peers first (needs the Go proxy)
 """
@@ -505,15 +505,16 @@ def run_node(pods, tools, args, workdir, sleep_seconds):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pods", type=int, default=110)
+    p.add_argument("--pods", type=int, default=110, help="pods of the main table (2 containers, 9 processes each)")
     p.add_argument("--window", type=float, default=30.0, help="seconds each tool is measured")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds after ready, not measured")
     p.add_argument("--interval", type=float, default=1.0, help="sample and scrape interval")
-    p.add_argument("--tools", default=",".join(TOOLS))
+    p.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, of: " + ", ".join(TOOLS))
     p.add_argument("--growth", default="30,110,250", help="pod counts of the growth table")
-    p.add_argument("--growth-tools", default="podmeter,floor")
+    p.add_argument("--growth-tools", default="podmeter,floor", help="tools of the growth table")
     p.add_argument("--no-growth", action="store_true")
-    p.add_argument("--podmeter", default=os.path.join(ROOT, "build", "exporter", "podmeter"))
+    p.add_argument("--podmeter", default=os.path.join(ROOT, "build", "exporter", "podmeter"),
+                   help="the podmeter binary")
     p.add_argument("--json", help="also write the figures here")
     p.add_argument("--count-opens", type=int, default=5,
                    help="seconds of strace after podmeter's window to count its opens per sample (0: off)")
