@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -260,40 +261,65 @@ def samples_total(port):
 
 
 def open_kind(path):
-    """/proc/<pid>/stat -> /proc/<pid>/stat; a cgroup file -> its name; else the path."""
-    parts = path.split("/")
-    if len(parts) >= 4 and parts[1] == "proc" and parts[2].isdigit():
-        rest = parts[3:]
-        if len(rest) >= 2 and rest[0] == "task" and rest[1].isdigit():
-            rest = ["task", "<tid>"] + rest[2:]
-        return "/proc/<pid>/" + "/".join(rest)
-    if path.startswith("/sys/fs/cgroup/"):
-        return parts[-1]
+    """/proc/<pid>/stat (any proc root) -> "/proc/<pid>/stat"; a cgroup file -> its name."""
+    m = re.search(r"/proc/\d+/(task/\d+/)?(.*)$", path)
+    if m:
+        return "/proc/<pid>/" + ("task/<tid>/" if m.group(1) else "") + m.group(2)
+    if "/sys/fs/cgroup/" in path:
+        return path.rsplit("/", 1)[-1]
     return path
 
 
 def opens_per_sample(pid, port, seconds, workdir):
-    """(opens per sample, {kind: opens per sample}) of podmeter, from `strace -f` attached for
-    `seconds` (after the measured window: strace slows it) and podmeter_samples_total before and
-    after; None without strace or without a finished sample."""
+    """(opens per sample, {kind: opens per sample}) of podmeter, from `strace -f -ttt` attached
+    for `seconds` after the measured window (strace slows it). The samples are delimited by
+    polling podmeter_samples_total every 50 ms: only the opens between the first and the last
+    increment seen are counted, over the samples finished between them. None without strace or
+    without two increments."""
     if not shutil.which("strace"):
         return None
     out = os.path.join(workdir, f"strace-{pid}.txt")
-    before = samples_total(port)
-    subprocess.run(["timeout", "-s", "INT", str(seconds), "strace", "-f", "-qq", "-e",
-                    "trace=openat,open", "-o", out, "-p", str(pid)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=seconds + 30)
-    after = samples_total(port)
-    if before is None or after is None or after <= before:
+    tracer = subprocess.Popen(["strace", "-f", "-qq", "-ttt", "-e", "trace=openat,open", "-o", out,
+                               "-p", str(pid)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    marks = []  # (wall time just after samples_total moved, its value)
+    try:
+        time.sleep(0.5)  # attached to every thread
+        last = samples_total(port)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            value = samples_total(port)
+            if value is not None and last is not None and value > last:
+                marks.append((time.time(), value))
+            last = value
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        try:
+            tracer.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            tracer.kill()
+            tracer.wait()
+    if len(marks) < 2:
         return None
+    (t0, s0), (t1, s1) = marks[0], marks[-1]
     kinds = {}
     with open(out) as f:
         for line in f:
-            if "open" not in line or "resumed>" in line or '"' not in line:
+            fields = line.split(None, 2)
+            if len(fields) < 3 or '"' not in fields[2] or "resumed>" in fields[2]:
                 continue
-            kind = open_kind(line.split('"')[1])
+            try:
+                ts = float(fields[1])
+            except ValueError:
+                continue
+            if not t0 <= ts < t1:
+                continue
+            kind = open_kind(fields[2].split('"')[1])
+            if "O_DIRECTORY" in fields[2]:
+                kind = kind + "/" if kind.startswith("/proc") else "cgroup directory listings"
             kinds[kind] = kinds.get(kind, 0) + 1
-    n = after - before
+    n = s1 - s0
     return sum(kinds.values()) / n, {k: v / n for k, v in sorted(kinds.items())}
 
 
@@ -516,7 +542,7 @@ def parse_args(argv):
     p.add_argument("--podmeter", default=os.path.join(ROOT, "build", "exporter", "podmeter"),
                    help="the podmeter binary")
     p.add_argument("--json", help="also write the figures here")
-    p.add_argument("--count-opens", type=int, default=5,
+    p.add_argument("--count-opens", type=int, default=8,
                    help="seconds of strace after podmeter's window to count its opens per sample (0: off)")
     p.add_argument("--build-peers", action="store_true", help="run build_peers.sh first")
     a = p.parse_args(argv)
