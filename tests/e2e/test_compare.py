@@ -5,12 +5,13 @@ stand-in, process-exporter) and node_exporter run the same way when they are bui
 (bench/compare/build_peers.sh), else those cases are skipped."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from harness import ROOT, podmeter_bin
+from harness import FIXTURES, ROOT, podmeter_bin, running_podmeter
 from kubepods_v1 import v1_mounts
 
 sys.path.insert(0, os.path.join(ROOT, "bench", "compare"))
@@ -122,3 +123,43 @@ def test_peer_is_measured_on_two_pods(tmp_path, tool):
     assert r["peak_rss_mib"] > 1
     assert _sleepers() == []
     assert _pod_dirs() == before
+
+
+def _pod_and_container_cgroups(root, file):
+    """Directories of pods (pod<uid>) and containers (64 hex) under root/**/kubepods holding file."""
+    n = 0
+    for dirpath, _, files in os.walk(root):
+        base = os.path.basename(dirpath)
+        is_id = len(base) == 64 and all(c in "0123456789abcdef" for c in base)
+        if "/kubepods" in dirpath and file in files and (base.startswith("pod") or is_id):
+            n += 1
+    return n
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace")
+def test_opens_per_sample_counts_whole_samples(tmp_path):
+    """podmeter on the v1-cgroupfs fixture tree: each cgroup file podmeter opens in a sample is
+    opened once per pod or container cgroup that holds it, and the counts are whole numbers (the
+    opens between two increments of podmeter_samples_total are whole samples)."""
+    tree = os.path.join(FIXTURES, "v1-cgroupfs")
+    cgroup_root = os.path.join(tree, "sys", "fs", "cgroup")
+    with running_podmeter("--interval", "0.3", "--cgroup-root", cgroup_root,
+                          "--proc-root", os.path.join(tree, "proc")) as base:
+        port = int(base.rsplit(":", 1)[1])
+        pid = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _listens(p, port))
+        total, kinds = compare.opens_per_sample(pid, port, 3, str(tmp_path))
+    assert total == round(total), kinds
+    assert all(v == round(v) for v in kinds.values()), kinds
+    # A file podmeter opens in every sample is opened once per pod/container cgroup (10 here);
+    # one it keeps open or reads only for new cgroups is not in kinds at all.
+    for name in ("cpuacct.usage", "cpu.stat", "memory.stat", "memory.usage_in_bytes"):
+        if name in kinds:
+            assert kinds[name] == _pod_and_container_cgroups(cgroup_root, name), (name, kinds)
+
+
+def _listens(pid, port):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f"127.0.0.1:{port}".encode() in f.read()
+    except OSError:
+        return False
