@@ -525,7 +525,12 @@ def run_node(pods, tools, args, workdir, sleep_seconds):
                 print(f"compare: {tool}: skipped ({why})", file=sys.stderr, flush=True)
                 continue
             print(f"compare: {tool} alone for {args.window} s ...", file=sys.stderr, flush=True)
-            results[tool] = run_tool(tool, node, args, workdir)
+            try:
+                results[tool] = run_tool(tool, node, args, workdir)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                # One tool that fails (exits, never ready) does not cost the others' figures.
+                results[tool] = {"skipped": f"failed: {e}"}
+                print(f"compare: {tool}: failed: {e}", file=sys.stderr, flush=True)
     return procs, results
 
 
