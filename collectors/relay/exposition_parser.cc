@@ -172,6 +172,10 @@ std::string NormalizeHelp(std::string_view raw) {
       ++i;
     } else if (c == '\\') {
       out += "\\\\";
+    } else if (c == '\r') {
+      // Dropped: a line's CRLF loses only its last CR, so a CR kept in the text would come
+      // back one shorter from its own exposition (found by the fuzzer: "# HELP v x\r\r\n").
+      continue;
     } else {
       out += c;
     }

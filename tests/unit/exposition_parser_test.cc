@@ -217,6 +217,19 @@ TEST(ExpositionParser, HelpEscapesAreKeptInExpositionForm) {
   EXPECT_NE(text.find("# HELP a Back\\\\slash and\\nnew line\n"), std::string::npos) << text;
 }
 
+TEST(ExpositionParser, CarriageReturnsInHelpAreDropped) {
+  // A CRLF line loses its CR; further CRs in the text are dropped too, so that the family reads
+  // back the same from its own exposition (the fuzzer's "# HELP v x\r\r\n" came back as "x").
+  std::vector<MetricFamily> f = MustParse("# HELP v x\r\r\n# HELP w a\rb\r\nv nan\nw 1\r\n");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].help, "x");
+  EXPECT_EQ(f[1].help, "ab");
+  std::vector<MetricFamily> again = MustParse(Serialize(f));
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].help, "x");
+  EXPECT_EQ(again[1].help, "ab");
+}
+
 TEST(ExpositionParser, LabelValueEscapesAndSyntax) {
   std::vector<MetricFamily> f = MustParse(
       "m{a=\"q\\\"uote\",b=\"back\\\\slash\",c=\"new\\nline\",d=\"keep\\t\"} 1\n"
