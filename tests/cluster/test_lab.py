@@ -92,7 +92,10 @@ def test_every_k6_scenario_has_numbers_for_the_three_runtimes(lab_run, name):
     assert {r["runtime"] for r in rows} == RUNTIMES
     for r in rows:
         assert r["requests"] > 0, r
-        assert r["p95_ms"] > 0, r
+        assert r["max_ms"] > 0, r
+        # A refused connection takes 0 ms: when more than 5 % of the requests failed (the
+        # squeezed Django while its liveness probe restarts it: 96 % refused), p95 is one of them.
+        assert r["p95_ms"] > 0 or r["failed_rate"] > 0.05, r
 
 
 def test_interference_spikes_go_and_django_at_once(lab_run):
