@@ -61,22 +61,6 @@ bool MakeCertificate(const std::string& cert, const std::string& key) {
               "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"}) == 0;
 }
 
-// A port on 127.0.0.1 that nobody listens on (bound, then released).
-int UnusedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 // Starts fake_kubelet.py with fresh certificates; the server and the files go with the fixture.
 class PodSourceKubeletTest : public ::testing::Test {
  protected:
@@ -293,7 +277,7 @@ TEST_F(PodSourceKubeletTest, MissingCaFileIsRead) {
 
 TEST_F(PodSourceKubeletTest, ConnectRefused) {
   PodSourceOptions o = KubeletOptions();
-  o.kubelet_url = "https://127.0.0.1:" + std::to_string(UnusedPort()) + "/pods";
+  o.kubelet_url = "https://127.0.0.1:" + std::to_string(testing::ClosedPort()) + "/pods";
   auto poller = Poller(o);
   ASSERT_NE(poller, nullptr);
   poller->PollOnce();

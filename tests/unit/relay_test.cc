@@ -224,23 +224,8 @@ TEST(Relay, NoMetadataNoTargets) {
 // Against real targets
 
 using testing::Child;
+using testing::ClosedPort;
 using testing::TempDir;
-
-// A port on 127.0.0.1 that nothing listens on (bound, never listened on, closed): refused.
-int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 // Resident set size of this process, from /proc/self/statm.
 double RssMiB() {
