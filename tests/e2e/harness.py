@@ -11,6 +11,16 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 GOLDEN = os.path.join(ROOT, "tests", "golden")
+# A python3 -c program that waits for a line on stdin, then touches 64 MiB a page at a time (an
+# OOM kill under a smaller memory limit) and says "survived" if it was not killed.
+ALLOCATE = ("import sys\n"
+            "sys.stdin.readline()\n"
+            "chunks = []\n"
+            "for _ in range(64):\n"
+            "    b = bytearray(1 << 20)\n"
+            "    for i in range(0, len(b), 4096): b[i] = 1\n"
+            "    chunks.append(b)\n"
+            "print('survived', flush=True)\n")
 
 
 def podmeter_bin():

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import ROOT, free_port, parse, running_podmeter, scrape
+from harness import ALLOCATE, ROOT, free_port, parse, running_podmeter, scrape
 from kubepods_v1 import KubepodsContainer, KubepodsPod, podlist, v1_mounts
 
 pytestmark = pytest.mark.skipif(
@@ -133,16 +133,6 @@ def test_restart_is_counted_and_the_old_series_go(tmp_path):
             assert [dict(l)["container_id"] for l in info] == [second.id]
             assert not [k for k in samples if ("container", first.id[:12]) in k[1]]
             assert series(samples, "podmeter_container_kubelet_restarts", **labels)
-
-
-ALLOCATE = ("import sys\n"
-            "sys.stdin.readline()\n"
-            "chunks = []\n"
-            "for _ in range(64):\n"
-            "    b = bytearray(1 << 20)\n"
-            "    for i in range(0, len(b), 4096): b[i] = 1\n"
-            "    chunks.append(b)\n"
-            "print('survived', flush=True)\n")
 
 
 def test_oom_kill_survives_container_removal():

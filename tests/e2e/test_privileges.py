@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from harness import ROOT, free_port, http_get, parse, podmeter_bin, stop_process
+from harness import ALLOCATE, ROOT, free_port, http_get, parse, podmeter_bin, stop_process
 from kubepods_v1 import KubepodsPod, v1_mounts
 
 pytestmark = pytest.mark.skipif(
@@ -37,13 +37,6 @@ NOBODY = 65534
 NONROOT = 65532  # distroless' nonroot
 CONNECTOR_WARNING = "no kernel process connector"
 INTERVAL = 5  # s: the OOM kill and the container's removal both fall between two samples
-ALLOCATE = ("import sys\n"
-            "sys.stdin.readline()\n"
-            "chunks = []\n"
-            "for _ in range(64):\n"
-            "    b = bytearray(1 << 20)\n"
-            "    for i in range(0, len(b), 4096): b[i] = 1\n"
-            "    chunks.append(b)\n")
 
 
 def setpriv(caps, uid=0):
