@@ -63,9 +63,9 @@ std::string UrlEncode(std::string_view text) {
   return out;
 }
 
-StatusOr<nlohmann::json> KubeApi::Request(const char* method, const std::string& path,
-                                          const std::string& body,
-                                          const std::string& content_type) const {
+StatusOr<KubeApi::Answer> KubeApi::Send(const char* method, const std::string& path,
+                                        const std::string& body, const std::string& content_type,
+                                        const char* accept) const {
   InitCurlOnce();
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return Status::IoError("curl_easy_init failed");
@@ -79,7 +79,7 @@ StatusOr<nlohmann::json> KubeApi::Request(const char* method, const std::string&
   curl_easy_setopt(curl, CURLOPT_SSLCERT, config_.cert_file.c_str());
   curl_easy_setopt(curl, CURLOPT_SSLKEY, config_.key_file.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  curl_slist* headers = curl_slist_append(nullptr, (std::string("Accept: ") + accept).c_str());
   if (!content_type.empty()) {
     headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
@@ -91,16 +91,35 @@ StatusOr<nlohmann::json> KubeApi::Request(const char* method, const std::string&
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_cleanup(curl);
   curl_slist_free_all(headers);
+  if (rc != CURLE_OK) return Status::Unavailable(std::string(method) + " " + path + ": " + errbuf);
+  return Answer{code, std::move(sink.data)};
+}
+
+StatusOr<nlohmann::json> KubeApi::Request(const char* method, const std::string& path,
+                                          const std::string& body,
+                                          const std::string& content_type) const {
+  auto answer = Send(method, path, body, content_type, "application/json");
+  if (!answer.ok()) return answer.status();
   std::string what = std::string(method) + " " + path;
-  if (rc != CURLE_OK) return Status::Unavailable(what + ": " + errbuf);
-  nlohmann::json doc = nlohmann::json::parse(sink.data, nullptr, false);
-  if (code == 404) return Status::NotFound(what + ": not found");
-  if (code < 200 || code >= 300) {
-    std::string message = doc.is_object() ? doc.value("message", "") : sink.data.substr(0, 300);
-    return Status::InvalidData(what + ": HTTP " + std::to_string(code) + ": " + message);
+  nlohmann::json doc = nlohmann::json::parse(answer->body, nullptr, false);
+  if (answer->code == 404) return Status::NotFound(what + ": not found");
+  if (answer->code < 200 || answer->code >= 300) {
+    std::string message = doc.is_object() ? doc.value("message", "") : answer->body.substr(0, 300);
+    return Status::InvalidData(what + ": HTTP " + std::to_string(answer->code) + ": " + message);
   }
   if (doc.is_discarded()) return Status::InvalidData(what + ": the answer is not JSON");
   return doc;
+}
+
+StatusOr<std::string> KubeApi::GetText(const std::string& path) const {
+  auto answer = Send("GET", path, "", "", "text/plain");
+  if (!answer.ok()) return answer.status();
+  if (answer->code == 404) return Status::NotFound("GET " + path + ": not found");
+  if (answer->code < 200 || answer->code >= 300) {
+    return Status::InvalidData("GET " + path + ": HTTP " + std::to_string(answer->code) + ": " +
+                               answer->body.substr(0, 300));
+  }
+  return std::move(answer->body);
 }
 
 StatusOr<nlohmann::json> KubeApi::Get(const std::string& path) const {

@@ -28,6 +28,8 @@ class KubeApi {
   /// GET `path` (e.g. /api/v1/namespaces/x/pods?labelSelector=…); the body as JSON. NotFound on
   /// 404, Unavailable on a transport failure, InvalidData on another status (with the message).
   StatusOr<nlohmann::json> Get(const std::string& path) const;
+  /// GET `path` whose answer is text (a node's /metrics through the API server's proxy).
+  StatusOr<std::string> GetText(const std::string& path) const;
   /// PATCH with a strategic-merge (`kind` "strategic") or JSON-merge ("merge") patch.
   StatusOr<nlohmann::json> Patch(const std::string& path, const nlohmann::json& patch,
                                  const std::string& kind = "strategic") const;
@@ -38,6 +40,12 @@ class KubeApi {
                                   const nlohmann::json& options = nullptr) const;
 
  private:
+  struct Answer {
+    long code = 0;
+    std::string body;
+  };
+  StatusOr<Answer> Send(const char* method, const std::string& path, const std::string& body,
+                        const std::string& content_type, const char* accept) const;
   StatusOr<nlohmann::json> Request(const char* method, const std::string& path,
                                    const std::string& body, const std::string& content_type) const;
   KubeConfig config_;

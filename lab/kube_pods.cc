@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 
 #include "collectors/kube/pod_metadata.h"
+#include "collectors/relay/exposition_parser.h"
 #include "lab/manifest.h"
 
 namespace podmeter::lab {
@@ -198,16 +200,55 @@ json TopFromPodMetrics(const json& list) {
   return out;
 }
 
-int LivenessKills(const json& events, const std::string& pod) {
-  int kills = 0;
+namespace {
+
+// How many times an event happened: core/v1's count, or the series count of one recorded
+// through events.k8s.io (the kubelet's since 1.19), at least once.
+int Occurrences(const json& event) {
+  int n = 1;
+  for (const json* c : {&Path(event, {"count"}), &Path(event, {"series", "count"})}) {
+    if (c->is_number_integer()) n = std::max(n, c->get<int>());
+  }
+  return n;
+}
+
+int CountEvents(const json& events, const std::string& pod, const std::string& reason,
+                const std::function<bool(const std::string&)>& message_matches) {
+  int n = 0;
   for (const json& e : Path(events, {"items"})) {
     if (Text(Path(e, {"involvedObject", "name"})) != pod) continue;
-    if (Text(Path(e, {"reason"})) != "Killing") continue;
-    if (Text(Path(e, {"message"})).find("liveness") == std::string::npos) continue;
-    const json& count = Path(e, {"count"});
-    kills += count.is_number() ? count.get<int>() : 1;
+    if (Text(Path(e, {"reason"})) != reason) continue;
+    if (message_matches(Text(Path(e, {"message"})))) n += Occurrences(e);
   }
-  return kills;
+  return n;
+}
+
+}  // namespace
+
+int LivenessKills(const json& events, const std::string& pod) {
+  return CountEvents(events, pod, "Killing", [](const std::string& message) {
+    return message.find("liveness") != std::string::npos;
+  });
+}
+
+StatusOr<int> LivenessProbeFailures(std::string_view probe_metrics,
+                                    const std::string& namespace_name, const std::string& pod) {
+  auto families = ParseExposition(probe_metrics);
+  if (!families.ok())
+    return Status::InvalidData("the kubelet's /metrics/probes: " + families.status().message());
+  double failures = 0;
+  for (const prometheus::MetricFamily& f : *families) {
+    if (f.name != "prober_probe_total") continue;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      if (labels["probe_type"] == "Liveness" && labels["result"] == "failed" &&
+          labels["namespace"] == namespace_name && labels["pod"] == pod) {
+        failures += f.type == prometheus::MetricType::Counter ? m.counter.value : m.untyped.value;
+      }
+    }
+  }
+  return static_cast<int>(failures);
 }
 
 KubePods::KubePods(const KubeApi* api, KubePodsOptions options)
@@ -511,6 +552,27 @@ json HpaSummary(const json& timeline, const std::map<std::string, HpaState>& hpa
   return rows;
 }
 
+// Every kubelet's probe counters, through the API server's node proxy; none (and why, printed)
+// when a node does not answer.
+std::vector<std::string> KubePods::NodesProbeMetrics() const {
+  auto nodes = api_->Get("/api/v1/nodes");
+  if (!nodes.ok()) {
+    std::cout << "  probes: " << nodes.status().message() << "\n";
+    return {};
+  }
+  std::vector<std::string> texts;
+  for (const json& n : Path(*nodes, {"items"})) {
+    std::string name = Text(Path(n, {"metadata", "name"}));
+    auto m = api_->GetText("/api/v1/nodes/" + name + "/proxy/metrics/probes");
+    if (!m.ok()) {
+      std::cout << "  probes: " << m.status().message() << "\n";
+      return {};
+    }
+    texts.push_back(std::move(*m));
+  }
+  return texts;
+}
+
 json KubePods::EndScenario(const std::string& scenario) {
   json out = json::object();
   std::vector<ReplicaState> now;
@@ -525,9 +587,11 @@ json KubePods::EndScenario(const std::string& scenario) {
     hpas = hpas_;
   }
   json events;
+  std::vector<std::string> probes;  // every node's /metrics/probes
   if (scenario == "squeeze") {
     auto e = api_->Get("/api/v1/namespaces/" + o_.namespace_name + "/events");
     if (e.ok()) events = *e;
+    probes = NodesProbeMetrics();
   }
   json kubelet = json::array();
   for (const ReplicaState& r : now) {
@@ -537,6 +601,14 @@ json KubePods::EndScenario(const std::string& scenario) {
                 {"restarts_during", r.restarts - (begin.count(r.pod) ? begin[r.pod] : 0)},
                 {"ready", r.ready}};
     if (!events.is_null()) row["liveness_kills"] = LivenessKills(events, r.pod);
+    if (!probes.empty()) {
+      int failures = 0;
+      for (const std::string& text : probes) {
+        auto n = LivenessProbeFailures(text, o_.namespace_name, r.pod);
+        if (n.ok()) failures += *n;
+      }
+      row["liveness_failures"] = failures;
+    }
     kubelet.push_back(row);
   }
   out["kubelet"] = kubelet;

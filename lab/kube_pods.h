@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -60,6 +61,14 @@ nlohmann::json TopFromPodMetrics(const nlohmann::json& list);
 
 /// How many "Killing" events of `pod` say its liveness probe failed (an EventList). Pure.
 int LivenessKills(const nlohmann::json& events, const std::string& pod);
+
+/// How many times the kubelet's liveness probes of pod `namespace_name`/`pod` failed, from the
+/// kubelet's /metrics/probes text: prober_probe_total{probe_type="Liveness",result="failed"}
+/// summed over its containers. (Its "Unhealthy" events are no count: the kubelet's event
+/// recorder passes 25 warnings per pod, then one every 5 minutes, and readiness failures every
+/// second use them up.) Pure.
+StatusOr<int> LivenessProbeFailures(std::string_view probe_metrics,
+                                    const std::string& namespace_name, const std::string& pod);
 
 /// The hpa scenario's table from the replicas recorded over it (app → [[t, spec replicas, ready,
 /// CPU % of request or null], …]) and the HPAs: per app pods at start and end, the most pods,
@@ -118,6 +127,7 @@ class KubePods final : public Pods {
   std::map<std::string, DeploymentState> Deployments() const;
   /// What `kubectl top pods` shows for the namespace now (metrics-server), or null.
   nlohmann::json Top() const;
+  std::vector<std::string> NodesProbeMetrics() const;
   std::map<std::string, HpaState> Hpas() const;
   const KubeApi* api() const { return api_; }
 

@@ -222,7 +222,9 @@ std::optional<std::pair<bool, double>> PodManager::CollectProbe(Replica& r, Prob
   if (r.pid <= 0 || on_hold || p.container_id != r.pod.containers.front().container_id) {
     return std::nullopt;
   }
-  return std::make_pair(p.result.Record(ProbeSucceeded(status)), finished_at);
+  bool ok = ProbeSucceeded(status);
+  if (!ok) ++p.failures;
+  return std::make_pair(p.result.Record(ok), finished_at);
 }
 
 void PodManager::ApplyReadiness(Replica& r) {
@@ -395,6 +397,7 @@ void PodManager::BeginScenario(const std::string& /*scenario*/) {
   for (Replica& r : replicas_) {
     r.restarts_at_begin = r.pod.containers.front().restart_count;
     r.liveness_kills_at_begin = r.liveness_kills;
+    r.liveness_failures_at_begin = r.liveness.failures;
   }
 }
 
@@ -408,6 +411,7 @@ nlohmann::json PodManager::EndScenario(const std::string& /*scenario*/) {
                        {"restarts", c.restart_count},
                        {"restarts_during", c.restart_count - r.restarts_at_begin},
                        {"liveness_kills", r.liveness_kills - r.liveness_kills_at_begin},
+                       {"liveness_failures", r.liveness.failures - r.liveness_failures_at_begin},
                        {"ready", c.ready}});
   }
   return {{"kubelet", kubelet}};

@@ -93,6 +93,7 @@ class PodManager final : public Pods {
     double next_at = 0;
     std::future<std::pair<int, double>> inflight;  ///< (HTTP status or -1, finished at)
     std::string container_id;                      ///< the container it probes
+    int failures = 0;                              ///< probes that failed, ever
   };
   struct Replica {
     AppSpec app;
@@ -106,7 +107,7 @@ class PodManager final : public Pods {
     double started_at = 0, next_start_at = 0;
     std::optional<double> kill_at;  ///< terminating (liveness): SIGKILL at this time
     int liveness_kills = 0;
-    int restarts_at_begin = 0, liveness_kills_at_begin = 0;
+    int restarts_at_begin = 0, liveness_kills_at_begin = 0, liveness_failures_at_begin = 0;
     RestartBackoff backoff;
     Prober readiness, liveness;
   };

@@ -365,17 +365,20 @@ void WriteRollingUpdate(std::ostream& md, const nlohmann::json& rows) {
 // beside podmeter's.
 void WriteRestarts(std::ostream& md, const nlohmann::json& sc) {
   bool any = false;
-  for (const auto& k : At(sc, "kubelet")) any = any || k.value("restarts", 0) > 0;
+  for (const auto& k : At(sc, "kubelet")) {
+    any = any || k.value("restarts", 0) > 0 || k.value("liveness_failures", 0) > 0;
+  }
   if (!any) return;
-  md << "\n### Restarts\n\n| pod | kubelet restarts | by the liveness probe | podmeter restarts "
-        "|\n|---|---|---|---|\n";
+  md << "\n### Restarts\n\n| pod | kubelet restarts | liveness probe failures | by the liveness "
+        "probe | podmeter restarts |\n|---|---|---|---|---|\n";
   for (const auto& k : At(sc, "kubelet")) {
     nlohmann::json podmeter;
     for (const auto& p : At(sc, "podmeter")) {
       if (Str(At(p, "pod")) == Str(At(k, "pod"))) podmeter = At(p, "restarts");
     }
     md << "| " << Str(At(k, "pod")) << " | " << Num(At(k, "restarts"), 1, 0) << " | "
-       << Num(At(k, "liveness_kills"), 1, 0) << " | " << Num(podmeter, 1, 0) << " |\n";
+       << Num(At(k, "liveness_failures"), 1, 0) << " | " << Num(At(k, "liveness_kills"), 1, 0)
+       << " | " << Num(podmeter, 1, 0) << " |\n";
   }
 }
 

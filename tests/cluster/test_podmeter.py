@@ -221,6 +221,68 @@ def test_a_sigkilled_container_counts_one_restart(podmeter):
     assert series(m, "podmeter_container_kubelet_restarts", **labels) == [1.0]
 
 
+
+# Its first container never answers, so the kubelet's liveness probe kills it; the next one
+# (the emptyDir remembers the first) answers: exactly one restart, made by the liveness probe.
+UNLIVE = """
+apiVersion: v1
+kind: Pod
+metadata: {name: unlive, namespace: cluster-test}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: app
+      image: django-api:dev
+      imagePullPolicy: Never
+      command:
+        - /app/.venv/bin/python
+        - -c
+        - |
+          import http.server, os, time
+          first = not os.path.exists("/state/ran")
+          open("/state/ran", "w").close()
+          if first:
+              time.sleep(3600)
+          class Health(http.server.BaseHTTPRequestHandler):
+              def do_GET(self):
+                  self.send_response(200)
+                  self.end_headers()
+          http.server.HTTPServer(("", 8080), Health).serve_forever()
+      livenessProbe:
+        httpGet: {path: /health, port: 8080}
+        initialDelaySeconds: 1
+        periodSeconds: 1
+        failureThreshold: 2
+      volumeMounts: [{name: state, mountPath: /state}]
+      resources:
+        limits: {cpu: 100m, memory: 64Mi}
+  volumes: [{name: state, emptyDir: {}}]
+"""
+
+
+def test_a_liveness_restart_counts_one_restart(podmeter):
+    url, _ = podmeter
+    kubectl("apply", "-f", "-", input=UNLIVE)
+    labels = dict(namespace="cluster-test", pod="unlive", container="app")
+
+    def status():
+        [c] = kubectl_json("get", "pod", "-n", "cluster-test", "unlive")["status"].get(
+            "containerStatuses", [{}])
+        return c
+
+    wait_until("the second container running", lambda: status().get("restartCount") == 1
+               and "running" in status().get("state", {}), 60)
+    events = kubectl_json("get", "events", "-n", "cluster-test",
+                          "--field-selector", "involvedObject.name=unlive")["items"]
+    assert any(e["reason"] == "Killing" and "failed liveness probe" in e["message"]
+               for e in events), [(e["reason"], e["message"]) for e in events]
+    m = wait_until("podmeter's restart", lambda: (m := scrape(url)) and series(
+        m, "podmeter_container_restarts_total", **labels) == [1.0] and m, 15)
+    assert series(m, "podmeter_container_kubelet_restarts", **labels) == [1.0]
+    time.sleep(3)  # the second container passes its probe: no second restart
+    assert status()["restartCount"] == 1
+    assert series(scrape(url), "podmeter_container_restarts_total", **labels) == [1.0]
+
 OOM = """
 apiVersion: v1
 kind: Pod

@@ -165,6 +165,30 @@ TEST(LivenessKills, CountsTheKubeletsKillingEventsOfThePod) {
   EXPECT_EQ(LivenessKills(events, "go-1"), 0);
 }
 
+// As a v1.34 kubelet's /metrics/probes answers (its HELP and TYPE lines, label order).
+constexpr const char* kProbeMetrics =
+    R"(# HELP prober_probe_total [BETA] Cumulative number of a liveness, readiness or startup probe for a container by result.
+# TYPE prober_probe_total counter
+prober_probe_total{container="django-api",namespace="podmeter-lab",pod="dj-1",pod_uid="5a1",probe_type="Liveness",result="failed"} 4
+prober_probe_total{container="django-api",namespace="podmeter-lab",pod="dj-1",pod_uid="5a1",probe_type="Liveness",result="successful"} 2
+prober_probe_total{container="django-api",namespace="podmeter-lab",pod="dj-1",pod_uid="5a1",probe_type="Readiness",result="failed"} 31
+prober_probe_total{container="django-api",namespace="other",pod="dj-1",pod_uid="7b2",probe_type="Liveness",result="failed"} 9
+prober_probe_total{container="django-api",namespace="podmeter-lab",pod="dj-2",pod_uid="5a2",probe_type="Liveness",result="successful"} 6
+)";
+
+TEST(LivenessProbeFailures, SumsTheKubeletsFailedLivenessProbesOfThePod) {
+  EXPECT_EQ(*LivenessProbeFailures(kProbeMetrics, "podmeter-lab", "dj-1"), 4);
+  EXPECT_EQ(*LivenessProbeFailures(kProbeMetrics, "other", "dj-1"), 9);
+  EXPECT_EQ(*LivenessProbeFailures(kProbeMetrics, "podmeter-lab", "dj-2"), 0);
+  EXPECT_EQ(*LivenessProbeFailures(kProbeMetrics, "podmeter-lab", "gone"), 0);
+}
+
+TEST(LivenessProbeFailures, AMalformedAnswerIsAnError) {
+  auto n = LivenessProbeFailures("prober_probe_total{pod=\"x\" 1\n", "ns", "x");
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.status().message().find("/metrics/probes"), std::string::npos);
+}
+
 TEST(TopFromPodMetrics, KubectlTopsFiguresPerPod) {
   json list = json::parse(R"({"items": [
     {"metadata": {"name": "rust-1"}, "window": "15.012s",

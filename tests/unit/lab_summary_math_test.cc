@@ -263,6 +263,7 @@ TEST(SummaryMarkdown, ImageSizesCrashesAndTheMode) {
                                  {"pod", "d"},
                                  {"restarts", 1},
                                  {"restarts_during", 1},
+                                 {"liveness_failures", 4},
                                  {"liveness_kills", 1}}}}},
                              {{"scenario", "pod-kill"},  // kills on purpose: not a crash
                               {"kubelet",
@@ -279,7 +280,8 @@ TEST(SummaryMarkdown, ImageSizesCrashesAndTheMode) {
       << md;
   EXPECT_NE(md.find("**Mode: lab.**"), std::string::npos) << md;
   EXPECT_NE(md.find("pods on CPU 0, k6 on CPU 1."), std::string::npos) << md;
-  EXPECT_NE(md.find("| d | 1 | 1 | - |"), std::string::npos) << md;  // the squeeze's restarts
+  // The squeeze's restarts: kubelet, liveness failures, by the liveness probe, podmeter.
+  EXPECT_NE(md.find("| d | 1 | 4 | 1 | - |"), std::string::npos) << md;
   s["mode"] = "cluster";
   EXPECT_NE(SummaryMarkdown(s).find("**Mode: node.**"), std::string::npos);
 }
