@@ -85,6 +85,7 @@ def test_squeezed_django_is_restarted_by_liveness_and_podmeter_counts_it(tiny_ru
     podmeter = {p["pod"]: p["restarts"] for p in sq["podmeter"]}
     for k in killed:
         assert k["restarts_during"] >= 1, k
+        assert k["liveness_failures"] >= 3 * k["liveness_kills"], k  # three in a row per kill
         assert podmeter[k["pod"]] >= 1, (k, podmeter)
     assert "Mode: lab" in open(os.path.join(tiny_run[2], "summary.md")).read()
     assert summary["host"]["server_cpus"] == "0" and summary["host"]["k6_cpus"] == "1"
