@@ -158,14 +158,16 @@ def test_squeezed_django_fails_its_liveness_probe_and_podmeter_counts_every_rest
     """At 50m under 20 VUs Django's liveness probe fails (the kubelet's Unhealthy events). Three
     failures in a row, and so a restart, need it busy for 20 s, which the Service's readiness
     gating makes a matter of chance (docs/lab.md): every restart the kubelet made is counted by
-    podmeter. test_podmeter's always-failing liveness probe proves the restart itself."""
+    podmeter. test_podmeter's pod that never answers its first liveness probes proves the restart
+    itself."""
     _, summary, _, _, _ = lab_run
     sq = scenario(summary, "squeeze")
     django = [k for k in sq["kubelet"] if k["app"] == "django-api"]
     assert django and sum(k["liveness_failures"] for k in django) >= 1, sq["kubelet"]
     for k in sq["kubelet"]:
-        assert k["liveness_failures"] >= k["liveness_kills"], k
+        assert k["liveness_failures"] >= 3 * k["liveness_kills"], k  # three in a row per kill
+    # A container killed late in the squeeze may not have restarted yet (its grace period, the
+    # back-off): every restart the kubelet has made, podmeter has counted.
     podmeter = {p["pod"]: p["restarts"] for p in sq["podmeter"]}
     for k in sq["kubelet"]:
-        assert k["restarts_during"] >= k["liveness_kills"], k
         assert podmeter[k["pod"]] >= k["restarts_during"], (k, podmeter)
