@@ -10,10 +10,11 @@ prom.set_build_info("django")
 
 
 def track(get_response):
-    """Middleware: records duration and in-flight count of every request except /metrics."""
+    """Middleware: records duration and in-flight count of every request except /metrics
+    (nothing with REQUEST_METRICS=off)."""
 
     def middleware(request):
-        if request.path_info == "/metrics":
+        if not prom.REQUESTS or request.path_info == "/metrics":
             return get_response(request)
         prom.ACTIVE.inc()
         start = time.perf_counter()

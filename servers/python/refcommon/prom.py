@@ -8,18 +8,25 @@ import re
 from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .master import request_metrics
+
 disable_created_metrics()
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-DURATION = Histogram(
-    "http_server_request_duration_seconds",
-    "Duration of HTTP requests handled by the application.",
-    ["method", "route", "status"],
-    buckets=BUCKETS,
-)
-ACTIVE = Gauge("http_server_active_requests", "HTTP requests being handled now.", multiprocess_mode="livesum")
+# Whether requests are recorded (REQUEST_METRICS): the middleware checks it first and, when
+# False, passes the request straight on; DURATION and ACTIVE are then never created, so no
+# worker writes their files and a scrape has no http_server_* family.
+REQUESTS = request_metrics()
+if REQUESTS:
+    DURATION = Histogram(
+        "http_server_request_duration_seconds",
+        "Duration of HTTP requests handled by the application.",
+        ["method", "route", "status"],
+        buckets=BUCKETS,
+    )
+    ACTIVE = Gauge("http_server_active_requests", "HTTP requests being handled now.", multiprocess_mode="livesum")
 BUILD_INFO = Gauge(
     "refserver_build_info",
     "Reference server runtime and framework; always 1.",
