@@ -21,9 +21,7 @@ def track(get_response):
         response = get_response(request)  # Django turns exceptions into responses
         match = request.resolver_match
         route = "/" + match.route if match else "unmatched"
-        prom.DURATION.labels(prom.method_label(request.method), route, str(response.status_code)).observe(
-            time.perf_counter() - start
-        )
+        prom.observe(request.method, route, response.status_code, time.perf_counter() - start)
         prom.ACTIVE.dec()
         return response
 

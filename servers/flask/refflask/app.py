@@ -68,9 +68,7 @@ def finish_tracking(response: Response) -> Response:
             template = request.path  # the path matched a route (exact paths), not its methods
         else:
             template = "unmatched"
-        prom.DURATION.labels(prom.method_label(request.method), template, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
+        prom.observe(request.method, template, response.status_code, time.perf_counter() - started)
         prom.ACTIVE.dec()
     return response
 
