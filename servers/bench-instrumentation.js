@@ -1,19 +1,22 @@
 // One load window of servers/bench-instrumentation: two scenarios at once, `on` against ON
 // and `off` against OFF (the same server with REQUEST_METRICS=on and =off), VUS virtual users
-// each sending GET PATH as fast as it is answered, for at most WINDOW seconds and at most
-// ITERATIONS requests each. The summary (requests and failures per scenario, the run's
+// each sending GET PATH_QUERY, for at most WINDOW seconds (and ITERATIONS or RATE × WINDOW
+// requests) each. The summary (requests and failures per scenario, the run's
 // duration) goes to SUMMARY as JSON.
 import http from 'k6/http';
 
-const target = (url) => ({
-  executor: 'shared-iterations',
-  vus: Number(__ENV.VUS || 16),
-  iterations: Number(__ENV.ITERATIONS || 200000),
-  maxDuration: `${__ENV.WINDOW || 8}s`,
-  gracefulStop: '5s',
-  exec: 'hit',
-  env: { URL: `${url}${__ENV.PATH_QUERY || '/id'}` },
-});
+// Without RATE, each scenario sends as fast as it is answered (shared-iterations); with RATE,
+// exactly RATE requests per second each (constant-arrival-rate), the same load on both.
+const target = (url) => {
+  const common = { gracefulStop: '5s', exec: 'hit', env: { URL: `${url}${__ENV.PATH_QUERY || '/id'}` } };
+  const vus = Number(__ENV.VUS || 16);
+  if (__ENV.RATE) {
+    return { ...common, executor: 'constant-arrival-rate', rate: Number(__ENV.RATE), timeUnit: '1s',
+      duration: `${__ENV.WINDOW || 8}s`, preAllocatedVUs: vus, maxVUs: vus };
+  }
+  return { ...common, executor: 'shared-iterations', vus, iterations: Number(__ENV.ITERATIONS || 200000),
+    maxDuration: `${__ENV.WINDOW || 8}s` };
+};
 
 // FIRST says which scenario k6 starts first (alternated round by round).
 const names = __ENV.FIRST === 'off' ? ['off', 'on'] : ['on', 'off'];
