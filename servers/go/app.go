@@ -60,23 +60,32 @@ func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 }
 
-// track records duration and in-flight count, and turns a panic into a JSON 500.
+// track records duration and in-flight count (nothing with REQUEST_METRICS=off), and turns
+// a panic into a JSON 500.
 func (s *server) track(w http.ResponseWriter, r *http.Request, route string, handler http.HandlerFunc) {
-	s.metrics.Active.Inc()
-	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	defer func() {
-		if err := recover(); err != nil {
-			log.Printf("panic serving %s: %v", r.URL.Path, err)
-			if !rec.wrote {
-				writeError(rec, http.StatusInternalServerError, "internal error")
-			}
-		}
-		s.metrics.Duration.WithLabelValues(refcommon.MethodLabel(r.Method), route, strconv.Itoa(rec.status)).
-			Observe(time.Since(start).Seconds())
-		s.metrics.Active.Dec()
-	}()
+	if s.metrics.Requests {
+		s.metrics.Active.Inc()
+		defer s.record(r.Method, route, rec, time.Now()) // after recoverPanic: sees its 500
+	}
+	defer recoverPanic(rec, r)
 	handler(rec, r)
+}
+
+func (s *server) record(method, route string, rec *statusRecorder, start time.Time) {
+	s.metrics.Duration.WithLabelValues(refcommon.MethodLabel(method), route, strconv.Itoa(rec.status)).
+		Observe(time.Since(start).Seconds())
+	s.metrics.Active.Dec()
+}
+
+// recoverPanic, deferred, answers a panic with a JSON 500 if nothing was written yet.
+func recoverPanic(rec *statusRecorder, r *http.Request) {
+	if err := recover(); err != nil {
+		log.Printf("panic serving %s: %v", r.URL.Path, err)
+		if !rec.wrote {
+			writeError(rec, http.StatusInternalServerError, "internal error")
+		}
+	}
 }
 
 type statusRecorder struct {

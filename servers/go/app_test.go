@@ -19,7 +19,7 @@ func call(h http.Handler, method, target string) (int, string) {
 }
 
 func TestEndpoints(t *testing.T) {
-	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http", true), &refcommon.Snowflake{})
 	cases := []struct {
 		method, target string
 		status         int
@@ -44,7 +44,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestHealthIs503OnceStopping(t *testing.T) {
-	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http", true), &refcommon.Snowflake{})
 	s.stopping.Store(true)
 	if status, body := call(s, "GET", "/health"); status != 503 || body != `{"status":"stopping","runtime":"go","framework":"net/http"}` {
 		t.Errorf("got %d %s", status, body)
@@ -55,7 +55,7 @@ func TestHealthIs503OnceStopping(t *testing.T) {
 }
 
 func TestIDsIncrease(t *testing.T) {
-	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http", true), &refcommon.Snowflake{})
 	var a, b struct{ ID uint64 }
 	_, first := call(s, "GET", "/id")
 	_, second := call(s, "GET", "/id")
@@ -65,15 +65,33 @@ func TestIDsIncrease(t *testing.T) {
 }
 
 func TestPanicBecomesJSON500(t *testing.T) {
-	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
-	s.routes["/boom"] = func(http.ResponseWriter, *http.Request) { panic("boom") }
-	if status, body := call(s, "GET", "/boom"); status != 500 || body != `{"error":"internal error"}` {
+	for _, requests := range []bool{true, false} {
+		s := newServer(refcommon.NewMetrics("net/http", requests), &refcommon.Snowflake{})
+		s.routes["/boom"] = func(http.ResponseWriter, *http.Request) { panic("boom") }
+		if status, body := call(s, "GET", "/boom"); status != 500 || body != `{"error":"internal error"}` {
+			t.Errorf("requests %v: got %d %s", requests, status, body)
+		}
+		_, text := call(s, "GET", "/metrics")
+		counted := strings.Contains(text, `route="/boom",status="500"} 1`)
+		if counted != requests {
+			t.Errorf("requests %v: the 500 counted: %v", requests, counted)
+		}
+	}
+}
+
+func TestMetricsOffRecordsNothing(t *testing.T) {
+	s := newServer(refcommon.NewMetrics("net/http", false), &refcommon.Snowflake{})
+	if status, body := call(s, "GET", "/fib?n=10"); status != 200 || body != `{"n":10,"result":55}` {
 		t.Errorf("got %d %s", status, body)
+	}
+	_, text := call(s, "GET", "/metrics")
+	if strings.Contains(text, "http_server_") || !strings.Contains(text, `refserver_build_info{framework="net/http"`) {
+		t.Errorf("REQUEST_METRICS=off exposition:\n%s", text)
 	}
 }
 
 func TestMetricsCountByRouteTemplate(t *testing.T) {
-	s := newServer(refcommon.NewMetrics("net/http"), &refcommon.Snowflake{})
+	s := newServer(refcommon.NewMetrics("net/http", true), &refcommon.Snowflake{})
 	call(s, "GET", "/fib?n=1")
 	call(s, "DELETE", "/fib")
 	call(s, "BREW", "/a/b")

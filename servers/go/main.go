@@ -29,7 +29,7 @@ func serve(started time.Time) error {
 		return err
 	}
 	addr, delay, timeout := settings.Addr, settings.ShutdownDelay, settings.ShutdownTimeout
-	m := refcommon.NewMetrics("net/http")
+	m := refcommon.NewMetrics("net/http", settings.RequestMetrics)
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	listener, err := net.Listen("tcp", addr)

@@ -10,19 +10,18 @@ prom.set_build_info("django")
 
 
 def track(get_response):
-    """Middleware: records duration and in-flight count of every request except /metrics."""
+    """Middleware: records duration and in-flight count of every request except /metrics
+    (nothing with REQUEST_METRICS=off)."""
 
     def middleware(request):
-        if request.path_info == "/metrics":
+        if not prom.REQUESTS or request.path_info == "/metrics":
             return get_response(request)
         prom.ACTIVE.inc()
         start = time.perf_counter()
         response = get_response(request)  # Django turns exceptions into responses
         match = request.resolver_match
         route = "/" + match.route if match else "unmatched"
-        prom.DURATION.labels(prom.method_label(request.method), route, str(response.status_code)).observe(
-            time.perf_counter() - start
-        )
+        prom.observe(request.method, route, response.status_code, time.perf_counter() - start)
         prom.ACTIVE.dec()
         return response
 

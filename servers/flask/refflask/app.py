@@ -42,11 +42,13 @@ def param(name: str, default: int, cap: int) -> int:
 @app.before_request
 def start_tracking():
     """Records duration and in-flight count of every request except /metrics (with
-    finish_tracking; Flask calls both for routing errors and error handlers too)."""
+    finish_tracking; Flask calls both for routing errors and error handlers too; nothing
+    with REQUEST_METRICS=off)."""
     if request.path == "/metrics":
         return
-    g.started = time.perf_counter()
-    prom.ACTIVE.inc()
+    if prom.REQUESTS:
+        g.started = time.perf_counter()
+        prom.ACTIVE.inc()
     if request.environ.get("PATH_INFO", "").startswith("//"):
         # Werkzeug strips leading slashes before routing ("//fib" would be "/fib"); paths
         # match exactly in every reference server.
@@ -56,6 +58,8 @@ def start_tracking():
 
 @app.after_request
 def finish_tracking(response: Response) -> Response:
+    if not prom.REQUESTS:
+        return response
     started = g.pop("started", None)
     if started is not None:
         if request.url_rule is not None:
@@ -64,9 +68,7 @@ def finish_tracking(response: Response) -> Response:
             template = request.path  # the path matched a route (exact paths), not its methods
         else:
             template = "unmatched"
-        prom.DURATION.labels(prom.method_label(request.method), template, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
+        prom.observe(request.method, template, response.status_code, time.perf_counter() - started)
         prom.ACTIVE.dec()
     return response
 

@@ -66,21 +66,30 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
 }
 
-// track records duration and in-flight count, and turns a panic into a JSON 500.
+// track records duration and in-flight count (nothing with REQUEST_METRICS=off), and turns
+// a panic into a JSON 500.
 func (s *server) track(ctx *fasthttp.RequestCtx, route string, handler fasthttp.RequestHandler) {
-	s.metrics.Active.Inc()
-	start := time.Now()
-	defer func() {
-		if err := recover(); err != nil {
-			log.Printf("panic serving %s: %v", ctx.Path(), err)
-			ctx.Response.Reset()
-			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
-		}
-		s.metrics.Duration.WithLabelValues(refcommon.MethodLabel(string(ctx.Method())), route,
-			strconv.Itoa(ctx.Response.StatusCode())).Observe(time.Since(start).Seconds())
-		s.metrics.Active.Dec()
-	}()
+	if s.metrics.Requests {
+		s.metrics.Active.Inc()
+		defer s.record(ctx, route, time.Now()) // after recoverPanic: sees its 500
+	}
+	defer recoverPanic(ctx)
 	handler(ctx)
+}
+
+func (s *server) record(ctx *fasthttp.RequestCtx, route string, start time.Time) {
+	s.metrics.Duration.WithLabelValues(refcommon.MethodLabel(string(ctx.Method())), route,
+		strconv.Itoa(ctx.Response.StatusCode())).Observe(time.Since(start).Seconds())
+	s.metrics.Active.Dec()
+}
+
+// recoverPanic, deferred, answers a panic with a JSON 500.
+func recoverPanic(ctx *fasthttp.RequestCtx) {
+	if err := recover(); err != nil {
+		log.Printf("panic serving %s: %v", ctx.Path(), err)
+		ctx.Response.Reset()
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
+	}
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, body any) {

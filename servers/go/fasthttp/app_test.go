@@ -18,7 +18,7 @@ func call(s *server, method, target string) (int, string) {
 }
 
 func TestEndpointsAndMetrics(t *testing.T) {
-	s := newServer(refcommon.NewMetrics("fasthttp"), &refcommon.Snowflake{})
+	s := newServer(refcommon.NewMetrics("fasthttp", true), &refcommon.Snowflake{})
 	cases := []struct {
 		method, target string
 		status         int

@@ -29,7 +29,7 @@ func serve(started time.Time) error {
 	if err != nil {
 		return err
 	}
-	m := refcommon.NewMetrics("fasthttp")
+	m := refcommon.NewMetrics("fasthttp", settings.RequestMetrics)
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	listener, err := net.Listen("tcp", settings.Addr)

@@ -18,12 +18,17 @@ type Metrics struct {
 	Startup  prometheus.Gauge
 	Duration *prometheus.HistogramVec
 	Active   prometheus.Gauge
+	// Requests says whether requests are recorded (REQUEST_METRICS): the servers' middleware
+	// checks it first and, when false, passes the request straight on.
+	Requests bool
 }
 
 // NewMetrics registers the shared metrics of a server built with framework (net/http,
-// fasthttp), the Go collector and the process collector.
-func NewMetrics(framework string) *Metrics {
+// fasthttp), the Go collector and the process collector. With requests false
+// (REQUEST_METRICS=off) the request families are not registered.
+func NewMetrics(framework string, requests bool) *Metrics {
 	m := &Metrics{
+		Requests: requests,
 		Registry: prometheus.NewRegistry(),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "http_server_request_duration_seconds",
@@ -44,8 +49,11 @@ func NewMetrics(framework string) *Metrics {
 		Help: "Reference server runtime and framework; always 1.",
 	}, []string{"runtime", "framework", "version"})
 	buildInfo.WithLabelValues("go", framework, strings.TrimPrefix(runtime.Version(), "go")).Set(1)
-	m.Registry.MustRegister(m.Duration, m.Active, m.Startup, buildInfo,
+	m.Registry.MustRegister(m.Startup, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if requests {
+		m.Registry.MustRegister(m.Duration, m.Active)
+	}
 	return m
 }
 

@@ -17,6 +17,9 @@ type Settings struct {
 	MachineID       uint64
 	ShutdownDelay   time.Duration // after the signal: serve with /health 503 this long
 	ShutdownTimeout time.Duration // then wait at most this long for requests in flight
+	// REQUEST_METRICS: record every request in http_server_* ("on", the default), or not
+	// ("off": the families are not registered; for measuring what they cost).
+	RequestMetrics bool
 }
 
 // SettingsFromEnv reads the process environment; the error is the one-line start-up error.
@@ -48,8 +51,18 @@ func SettingsFrom(getenv func(string) string) (Settings, error) {
 	if s.ShutdownDelay, err = seconds("SHUTDOWN_DELAY_SECONDS", "0"); err != nil {
 		return s, err
 	}
-	s.ShutdownTimeout, err = seconds("SHUTDOWN_TIMEOUT_SECONDS", "5")
-	return s, err
+	if s.ShutdownTimeout, err = seconds("SHUTDOWN_TIMEOUT_SECONDS", "5"); err != nil {
+		return s, err
+	}
+	switch get("REQUEST_METRICS", "on") {
+	case "on":
+		s.RequestMetrics = true
+	case "off":
+		s.RequestMetrics = false
+	default:
+		return s, fmt.Errorf("REQUEST_METRICS must be on or off")
+	}
+	return s, nil
 }
 
 // ShutdownLine is the first line a server logs at the signal.

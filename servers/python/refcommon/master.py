@@ -28,6 +28,15 @@ def shutdown_seconds(name: str, default: int) -> int:
     return int(text)
 
 
+def request_metrics() -> bool:
+    """REQUEST_METRICS: "on" (the default) records every request in http_server_*, "off"
+    registers no request families (for measuring what they cost); ValueError otherwise."""
+    text = os.environ.get("REQUEST_METRICS") or "on"
+    if text not in ("on", "off"):
+        raise ValueError("REQUEST_METRICS must be on or off")
+    return text == "on"
+
+
 class GracefulArbiter(Arbiter):
     """gunicorn's master, stopping the same way on SIGTERM and SIGINT (gunicorn's own SIGINT
     is a quick shutdown): /health turns 503, the workers keep serving for `shutdown_delay`
@@ -98,6 +107,7 @@ def main(started: float, load_app) -> None:
         timeout = int(os.environ.get("TIMEOUT") or 600)
         shutdown_delay = shutdown_seconds("SHUTDOWN_DELAY_SECONDS", 0)
         shutdown_timeout = shutdown_seconds("SHUTDOWN_TIMEOUT_SECONDS", 5)
+        request_metrics()
     except ValueError as e:
         sys.exit(f"refserver: {e}")
     metrics_dir, fresh = multiproc_dir()

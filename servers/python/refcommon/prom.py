@@ -8,18 +8,25 @@ import re
 from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .master import request_metrics
+
 disable_created_metrics()
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-DURATION = Histogram(
-    "http_server_request_duration_seconds",
-    "Duration of HTTP requests handled by the application.",
-    ["method", "route", "status"],
-    buckets=BUCKETS,
-)
-ACTIVE = Gauge("http_server_active_requests", "HTTP requests being handled now.", multiprocess_mode="livesum")
+# Whether requests are recorded (REQUEST_METRICS): the middleware checks it first and, when
+# False, passes the request straight on; DURATION and ACTIVE are then never created, so no
+# worker writes their files and a scrape has no http_server_* family.
+REQUESTS = request_metrics()
+if REQUESTS:
+    DURATION = Histogram(
+        "http_server_request_duration_seconds",
+        "Duration of HTTP requests handled by the application.",
+        ["method", "route", "status"],
+        buckets=BUCKETS,
+    )
+    ACTIVE = Gauge("http_server_active_requests", "HTTP requests being handled now.", multiprocess_mode="livesum")
 BUILD_INFO = Gauge(
     "refserver_build_info",
     "Reference server runtime and framework; always 1.",
@@ -42,6 +49,22 @@ def set_build_info(framework: str) -> None:
 def method_label(method: str) -> str:
     """The method, or _OTHER for non-standard ones, to bound label cardinality."""
     return method if method in _KNOWN_METHODS else "_OTHER"
+
+
+# The histogram's series by (method label, route, status code): a request looks its series up
+# once in a dict instead of going through labels() (label strings, a tuple, a lock), which made
+# it ~1.5 % of Django's CPU per request dearer (docs/performance.md, "Reference servers").
+# Bounded: the method label, the route templates and the status codes are.
+_SERIES: dict = {}
+
+
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    """Records one request's duration in http_server_request_duration_seconds."""
+    key = (method_label(method), route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        series = _SERIES[key] = DURATION.labels(key[0], route, str(status))
+    series.observe(seconds)
 
 
 # prometheus_client prints whole bucket bounds as "1.0" where the Go and Rust clients

@@ -49,8 +49,12 @@ where
     get(handler).fallback(method_not_allowed)
 }
 
-/// Records duration and in-flight count of every request except `/metrics`.
+/// Records duration and in-flight count of every request except `/metrics` (nothing with
+/// `REQUEST_METRICS=off`).
 async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !state.metrics.records_requests() {
+        return next.run(req).await;
+    }
     let route = match req.extensions().get::<MatchedPath>() {
         Some(path) if path.as_str() == "/metrics" => return next.run(req).await,
         Some(path) => path.as_str().to_owned(),
@@ -225,7 +229,7 @@ mod tests {
 
     fn app() -> (Arc<AppState>, Router) {
         let state = Arc::new(AppState {
-            metrics: Metrics::new("axum").expect("metrics"),
+            metrics: Metrics::new("axum", true).expect("metrics"),
             ids: Snowflake::new(0),
             stopping: AtomicBool::new(false),
         });

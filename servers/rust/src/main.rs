@@ -24,7 +24,8 @@ fn main() -> ExitCode {
 
 fn serve(started: Instant) -> Result<(), String> {
     let settings = Settings::from_env()?;
-    let metrics = refcommon::metrics::Metrics::new("axum").map_err(|e| format!("metrics: {e}"))?;
+    let metrics = refcommon::metrics::Metrics::new("axum", settings.request_metrics)
+        .map_err(|e| format!("metrics: {e}"))?;
     let state = Arc::new(app::AppState {
         metrics,
         ids: work::Snowflake::new(settings.machine_id),

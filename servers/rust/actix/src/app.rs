@@ -41,31 +41,40 @@ pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// Records duration and in-flight count of every request except `/metrics`; once shutdown
-/// has begun, every response says `Connection: close`, so keep-alive clients reconnect
-/// (through the Service, to another pod) instead of reusing this one.
+/// Records duration and in-flight count of every request except `/metrics` (nothing with
+/// `REQUEST_METRICS=off`); once shutdown has begun, every response says `Connection: close`,
+/// so keep-alive clients reconnect (through the Service, to another pod) instead of reusing
+/// this one.
 pub async fn track<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<B>, Error> {
-    let state = req.app_data::<State>().cloned();
-    let route = req.match_pattern();
-    let method = req.method().clone();
-    let Some(state) = state else {
+    let Some(state) = req.app_data::<State>().cloned() else {
         return next.call(req).await;
     };
-    if route.as_deref() == Some("/metrics") {
-        return next.call(req).await;
-    }
-    let _in_flight = state.metrics.in_flight();
-    let start = Instant::now();
-    let mut response = next.call(req).await?;
-    state.metrics.observe(
-        method.as_str(),
-        route.as_deref().unwrap_or("unmatched"),
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    let recorded = if state.metrics.records_requests() {
+        match req.match_pattern() {
+            Some(route) if route == "/metrics" => None,
+            route => Some((route, req.method().clone())),
+        }
+    } else {
+        None
+    };
+    let mut response = match recorded {
+        Some((route, method)) => {
+            let _in_flight = state.metrics.in_flight();
+            let start = Instant::now();
+            let response = next.call(req).await?;
+            state.metrics.observe(
+                method.as_str(),
+                route.as_deref().unwrap_or("unmatched"),
+                response.status().as_u16(),
+                start.elapsed().as_secs_f64(),
+            );
+            response
+        }
+        None => next.call(req).await?,
+    };
     if state.stopping.load(Ordering::Relaxed) {
         response
             .response_mut()
@@ -212,7 +221,7 @@ mod tests {
 
     fn state() -> Arc<AppState> {
         Arc::new(AppState {
-            metrics: Metrics::new("actix-web").expect("metrics"),
+            metrics: Metrics::new("actix-web", true).expect("metrics"),
             ids: Snowflake::new(0),
             stopping: AtomicBool::new(false),
         })

@@ -16,11 +16,14 @@ pub struct Metrics {
     pub startup: Gauge,
     duration: HistogramVec,
     active: IntGauge,
+    requests: bool,
 }
 
 impl Metrics {
-    /// The registry of a server built with `framework` (`axum`, `actix-web`, `hyper`).
-    pub fn new(framework: &str) -> prometheus::Result<Self> {
+    /// The registry of a server built with `framework` (`axum`, `actix-web`, `hyper`). With
+    /// `requests` false (`REQUEST_METRICS=off`) the request families are not registered and
+    /// the servers' middleware records nothing (see [`Metrics::records_requests`]).
+    pub fn new(framework: &str, requests: bool) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let duration = HistogramVec::new(
             HistogramOpts::new(
@@ -48,8 +51,10 @@ impl Metrics {
             "refserver_startup_seconds",
             "Seconds from the first line of main to the listening socket.",
         )?;
-        registry.register(Box::new(duration.clone()))?;
-        registry.register(Box::new(active.clone()))?;
+        if requests {
+            registry.register(Box::new(duration.clone()))?;
+            registry.register(Box::new(active.clone()))?;
+        }
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(startup.clone()))?;
         #[cfg(target_os = "linux")]
@@ -61,7 +66,14 @@ impl Metrics {
             startup,
             duration,
             active,
+            requests,
         })
+    }
+
+    /// Whether requests are recorded: the middleware of every server checks this first and
+    /// passes the request straight on when it is false.
+    pub fn records_requests(&self) -> bool {
+        self.requests
     }
 
     /// Counts a request in `http_server_active_requests` until the guard is dropped, even if
@@ -114,7 +126,7 @@ mod tests {
 
     #[test]
     fn counts_by_label_and_in_flight() {
-        let metrics = Metrics::new("test").expect("metrics");
+        let metrics = Metrics::new("test", true).expect("metrics");
         {
             let _guard = metrics.in_flight();
             metrics.observe("BREW", "unmatched", 404, 0.001);
@@ -129,5 +141,14 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
+    }
+
+    #[test]
+    fn off_registers_no_request_families() {
+        let metrics = Metrics::new("test", false).expect("metrics");
+        assert!(!metrics.records_requests());
+        let text = String::from_utf8(metrics.exposition().expect("text").0).expect("utf8");
+        assert!(!text.contains("http_server_"), "{text}");
+        assert!(text.contains("refserver_build_info{"), "{text}");
     }
 }

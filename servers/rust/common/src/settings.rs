@@ -14,6 +14,9 @@ pub struct Settings {
     pub shutdown_delay: Duration,
     /// Then wait at most this long for requests in flight.
     pub shutdown_timeout: Duration,
+    /// `REQUEST_METRICS`: record every request in `http_server_*` (`on`, the default), or
+    /// not (`off`: the families are not registered; for measuring what they cost).
+    pub request_metrics: bool,
 }
 
 impl Settings {
@@ -49,11 +52,17 @@ impl Settings {
                 "{name} must be an integer 0..={SHUTDOWN_SECONDS_MAX}"
             )),
         };
+        let request_metrics = match var("REQUEST_METRICS", "on").as_str() {
+            "on" => true,
+            "off" => false,
+            _ => return Err("REQUEST_METRICS must be on or off".to_owned()),
+        };
         Ok(Settings {
             addr,
             machine_id,
             shutdown_delay: seconds("SHUTDOWN_DELAY_SECONDS", "0")?,
             shutdown_timeout: seconds("SHUTDOWN_TIMEOUT_SECONDS", "5")?,
+            request_metrics,
         })
     }
 }
@@ -100,5 +109,20 @@ mod tests {
         assert!(settings(&[("MACHINE_ID", "1024")]).is_err());
         assert!(settings(&[("SHUTDOWN_DELAY_SECONDS", "3601")]).is_err());
         assert!(settings(&[("SHUTDOWN_TIMEOUT_SECONDS", "-1")]).is_err());
+        assert!(s.request_metrics);
+        assert!(
+            !settings(&[("REQUEST_METRICS", "off")])
+                .expect("off")
+                .request_metrics
+        );
+        assert!(
+            settings(&[("REQUEST_METRICS", "on")])
+                .expect("on")
+                .request_metrics
+        );
+        assert_eq!(
+            settings(&[("REQUEST_METRICS", "0")]).err().as_deref(),
+            Some("REQUEST_METRICS must be on or off")
+        );
     }
 }

@@ -19,7 +19,8 @@ pub struct AppState {
 
 type Reply = Response<Full<Bytes>>;
 
-/// Routes a request and records it (except `/metrics`); once shutdown has begun, every
+/// Routes a request and records it (except `/metrics`, and nothing with
+/// `REQUEST_METRICS=off`); once shutdown has begun, every
 /// response says `Connection: close`, so keep-alive clients reconnect elsewhere. The body of
 /// the request is never read: every route is a GET.
 pub fn handle<B>(state: &AppState, req: Request<B>) -> Reply {
@@ -27,7 +28,7 @@ pub fn handle<B>(state: &AppState, req: Request<B>) -> Reply {
         .into_iter()
         .find(|route| *route == req.uri().path())
         .unwrap_or("unmatched");
-    let mut response = if route == "/metrics" {
+    let mut response = if route == "/metrics" || !state.metrics.records_requests() {
         dispatch(state, route, &req)
     } else {
         let _in_flight = state.metrics.in_flight();
@@ -218,7 +219,7 @@ mod tests {
 
     fn state() -> AppState {
         AppState {
-            metrics: Metrics::new("hyper").expect("metrics"),
+            metrics: Metrics::new("hyper", true).expect("metrics"),
             ids: Snowflake::new(0),
             stopping: AtomicBool::new(false),
         }

@@ -31,7 +31,8 @@ fn main() -> ExitCode {
 
 fn serve(started: Instant) -> Result<(), String> {
     let settings = Settings::from_env()?;
-    let metrics = Metrics::new("hyper").map_err(|e| format!("metrics: {e}"))?;
+    let metrics =
+        Metrics::new("hyper", settings.request_metrics).map_err(|e| format!("metrics: {e}"))?;
     let state = Arc::new(app::AppState {
         metrics,
         ids: Snowflake::new(settings.machine_id),
