@@ -6,7 +6,9 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace podmeter::lab {
@@ -23,11 +25,17 @@ struct ReportRatio {
 };
 
 struct Suite {
-  std::string name;               ///< the lab's scenario and k6/<name>.js
-  std::string report;             ///< the report's file in ../shared/reference/
-  std::vector<std::string> apps;  ///< the Deployments of k8s/base it runs, in order
+  std::string name;                ///< the lab's scenario and k6/<name>.js
+  std::string report;              ///< the report's file in ../shared/reference/
+  std::vector<std::string> apps;   ///< the Deployments of k8s/base it runs, in order
+  std::vector<std::string> tests;  ///< its k6 tests (k6/lib/bench.js), in order
   std::vector<ReportRatio> ratios;
 };
+
+/// The scoreboards' row of what a user deploys of a server: the binary (Rust, Go) or, for Python,
+/// which ships none, its image unpacked (interpreter, its libraries, stdlib, venv, app).
+inline constexpr const char* kBinaryRow =
+    "binary (Python: its image unpacked — interpreter, stdlib, venv, app)";
 
 /// fib, snowflake, sha256.
 const std::vector<Suite>& Suites();
@@ -55,6 +63,11 @@ nlohmann::json SuiteBoard(const Suite& suite, const nlohmann::json& scenario,
 /// summary.md's section for one board: the report's columns, one row per runtime, and the
 /// report's ratios beside the run's.
 std::string SuiteMarkdown(const nlohmann::json& board);
+
+/// A reference server's requests in flight from its /metrics text: the gauge
+/// `http_server_active_requests` (servers/README.md; for gunicorn the sum over its live workers),
+/// summed over its series; nullopt when the text has no such sample.
+std::optional<double> ParseActiveRequests(std::string_view metrics_text);
 
 /// {min, max, avg, std, samples} of `values` (std: sample standard deviation, 0 for one value);
 /// null when empty.
