@@ -104,6 +104,11 @@ def test_every_test_started_on_idle_servers(suites_run, name):
             assert f"drain: {d['runtime']} idle after " in stdout, d
         else:
             assert d["in_flight_first"] == 0, d
+    if name == "fib":
+        # Flask is left with requests k6 abandoned: up to 10 VUs wait on about 5 answers a second
+        # and the tiny grace is 1 s. The drain saw them (the defect was a spike test with 2
+        # answers and a soak with none, behind that backlog).
+        assert any(d["waited"] for d in drains if d["runtime"] == "flask"), drains
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))
