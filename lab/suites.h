@@ -44,7 +44,8 @@ const Suite* FindSuite(const std::string& name);
 
 /// The file a server of the lab runs (its argv from lab/images.json: "servers/run NAME"),
 /// relative to the checkout: the Rust and Go binaries; for Django and Flask the venv's python
-/// (the interpreter; the caller resolves the link). Empty if unknown.
+/// (whose size says nothing: the boards use their image's instead, kBinaryRow). Empty if
+/// unknown.
 std::string ServerBinary(const std::vector<std::string>& argv);
 
 /// The suite's scoreboard (summary.json's suites.<name>) from the run's pieces:
@@ -53,7 +54,8 @@ std::string ServerBinary(const std::vector<std::string>& argv);
 /// - `pods`: summary.json's pods (idle working set);
 /// - `resources`: per runtime {cpu_percent, ram_mib} spreads over its window (ResourceStats);
 /// - `sizes`: scripts/images' sizes.json (image → archive_bytes, unpacked_bytes) or null;
-/// - `binaries`: per app {path, bytes, kind} of the server's binary on this host;
+/// - `binaries`: per app {path, bytes, kind}: the server's binary on this host (kind "binary"),
+///   for Python its image unpacked (kind "image");
 /// - `images`: per app its image (k8s/base's).
 nlohmann::json SuiteBoard(const Suite& suite, const nlohmann::json& scenario,
                           const nlohmann::json& pods, const nlohmann::json& resources,
