@@ -41,7 +41,7 @@ std::vector<std::pair<std::string, std::string>> ScenarioEnv(const std::string& 
                                                              const std::string& mode);
 
 /// Seconds a suite waits at most for its servers to drain before a test (tiny 60, quick 120,
-/// full 600: Flask serves one or two fib(30) a second at 500m).
+/// full 600: Flask serves a few fib(30) a second at 500m).
 double DrainTimeout(const std::string& profile);
 
 /// Per pod figures from one podmeter scrape (container series of the pod's one container).
