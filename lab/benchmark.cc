@@ -97,12 +97,14 @@ std::vector<std::pair<std::string, std::string>> ScenarioEnv(const std::string& 
     if (profile != "full") set("DURATION", "45s");
     if (tiny) set("VU_SCALE", "1");
   }
-  // A suite runs several tests per runtime: each stage shortened instead of DURATION, and a tenth
-  // of the VUs, so that Flask's backlog of fib(30) requests (1-2 per second at 500m) drains
-  // within a test of seconds.
+  // A suite runs several tests per runtime, one k6 run each after its servers drained: each
+  // stage shortened instead of DURATION and a tenth of the VUs, a short grace. fib keeps three
+  // tenths (up to 30 VUs): Flask, about 4 fib(30) a second at 500m, is then left with a backlog
+  // of seconds after its load and spike tests, as in the quick and full profiles, which the next
+  // test's drain must wait for.
   if (tiny && FindSuite(scenario) != nullptr) {
     set("STAGE_SCALE", "0.15");
-    set("VU_SCALE", "0.1");
+    set("VU_SCALE", scenario == "fib" ? "0.3" : "0.1");
     set("GRACE", "1s");
     set("GAP", "0s");
   }
@@ -167,9 +169,13 @@ std::string Benchmark::Targets(const std::vector<std::string>& apps) const {
 
 int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
                      const std::string& summary, double action_after,
-                     const std::function<void()>& action, double expected_seconds) {
+                     const std::function<void()>& action, double expected_seconds,
+                     const std::string& label_arg,
+                     const std::vector<std::pair<std::string, std::string>>& extra_env) {
+  const std::string label = label_arg.empty() ? scenario : label_arg;
   std::vector<std::pair<std::string, std::string>> env =
       ScenarioEnv(o_.profile, scenario, pods_->Mode());
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   env.emplace_back("TARGETS", targets);
   env.emplace_back("RUN_ID", o_.run_id);
   env.emplace_back("SUMMARY_FILE", summary);
@@ -188,7 +194,7 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
                                    "--out",
                                    "experimental-prometheus-rw",
                                    JoinPath(o_.repo, "k6/" + scenario + ".js")};
-  std::string log = JoinPath(o_.results_dir, "logs/k6-" + scenario + ".log");
+  std::string log = JoinPath(o_.results_dir, "logs/k6-" + label + ".log");
   auto pid = StartInCgroup(argv, env, {}, log, o_.repo);
   if (!pid.ok()) {
     std::cerr << "podmeter-lab: starting k6: " << pid.status().message() << "\n";
@@ -215,7 +221,7 @@ int Benchmark::RunK6(const std::string& scenario, const std::string& targets,
     pods_->TickScenario(scenario, elapsed);
     auto figures = Scrape();
     double dt = std::chrono::duration<double>(now - last_t).count();
-    std::printf("\r  %-15s %4.0f/~%.0f s ", scenario.c_str(), elapsed, expected_seconds);
+    std::printf("\r  %-15s %4.0f/~%.0f s ", label.c_str(), elapsed, expected_seconds);
     for (const ReplicaState& r : pods_->Replicas()) {
       const PodFigures& f = figures[r.pod];
       const PodFigures& p = last[r.pod];
@@ -355,15 +361,17 @@ json Benchmark::RunScenario(const std::string& name) {
     // Interference: two runtimes spiked at once on the same CPU (the last two: go and django).
     std::vector<std::string> targets;
     if (name == "interference" && apps.size() >= 3) targets.assign(apps.end() - 2, apps.end());
-    // A suite: its report's runtimes, whatever else runs.
-    if (const Suite* suite = FindSuite(name)) targets = suite->apps;
-    rc = RunK6(name, Targets(targets), summary, 0, nullptr, expected);
-    std::ifstream in(summary);
-    json doc = json::parse(in, nullptr, false);
-    if (!doc.is_discarded()) {
-      doc.erase("k6");
-      doc.erase("settings");
-      result["k6"] = doc;
+    if (const Suite* suite = FindSuite(name)) {
+      result["k6"] = RunSuite(*suite, expected, &rc);
+    } else {
+      rc = RunK6(name, Targets(targets), summary, 0, nullptr, expected);
+      std::ifstream in(summary);
+      json doc = json::parse(in, nullptr, false);
+      if (!doc.is_discarded()) {
+        doc.erase("k6");
+        doc.erase("settings");
+        result["k6"] = doc;
+      }
     }
   }
   auto after = Scrape();
@@ -399,6 +407,133 @@ json Benchmark::RunScenario(const std::string& name) {
   Status settled = pods_->Settle();
   if (!settled.ok()) std::printf("  after %s: %s\n", name.c_str(), settled.message().c_str());
   return result;
+}
+
+double DrainTimeout(const std::string& profile) {
+  if (profile == "full") return 600;
+  return profile == "tiny" ? 60 : 120;
+}
+
+namespace {
+
+// One read of a server's requests in flight: its count, kNoAnswer (no /metrics answer within
+// 10 s: a busy gunicorn answers only after its backlog) or kNoGauge; `said` what was seen.
+constexpr double kNoAnswer = -1, kNoGauge = -2;
+double InFlight(const std::string& url, std::string* said) {
+  auto body = HttpGet(url, std::chrono::seconds(10));
+  if (!body.ok()) {
+    *said = "no /metrics answer in 10 s: " + body.status().message();
+    return kNoAnswer;
+  }
+  std::optional<double> v = ParseActiveRequests(*body);
+  double n = v.value_or(kNoGauge);
+  *said = n >= 0 ? std::to_string(static_cast<long>(n)) + " in flight" : "no in-flight gauge";
+  return n;
+}
+
+// Waits until the server behind `url` (its /metrics) has no request in flight: two reads of 0 in a
+// row. A gunicorn answers /metrics only once it has accepted every connection queued before it,
+// so a 0 there also means an empty backlog; the second read catches a worker between accepting
+// a request and counting it. Prints the wait when the server was busy.
+json DrainOne(const std::string& runtime, const std::string& url, const std::string& before,
+              double timeout, const std::function<bool()>& interrupted) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto elapsed = [&start] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  json record = {{"runtime", runtime}, {"before", before}, {"in_flight_first", nullptr}};
+  int zeros = 0, reads = 0;
+  bool idle = false, waited = false;
+  std::string said;
+  while (!interrupted()) {
+    double n = InFlight(url, &said);
+    if (n == kNoGauge) {
+      record["error"] = "no http_server_active_requests in " + url + "; not waited for";
+      std::printf("  drain: %s: %s\n", runtime.c_str(), record["error"].get<std::string>().c_str());
+      break;
+    }
+    if (reads++ == 0 && n >= 0) record["in_flight_first"] = n;
+    if (n == 0) {
+      idle = ++zeros == 2;
+      if (idle) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    zeros = 0;
+    if (!waited) {
+      std::printf("  drain: %s busy before %s (%s)\n", runtime.c_str(), before.c_str(),
+                  said.c_str());
+    }
+    waited = true;
+    if (elapsed() >= timeout) break;
+    std::printf("\r  drain: %s %s, %.0f/%.0f s   ", runtime.c_str(), said.c_str(), elapsed(),
+                timeout);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  record["idle"] = idle;
+  record["waited"] = waited;
+  record["seconds"] = elapsed();
+  if (waited && idle) {
+    std::printf("\r  drain: %s idle after %.1f s%20s\n", runtime.c_str(), elapsed(), "");
+  } else if (!idle && !record.contains("error")) {
+    std::printf(
+        "\r  drain: %s still busy after %.0f s (%s): starting %s anyway; its figures "
+        "include that backlog\n",
+        runtime.c_str(), elapsed(), said.c_str(), before.c_str());
+  }
+  return record;
+}
+
+}  // namespace
+
+json Benchmark::DrainSuite(const Suite& suite, const std::string& before) {
+  json records = json::array();
+  const double deadline = DrainTimeout(o_.profile);
+  for (const std::string& app : suite.apps) {
+    std::string url = pods_->TargetUrl(app);
+    if (url.empty()) continue;
+    records.push_back(
+        DrainOne(RuntimeOfApp(app), url + "/metrics", before, deadline, o_.interrupted));
+  }
+  return records;
+}
+
+json Benchmark::RunSuite(const Suite& suite, double expected, int* rc) {
+  json k6 = {{"rows", json::array()}, {"plan", json::array()},   {"tests", json::array()},
+             {"runs", json::array()}, {"drains", json::array()}, {"duration_seconds", 0.0}};
+  const double per_run = expected / static_cast<double>(suite.apps.size() * suite.tests.size());
+  for (const std::string& app : suite.apps) {
+    const std::string runtime = RuntimeOfApp(app);
+    for (const std::string& test : suite.tests) {
+      if (o_.interrupted()) return k6;
+      const std::string label = suite.name + "-" + runtime + "-" + test;
+      for (json& d : DrainSuite(suite, suite.name + " " + runtime + " " + test)) {
+        k6["drains"].push_back(std::move(d));
+      }
+      std::string file = JoinPath(o_.results_dir, "k6-" + label + ".json");
+      int code = RunK6(suite.name, Targets({app}), file, 0, nullptr, per_run, label,
+                       {{"SUITE_TESTS", test}});
+      if (*rc == 0) *rc = code;
+      k6["runs"].push_back({{"runtime", runtime}, {"test", test}, {"k6_exit_code", code}});
+      std::ifstream in(file);
+      json doc = json::parse(in, nullptr, false);
+      if (doc.is_discarded()) continue;
+      for (const char* key : {"run_id", "suite", "report", "profile", "description"}) {
+        if (!k6.contains(key) && doc.contains(key)) k6[key] = doc[key];
+      }
+      for (const char* key : {"rows", "plan"}) {
+        for (json& item : doc.value(key, json::array())) k6[key].push_back(std::move(item));
+      }
+      for (const json& t : doc.value("tests", json::array())) {
+        bool seen = false;
+        for (const json& have : k6["tests"]) seen = seen || have.value("test", "") == t["test"];
+        if (!seen) k6["tests"].push_back(t);
+      }
+      k6["duration_seconds"] =
+          k6["duration_seconds"].get<double>() + doc.value("duration_seconds", 0.0);
+    }
+  }
+  return k6;
 }
 
 json Benchmark::RunAll() {

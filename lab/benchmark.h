@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lab/pods.h"
+#include "lab/suites.h"
 
 namespace podmeter::lab {
 
@@ -39,6 +40,10 @@ std::vector<std::pair<std::string, std::string>> ScenarioEnv(const std::string& 
                                                              const std::string& scenario,
                                                              const std::string& mode);
 
+/// Seconds a suite waits at most for its servers to drain before a test (tiny 60, quick 120,
+/// full 600: Flask serves a few fib(30) a second at 500m).
+double DrainTimeout(const std::string& profile);
+
 /// Per pod figures from one podmeter scrape (container series of the pod's one container).
 struct PodFigures {
   double cpu_seconds = 0, throttled_periods = 0, periods = 0, working_set = 0, rss = 0;
@@ -56,8 +61,21 @@ class Benchmark {
  private:
   nlohmann::json RunScenario(const std::string& name);
   /// k6 with `scenario`'s script; `action` (if any) runs once `action_after` seconds in.
+  /// `label` names the log (logs/k6-<label>.log) and the progress line (default: scenario);
+  /// `extra_env` is added to k6's environment.
   int RunK6(const std::string& scenario, const std::string& targets, const std::string& summary,
-            double action_after, const std::function<void()>& action, double expected_seconds);
+            double action_after, const std::function<void()>& action, double expected_seconds,
+            const std::string& label = "",
+            const std::vector<std::pair<std::string, std::string>>& extra_env = {});
+  /// A suite (lab/suites.h): one k6 run per runtime and test, each after every server of the
+  /// suite is idle (DrainSuite). The merged summary (rows, plan, runs, drains); `rc` the first
+  /// non-zero k6 exit code.
+  nlohmann::json RunSuite(const Suite& suite, double expected, int* rc);
+  /// Waits until every server of `suite` has no request in flight (its
+  /// http_server_active_requests at 0 in two reads in a row), at most DrainTimeout seconds;
+  /// prints what it waits for. One record per server: in flight at the first read, seconds
+  /// waited, idle or not.
+  nlohmann::json DrainSuite(const Suite& suite, const std::string& before);
   /// pod-kill and rolling-update: one runtime at a time, something done to it during its run.
   nlohmann::json RunPerApp(const std::string& name, const std::vector<std::string>& apps,
                            double expected);

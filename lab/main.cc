@@ -25,6 +25,7 @@
 #include "lab/cgroups.h"
 #include "lab/cluster_session.h"
 #include "lab/cold_start.h"
+#include "lab/image_sizes.h"
 #include "lab/kube_api.h"
 #include "lab/kube_cold_start.h"
 #include "lab/kube_pods.h"
@@ -63,6 +64,7 @@ struct RunOptions {
   bool cluster = false;  // --cluster: the Deployments of k8s/base on scripts/cluster's node
   int max_replicas = 0;  // --max-replicas: every HPA's maxReplicas (0: as applied)
   std::vector<std::string> suites;  // --suite: the reports' suites (lab/suites.h) instead
+  bool image_build = true;  // the apps' images without a size built for it (lab/image_sizes.h)
 };
 
 std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
@@ -475,23 +477,53 @@ nlohmann::json PodEntries(const Pods& pods, const IdleFigures& idle,
   return entries;
 }
 
-// scripts/images' sizes.json (PODMETER_IMAGES_DIR, default /var/cache/podmeter/images).
-std::string ImageSizesPath() {
-  const char* dir = std::getenv("PODMETER_IMAGES_DIR");
-  return JoinPath(dir != nullptr && *dir ? dir : "/var/cache/podmeter/images", "sizes.json");
+// Each app's image, as its Deployment in --stack names it.
+std::map<std::string, std::string> AppImages(const RunOptions& o, const std::string& repo) {
+  std::map<std::string, std::string> images;
+  for (const std::string& app : o.apps) {
+    auto d = ParseDeployment(Slurp(JoinPath(JoinPath(repo, o.stack), app + "-deployment.yaml")));
+    if (d.ok() && !d->containers.empty()) images[app] = d->containers.front().image;
+  }
+  return images;
 }
 
-// The sizes scripts/images measured, or null when no image was built on this machine.
-nlohmann::json ImageSizes() {
-  auto sizes = nlohmann::json::parse(Slurp(ImageSizesPath()), nullptr, false);
-  return sizes.is_discarded() ? nlohmann::json(nullptr) : sizes;
+// On this host, the images of the run's apps that sizes.json has no size for: built now by
+// scripts/images (once; later runs find them), after the measurements. Per image still without
+// a size: why (the scoreboards print it beside the "-").
+std::map<std::string, std::string> BuildMissingImages(const RunOptions& o, const std::string& repo,
+                                                      const RunDir& run, const std::string& mode) {
+  std::vector<std::string> wanted;
+  for (const auto& [app, image] : AppImages(o, repo)) wanted.push_back(image);
+  std::vector<std::string> missing = ImagesWithoutSize(ImageSizes(), wanted);
+  std::map<std::string, std::string> why;
+  if (missing.empty()) return why;
+  std::string names;
+  for (const auto& image : missing) names += " " + ImageArchiveName(image);
+  std::string reason;
+  if (mode != "host") {
+    reason = "not in " + ImageSizesPath() + " (scripts/images build" + names + ")";
+  } else if (!o.image_build) {
+    reason = "not built on this machine (--no-image-build; scripts/images build" + names + ")";
+  } else {
+    std::string log = JoinPath(run.dir, "logs/images.log");
+    std::cout << "images: no size yet for" << names << ": scripts/images build" << names
+              << " (once; log: " << log << ")" << std::endl;
+    auto t0 = std::chrono::steady_clock::now();
+    Status built = BuildImages(repo, missing, log, 1800, Interrupted);
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("images: %s after %.0f s\n", built.ok() ? "built" : built.message().c_str(), took);
+    reason = built.ok() ? "scripts/images build wrote no size for it" : built.message();
+  }
+  for (const auto& image : ImagesWithoutSize(ImageSizes(), missing)) why[image] = reason;
+  return why;
 }
 
 // summary.json's images: each app's image (from its Deployment in --stack) as scripts/images
 // measured it. On the host the lab runs the same servers from the checkout, not the image: the
 // sizes are the image's.
 nlohmann::json ImageEntries(const RunOptions& o, const std::string& repo,
-                            const nlohmann::json& sizes) {
+                            const nlohmann::json& sizes,
+                            const std::map<std::string, std::string>& missing) {
   nlohmann::json out = nlohmann::json::array();
   for (const std::string& app_name : o.apps) {
     auto app =
@@ -505,32 +537,38 @@ nlohmann::json ImageEntries(const RunOptions& o, const std::string& repo,
         if (sizes[image].contains(k)) e[k] = sizes[image][k];
       }
     } else {
-      e["error"] = "no size for " + image + " in " + ImageSizesPath() + " (scripts/images build)";
+      auto why = missing.find(image);
+      e["error"] = "no size for " + image + ": " +
+                   (why != missing.end() ? why->second : "not in " + ImageSizesPath());
     }
     out.push_back(e);
   }
   return out;
 }
 
-// Each app's image (its Deployment in --stack) and the size of the file its server runs.
-void ServerFiles(const RunOptions& o, const std::string& repo, const std::vector<std::string>& apps,
+// Each app's image (its Deployment in --stack) and what a user deploys of its server: the binary
+// it runs here (Rust, Go), or for Python, which ships no binary, its whole image unpacked (the
+// interpreter, its libraries, the standard library, the venv and the app; from `sizes`).
+void ServerFiles(const RunOptions& o, const std::string& repo, const nlohmann::json& sizes,
                  std::map<std::string, std::string>* images, nlohmann::json* binaries) {
   auto commands = ReadImages(repo);
-  for (const std::string& app : apps) {
-    auto d = ParseDeployment(Slurp(JoinPath(JoinPath(repo, o.stack), app + "-deployment.yaml")));
-    if (!d.ok() || d->containers.empty()) continue;
-    const std::string& image = d->containers.front().image;
-    (*images)[app] = image;
+  *images = AppImages(o, repo);
+  for (const auto& [app, image] : *images) {
     if (!commands.ok() || !commands->contains(image)) continue;
     std::string rel = ServerBinary(commands->at(image).get<std::vector<std::string>>());
+    if (rel.ends_with("python")) {
+      if (!sizes.is_object() || !sizes.contains(image)) continue;
+      (*binaries)[app] = {{"path", ImageSizesPath() + " (" + image + ")"},
+                          {"bytes", sizes[image].value("unpacked_bytes", nlohmann::json())},
+                          {"kind", "image"}};
+      continue;
+    }
     std::error_code ec;
     fs::path real = fs::canonical(JoinPath(repo, rel), ec);
     if (rel.empty() || ec) continue;
     auto bytes = fs::file_size(real, ec);
     if (ec) continue;
-    (*binaries)[app] = {{"path", real.string()},
-                        {"bytes", bytes},
-                        {"kind", rel.ends_with("python") ? "interpreter" : "binary"}};
+    (*binaries)[app] = {{"path", real.string()}, {"bytes", bytes}, {"kind", "binary"}};
   }
 }
 
@@ -538,11 +576,20 @@ void ServerFiles(const RunOptions& o, const std::string& repo, const std::vector
 // binary its server runs here; then suites: one scoreboard per suite scenario of the run
 // (lab/suites.h), with the resource monitor from the run's Prometheus.
 void AddServersAndSuites(nlohmann::json& summary, const RunOptions& o, const std::string& repo,
-                         const std::string& namespace_name, const RunDir& run) {
+                         const std::string& namespace_name, const RunDir& run,
+                         const std::map<std::string, std::string>& missing) {
   nlohmann::json sizes = ImageSizes();
   std::map<std::string, std::string> images;
   nlohmann::json binaries = nlohmann::json::object();
-  ServerFiles(o, repo, o.apps, &images, &binaries);
+  ServerFiles(o, repo, sizes, &images, &binaries);
+  // Why an app's image has no size (and a Python app no deployable size): for the boards.
+  std::map<std::string, std::string> notes;
+  for (const auto& [app, image] : images) {
+    auto why = missing.find(image);
+    if (ImagesWithoutSize(sizes, {image}).empty()) continue;
+    notes[RuntimeOf(app)] = "no size for " + image + ": " +
+                            (why != missing.end() ? why->second : "not in " + ImageSizesPath());
+  }
   nlohmann::json servers = nlohmann::json::array();
   for (const std::string& app : o.apps) {
     nlohmann::json e = {{"app", app}, {"runtime", RuntimeOf(app)}};
@@ -558,10 +605,10 @@ void AddServersAndSuites(nlohmann::json& summary, const RunOptions& o, const std
       e["binary_bytes"] = binaries[app]["bytes"];
       e["binary_kind"] = binaries[app]["kind"];
     }
+    if (notes.count(RuntimeOf(app))) e["size_note"] = notes[RuntimeOf(app)];
     servers.push_back(e);
   }
   summary["servers"] = servers;
-  if (sizes.is_null()) summary["servers_note"] = "no image sizes: scripts/images build writes them";
   nlohmann::json boards = nlohmann::json::object();
   for (const auto& sc : summary["scenarios"]) {
     const Suite* suite = FindSuite(sc.value("scenario", ""));
@@ -570,7 +617,9 @@ void AddServersAndSuites(nlohmann::json& summary, const RunOptions& o, const std
         ResourceStats({LocalUrl(o.prometheus_port), run.id, namespace_name}, sc);
     boards[suite->name] =
         SuiteBoard(*suite, sc, summary["pods"], resources, sizes, binaries, images);
-    if (sizes.is_null()) boards[suite->name]["note"] = summary["servers_note"];
+    for (auto& e : boards[suite->name]["runtimes"]) {
+      if (notes.count(e.value("runtime", ""))) e["size_note"] = notes[e.value("runtime", "")];
+    }
   }
   if (!boards.empty()) summary["suites"] = boards;
 }
@@ -606,8 +655,9 @@ void WriteResults(const ResultContext& ctx, const RunOptions& o, const std::stri
   std::this_thread::sleep_for(std::chrono::seconds(2));
   AddAnalyses(summary, *ctx.pods, ctx.namespace_name, o, run, scenarios);
   summary["pods"] = PodEntries(*ctx.pods, idle, final_figures);
-  summary["images"] = ImageEntries(o, repo, ImageSizes());
-  AddServersAndSuites(summary, o, repo, ctx.namespace_name, run);
+  std::map<std::string, std::string> missing = BuildMissingImages(o, repo, run, ctx.pods->Mode());
+  summary["images"] = ImageEntries(o, repo, ImageSizes(), missing);
+  AddServersAndSuites(summary, o, repo, ctx.namespace_name, run, missing);
   std::ofstream(JoinPath(run.dir, "summary.json")) << summary.dump(2) << "\n";
   std::ofstream(JoinPath(run.dir, "summary.md")) << SummaryMarkdown(summary);
   std::ofstream(JoinPath(run.dir, "metrics-final.txt")) << last;
@@ -857,6 +907,9 @@ void AddRunFlags(CLI::App* run, RunOptions* o) {
       ->capture_default_str();
   run->add_option("--results", o->results, "Where results/<run id>/ goes")->capture_default_str();
   run->add_flag("!--no-pod-kill", o->pod_kill, "Do not kill a replica halfway");
+  run->add_flag("!--no-image-build", o->image_build,
+                "Do not build the apps' images that have no size in sizes.json yet (their sizes "
+                "stay '-'; scripts/images build)");
   run->add_option("--cold-starts", o->cold_starts, "Starts per runtime in the cold-start scenario")
       ->check(CLI::Range(1, 20))
       ->capture_default_str();

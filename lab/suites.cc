@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <sstream>
 
@@ -172,7 +173,7 @@ Rows ReportRows(const std::string& suite) {
 const Rows& CommonRows() {
   static const Rows rows = {{"image archive (OCI, gzip)", "image_archive_mb"},
                             {"image unpacked", "image_mb"},
-                            {"binary (interpreter for Python)", "binary_mb"},
+                            {kBinaryRow, "binary_mb"},
                             {"idle working set", "idle_mib"},
                             {"peak working set under load", "load_mib"},
                             {"CPU % of a core (avg over its load window)", "cpu_avg_percent"},
@@ -201,6 +202,7 @@ const std::vector<Suite>& Suites() {
       {"fib",
        "k8s-fib-rust-go-python.md",
        {"actix-api", "go-api", "flask-api"},
+       {"single", "load", "spike", "soak"},
        {{"single request (avg)", "single_avg_ms", "go", "actix", 2.0, "~4 / ~2 ms"},
         {"single request (avg)", "single_avg_ms", "flask", "actix", 79.5, "~159 / ~2 ms"},
         {"load throughput", "load_rps", "actix", "go", 2.29, "160.6 / 70.0 req/s"},
@@ -223,6 +225,7 @@ const std::vector<Suite>& Suites() {
       {"snowflake",
        "snowflake-axum-fasthttp.md",
        {"rust-api", "fasthttp-api"},
+       {"ids"},
        {{"avg response time", "ids_avg_ms", "fasthttp", "rust", 1.045, "371.37 / 355.31 ms"},
         {"response time std dev", "ids_std_ms", "fasthttp", "rust", 1.376, "133.66 / 97.15 ms"},
         {"max response time", "ids_max_ms", "fasthttp", "rust", 1.720, "986.48 / 573.50 ms"},
@@ -234,8 +237,11 @@ const std::vector<Suite>& Suites() {
       {"sha256",
        "sha256-hyper-nethttp-k8s.md",
        {"hyper-api", "go-api"},
-       {{"requests (glibc run)", "main_requests", "hyper", "go", 0.760, "16,568,556 / 21,800,444"},
-        {"requests (musl run)", "main_requests", "hyper", "go", 1.385, "13,238,995 / 9,562,037"},
+       {"main"},
+       {{"successful requests (glibc run)", "main_successful", "hyper", "go", 0.760,
+         "16,568,556 / 21,800,444"},
+        {"successful requests (musl run)", "main_successful", "hyper", "go", 1.385,
+         "13,238,995 / 9,562,037"},
         {"P50 (glibc)", "main_p50_ms", "hyper", "go", 1.469, "0.376 / 0.256 ms"},
         {"P50 (musl)", "main_p50_ms", "hyper", "go", 1.234, "0.338 / 0.274 ms"},
         {"P90 (glibc)", "main_p90_ms", "hyper", "go", 1.267, "0.740 / 0.584 ms"},
@@ -265,6 +271,27 @@ std::string ServerBinary(const std::vector<std::string>& argv) {
       {"flask", "servers/flask/.venv/bin/python"}};
   auto it = binaries.find(argv[1]);
   return it == binaries.end() ? "" : it->second;
+}
+
+std::optional<double> ParseActiveRequests(std::string_view text) {
+  constexpr std::string_view kName = "http_server_active_requests";
+  std::optional<double> sum;
+  while (!text.empty()) {
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (line.substr(0, kName.size()) != kName || line.size() == kName.size()) continue;
+    char after = line[kName.size()];
+    if (after != ' ' && after != '{') continue;  // another metric with this prefix
+    size_t value_at = line.find(' ', after == '{' ? line.find('}') : kName.size());
+    if (value_at == std::string_view::npos) continue;
+    std::string value(line.substr(value_at + 1));
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    if (end == value.c_str()) continue;
+    sum = sum.value_or(0) + v;
+  }
+  return sum;
 }
 
 json Stats(const std::vector<double>& values) {
@@ -325,6 +352,14 @@ std::string SuiteMarkdown(const json& board) {
   md << "\nSizes and resources (CPU and RAM: podmeter every second over the runtime's own load "
         "window):\n\n";
   WriteFigureTable(md, runtimes, CommonRows());
+  for (const json& r : runtimes) {
+    if (r.contains("size_note")) {
+      md << "\n- " << r.value("runtime", "") << ": " << r.value("size_note", "")
+         << " (its image rows" << (r.value("binary_kind", "") == "binary" ? "" : " and binary row")
+         << " show -)";
+    }
+  }
+  md << "\n";
   md << "\nThe report's ratios beside this run's:\n\n| ratio | report | here | report's figures "
         "|\n|---|---|---|---|\n";
   for (const json& c : board["comparisons"]) {

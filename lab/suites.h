@@ -6,7 +6,9 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace podmeter::lab {
@@ -23,11 +25,17 @@ struct ReportRatio {
 };
 
 struct Suite {
-  std::string name;               ///< the lab's scenario and k6/<name>.js
-  std::string report;             ///< the report's file in ../shared/reference/
-  std::vector<std::string> apps;  ///< the Deployments of k8s/base it runs, in order
+  std::string name;                ///< the lab's scenario and k6/<name>.js
+  std::string report;              ///< the report's file in ../shared/reference/
+  std::vector<std::string> apps;   ///< the Deployments of k8s/base it runs, in order
+  std::vector<std::string> tests;  ///< its k6 tests (k6/lib/bench.js), in order
   std::vector<ReportRatio> ratios;
 };
+
+/// The scoreboards' row of what a user deploys of a server: the binary (Rust, Go) or, for Python,
+/// which ships none, its image unpacked (interpreter, its libraries, stdlib, venv, app).
+inline constexpr const char* kBinaryRow =
+    "binary (Python: its image unpacked — interpreter, stdlib, venv, app)";
 
 /// fib, snowflake, sha256.
 const std::vector<Suite>& Suites();
@@ -36,7 +44,8 @@ const Suite* FindSuite(const std::string& name);
 
 /// The file a server of the lab runs (its argv from lab/images.json: "servers/run NAME"),
 /// relative to the checkout: the Rust and Go binaries; for Django and Flask the venv's python
-/// (the interpreter; the caller resolves the link). Empty if unknown.
+/// (whose size says nothing: the boards use their image's instead, kBinaryRow). Empty if
+/// unknown.
 std::string ServerBinary(const std::vector<std::string>& argv);
 
 /// The suite's scoreboard (summary.json's suites.<name>) from the run's pieces:
@@ -45,7 +54,8 @@ std::string ServerBinary(const std::vector<std::string>& argv);
 /// - `pods`: summary.json's pods (idle working set);
 /// - `resources`: per runtime {cpu_percent, ram_mib} spreads over its window (ResourceStats);
 /// - `sizes`: scripts/images' sizes.json (image → archive_bytes, unpacked_bytes) or null;
-/// - `binaries`: per app {path, bytes, kind} of the server's binary on this host;
+/// - `binaries`: per app {path, bytes, kind}: the server's binary on this host (kind "binary"),
+///   for Python its image unpacked (kind "image");
 /// - `images`: per app its image (k8s/base's).
 nlohmann::json SuiteBoard(const Suite& suite, const nlohmann::json& scenario,
                           const nlohmann::json& pods, const nlohmann::json& resources,
@@ -55,6 +65,11 @@ nlohmann::json SuiteBoard(const Suite& suite, const nlohmann::json& scenario,
 /// summary.md's section for one board: the report's columns, one row per runtime, and the
 /// report's ratios beside the run's.
 std::string SuiteMarkdown(const nlohmann::json& board);
+
+/// A reference server's requests in flight from its /metrics text: the gauge
+/// `http_server_active_requests` (servers/README.md; for gunicorn the sum over its live workers),
+/// summed over its series; nullopt when the text has no such sample.
+std::optional<double> ParseActiveRequests(std::string_view metrics_text);
 
 /// {min, max, avg, std, samples} of `values` (std: sample standard deviation, 0 for one value);
 /// null when empty.

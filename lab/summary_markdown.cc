@@ -209,7 +209,7 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
   }
   row("pod crashes across all tests (kubelet)",
       [&](const std::string& r) { return Num(CrashesOf(s, r), 1, 0); });
-  row("binary (interpreter for Python)", [&](const std::string& r) {
+  row(kBinaryRow, [&](const std::string& r) {
     return Num(Cell(FindByRuntime(At(s, "servers"), r), "binary_bytes"), 1e-6, 2) + " MB";
   });
   row("pods for 100 req/s",
@@ -217,6 +217,12 @@ void WriteScoreboard(std::ostream& md, const nlohmann::json& s,
   row("memory for 100 req/s", [&](const std::string& r) {
     return Num(Cell(FindByRuntime(cost, r), "memory_mib"), 1, 1) + " MiB";
   });
+  for (const auto& r : runtimes) {
+    const nlohmann::json* server = FindByRuntime(At(s, "servers"), r);
+    if (server != nullptr && server->contains("size_note")) {
+      md << "\n- " << r << ": " << server->value("size_note", "") << " (its size rows show -)";
+    }
+  }
 }
 
 // The cold-start scenario: every runtime's start-up spreads.

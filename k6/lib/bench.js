@@ -667,14 +667,23 @@ const SUITES = {
 
 export const SUITE_NAMES = Object.keys(SUITES);
 
-/** The suite's tests after PROFILE, STAGE_SCALE and VU_SCALE: {test, executor fields, seconds}. */
+/**
+ * The suite's tests after SUITE_TESTS (a comma list of test names: only those, in the suite's
+ * order; the lab runs one test per k6 run), PROFILE, STAGE_SCALE and VU_SCALE:
+ * {test, executor fields, seconds}.
+ */
 function suiteTests(suite) {
+  const known = suite.tests.map((t) => t.test);
+  const only = env('SUITE_TESTS', '').split(',').map((t) => t.trim()).filter((t) => t);
+  const unknown = only.filter((t) => !known.includes(t));
+  if (unknown.length) throw new Error(`SUITE_TESTS=${only.join(',')}: no test ${unknown.join(', ')} (${known.join(', ')})`);
+  const chosen = only.length ? suite.tests.filter((t) => only.includes(t.test)) : suite.tests;
   const stageScale = envNumber('STAGE_SCALE', 1, 0.001);
   const vuScale = envNumber('VU_SCALE', 1, 0.001);
   const vus = (n) => (n === 0 ? 0 : Math.max(1, Math.round(n * vuScale)));
   const sec = (n) => Math.max(1, Math.round(n * stageScale));
   const key = FULL ? 'full' : 'quick';
-  return suite.tests.map((t) => {
+  return chosen.map((t) => {
     if (t.iterations) {
       const iterations = Math.max(1, Math.round(t.iterations * Math.min(1, stageScale * 2)));
       return { ...t, shape: 'iterations', iterations, seconds: Math.max(3, Math.ceil(iterations * 1.5)) };

@@ -1,6 +1,7 @@
 """podmeter-lab run --suite: the three reference reports' suites (fib, snowflake, sha256) in one
-tiny lab run: every runtime of a suite got its report's requests and answered them, the
-figures are there, and each scoreboard has its report's columns, sizes and ratios."""
+tiny lab run: every test of every runtime started on idle servers, got its report's requests and
+answered them (Flask too), the figures are there, every image's size was there or built by the
+run, and each scoreboard has its report's columns, sizes and ratios."""
 import json
 import os
 import subprocess
@@ -31,18 +32,21 @@ REPORT_ROWS = {
     "sha256": ["P50", "P90", "P95", "P99", "Avg", "Successful", "Failed", "Error rate"],
 }
 IMAGES_DIR = os.environ.get("PODMETER_IMAGES_DIR", "/var/cache/podmeter/images")
-try:
-    with open(os.path.join(IMAGES_DIR, "sizes.json")) as f:
-        IMAGE_SIZES = json.load(f)
-except FileNotFoundError:
-    IMAGE_SIZES = {}
-COMMON_ROWS = ["image archive (OCI, gzip)", "image unpacked", "binary (interpreter for Python)",
+BINARY_ROW = "binary (Python: its image unpacked — interpreter, stdlib, venv, app)"
+COMMON_ROWS = ["image archive (OCI, gzip)", "image unpacked", BINARY_ROW,
                "idle working set", "peak working set under load"]
 
 
 @pytest.fixture(scope="module")
 def suites_run(lab_suites_tiny_run):
     return lab_suites_tiny_run
+
+
+@pytest.fixture(scope="module")
+def image_sizes(suites_run):
+    """scripts/images' sizes.json after the run (which builds the images that had no size)."""
+    with open(os.path.join(IMAGES_DIR, "sizes.json")) as f:
+        return json.load(f)
 
 
 def board(summary, name):
@@ -57,12 +61,6 @@ def test_only_the_suites_apps_and_scenarios_ran(suites_run):
     assert set(summary["suites"]) == set(SUITES)
 
 
-# Flask serves one or two fib(30) per second at 500m: what k6 cut off at the end of a test of
-# seconds is still queued in gunicorn's backlog during the next one, which may then see no answer
-# in the tiny profile. Its first test (single requests, one at a time) always has answers.
-SLOW = {("fib", "flask")}
-
-
 @pytest.mark.parametrize("name", sorted(SUITES))
 def test_every_runtime_got_requests_and_answered(suites_run, name):
     summary, _, _ = suites_run
@@ -70,13 +68,15 @@ def test_every_runtime_got_requests_and_answered(suites_run, name):
     [sc] = [s for s in summary["scenarios"] if s["scenario"] == name]
     rows = sc["k6"]["rows"]
     assert {(r["runtime"], r["test"]) for r in rows} == {(r, t) for r in runtimes for t in tests}
+    # One k6 run per runtime and test, each finished.
+    assert sorted((r["runtime"], r["test"]) for r in sc["k6"]["runs"]) == sorted(
+        (r, t) for r in runtimes for t in tests)
+    assert all(r["k6_exit_code"] == 0 for r in sc["k6"]["runs"]), sc["k6"]["runs"]
     for r in rows:
-        if (name, r["runtime"]) in SLOW and r["test"] != "single":
-            assert r["requests"] >= 0 and r["failed"] == 0, r
-            if r["requests"] == 0:
-                continue
-        # Every test of every runtime had requests, all answered with the right body (the
-        # checks: fib(30) = 832040, an id, a 64-hex hash) and timed.
+        # Every test of every runtime had requests — Flask's spike and soak too, which started
+        # behind the load test's abandoned fib(30)s before the suite drained its servers —, all
+        # answered with the right body (the checks: fib(30) = 832040, an id, a 64-hex hash) and
+        # timed.
         assert r["requests"] > 0 and r["failed"] == 0 and r["checks_rate"] == 1, r
         assert r["avg_ms"] > 0 and r["p95_ms"] >= r["p50_ms"] > 0, r
     # Only the suite's runtimes were loaded: podmeter saw their pods busy.
@@ -86,7 +86,34 @@ def test_every_runtime_got_requests_and_answered(suites_run, name):
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))
-def test_scoreboard_has_the_reports_figures(suites_run, name):
+def test_every_test_started_on_idle_servers(suites_run, name):
+    """Before each k6 run the suite read every one of its servers' in-flight gauge until it was 0
+    twice in a row; each wait is printed."""
+    summary, stdout, _ = suites_run
+    runtimes, tests = SUITES[name]
+    [sc] = [s for s in summary["scenarios"] if s["scenario"] == name]
+    drains = sc["k6"]["drains"]
+    befores = {f"{name} {r} {t}" for r in runtimes for t in tests}
+    # One record per server of the suite before each test.
+    assert sorted((d["before"], d["runtime"]) for d in drains) == sorted(
+        (b, r) for b in befores for r in runtimes)
+    for d in drains:
+        assert d["idle"] is True and "error" not in d, d
+        if d["waited"]:
+            assert f"drain: {d['runtime']} busy before {d['before']} (" in stdout, d
+            assert f"drain: {d['runtime']} idle after " in stdout, d
+        else:
+            assert d["in_flight_first"] == 0, d
+    if name == "fib":
+        # Flask is left with requests k6 abandoned: up to 30 VUs wait on about 4 answers a second
+        # (its 500m limit bounds it) and the tiny grace is 1 s: seconds of backlog, more than k6
+        # takes to exit. The drain saw them (the defect was a spike test with 2 answers and a
+        # soak with none, behind that backlog).
+        assert any(d["waited"] for d in drains if d["runtime"] == "flask"), drains
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_scoreboard_has_the_reports_figures(suites_run, image_sizes, name):
     summary, _, _ = suites_run
     b = board(summary, name)
     runtimes, tests = SUITES[name]
@@ -94,34 +121,32 @@ def test_scoreboard_has_the_reports_figures(suites_run, name):
     for e in b["runtimes"]:
         f = e["figures"]
         for t in tests:
-            if (name, e["runtime"]) in SLOW and t != "single":
-                continue
             assert f[f"{t}_requests"] > 0 and f[f"{t}_avg_ms"] > 0, (e["runtime"], t, f)
         assert f["idle_mib"] > 0 and f["load_mib"] > 0, (e["runtime"], f)
-        # The file the server runs, as on disk (the interpreter for Flask).
-        assert e["binary_bytes"] == os.path.getsize(e["binary_path"]) > 0, e
-        assert e["binary_kind"] == ("interpreter" if e["runtime"] == "flask" else "binary")
-        # The image's sizes as scripts/images recorded them, when its image was built here.
-        recorded = IMAGE_SIZES.get(e["image"])
-        if recorded:
-            assert e["image_unpacked_bytes"] == recorded["unpacked_bytes"], e
-            assert e["image_archive_bytes"] == recorded["archive_bytes"], e
-            assert f["image_mb"] == recorded["unpacked_bytes"] / 1e6
+        # The image's sizes as scripts/images recorded them: there before the run or built by
+        # it (no manual scripts/images build).
+        assert "size_note" not in e, e
+        recorded = image_sizes[e["image"]]
+        assert e["image_unpacked_bytes"] == recorded["unpacked_bytes"] > 0, e
+        assert e["image_archive_bytes"] == recorded["archive_bytes"] > 0, e
+        assert f["image_mb"] == recorded["unpacked_bytes"] / 1e6
+        # What a user deploys: the file the server runs, as on disk; Flask ships no binary, so its
+        # whole image unpacked (interpreter, stdlib, venv, app), not pyenv's 17 KB launcher.
+        if e["runtime"] == "flask":
+            assert e["binary_kind"] == "image", e
+            assert e["binary_bytes"] == recorded["unpacked_bytes"] > 10e6, e
         else:
-            assert "image_unpacked_bytes" not in e and "image_mb" not in f, e
+            assert e["binary_kind"] == "binary", e
+            assert e["binary_bytes"] == os.path.getsize(e["binary_path"]) > 0, e
         # The resource monitor: podmeter's per-second CPU and working set in the runtime's window.
         assert e["cpu_percent"]["samples"] >= 1 and e["cpu_percent"]["max"] > 0, e
         assert e["ram_mib"]["min"] > 0, e
-        first = "single" if name == "fib" else next(iter(tests))
-        assert f[f"{first}_std_ms"] >= 0, f
+        for t in tests:  # k6 counters of each duration and its square: a std dev from 2 on
+            if f[f"{t}_requests"] > 1:
+                assert f[f"{t}_std_ms"] >= 0, (t, f)
+    # Every ratio of the report is measured here: k6's, podmeter's and the images'.
     for c in b["comparisons"]:
-        assert c["report"] > 0 and (c["here"] is None or c["here"] > 0), c
-    # Ratios from k6 and podmeter's figures are measured (sizes only with images built; Flask's
-    # later tests may have no answer in the tiny profile, see SLOW).
-    measured = [c for c in b["comparisons"] if not c["figure"].startswith("image") and
-                ((name, c["numerator"]) not in SLOW and (name, c["denominator"]) not in SLOW or
-                 c["figure"] in ("single_avg_ms", "idle_mib", "load_mib"))]
-    assert measured and all(c["here"] is not None for c in measured), measured
+        assert c["report"] > 0 and c["here"] is not None and c["here"] > 0, c
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/analysis.h"
+#include "lab/benchmark.h"
+#include "lab/image_sizes.h"
 #include "lab/suites.h"
 #include "lab/summary_markdown.h"
 
@@ -39,6 +41,73 @@ TEST(Suites, ServerBinaryOfEachLocalCommand) {
   EXPECT_EQ(ServerBinary({"servers/run", "flask"}), "servers/flask/.venv/bin/python");
   EXPECT_EQ(ServerBinary({"servers/run", "nginx"}), "");
   EXPECT_EQ(ServerBinary({"/bin/sleep", "1"}), "");
+}
+
+TEST(Suites, EachNamesItsTestsInK6sOrder) {
+  EXPECT_EQ(FindSuite("fib")->tests, (std::vector<std::string>{"single", "load", "spike", "soak"}));
+  EXPECT_EQ(FindSuite("snowflake")->tests, (std::vector<std::string>{"ids"}));
+  EXPECT_EQ(FindSuite("sha256")->tests, (std::vector<std::string>{"main"}));
+}
+
+TEST(Suites, ActiveRequestsOfEachServersExposition) {
+  // Rust and Go: a plain gauge; gunicorn's multiprocess livesum prints a float.
+  EXPECT_EQ(ParseActiveRequests("# HELP http_server_active_requests In flight.\n"
+                                "# TYPE http_server_active_requests gauge\n"
+                                "http_server_active_requests 3\n"
+                                "refserver_startup_seconds 0.01\n"),
+            3);
+  EXPECT_EQ(ParseActiveRequests("http_server_active_requests 0.0\n"), 0);
+  // Labelled series are summed; a timestamp is not the value; other metrics with the same
+  // prefix are not the gauge.
+  EXPECT_EQ(ParseActiveRequests("http_server_active_requests{worker=\"1\"} 2 1700000000000\n"
+                                "http_server_active_requests{worker=\"2\"} 5\n"
+                                "http_server_active_requests_total 99\n"),
+            7);
+  EXPECT_EQ(ParseActiveRequests("http_server_active_requests_total 99\n# http_server_active_"
+                                "requests 1\n"),
+            std::nullopt);
+  EXPECT_EQ(ParseActiveRequests(""), std::nullopt);
+  EXPECT_EQ(ParseActiveRequests("http_server_active_requests\n"), std::nullopt);
+}
+
+TEST(Suites, DrainTimeoutPerProfile) {
+  EXPECT_EQ(DrainTimeout("tiny"), 60);
+  EXPECT_EQ(DrainTimeout("quick"), 120);
+  EXPECT_EQ(DrainTimeout("full"), 600);
+}
+
+TEST(ImageSizes, ImagesWithoutASizeAndTheirArchiveNames) {
+  json sizes = {{"rust-api:dev", {{"unpacked_bytes", 1}}}};
+  EXPECT_EQ(
+      ImagesWithoutSize(sizes, {"rust-api:dev", "flask-api:dev", "go-api:dev", "flask-api:dev"}),
+      (std::vector<std::string>{"flask-api:dev", "go-api:dev"}));
+  EXPECT_EQ(ImagesWithoutSize(nullptr, {"rust-api:dev"}),
+            (std::vector<std::string>{"rust-api:dev"}));
+  EXPECT_TRUE(ImagesWithoutSize(sizes, {"rust-api:dev"}).empty());
+  EXPECT_EQ(ImageArchiveName("flask-api:dev"), "flask-api");
+  EXPECT_EQ(ImageArchiveName("docker.io/library/go-api:dev"), "go-api");
+  EXPECT_EQ(ImageArchiveName("registry:5000/x/actix-api"), "actix-api");
+}
+
+TEST(SuiteBoard, SaysWhyASizeIsMissing) {
+  json binaries = {{"actix-api", {{"bytes", 2e6}, {"kind", "binary"}, {"path", "/x/a"}}},
+                   {"go-api", {{"bytes", 12e6}, {"kind", "binary"}, {"path", "/x/g"}}},
+                   {"flask-api", {{"bytes", 60e6}, {"kind", "image"}, {"path", "sizes.json"}}}};
+  json sizes = {{"flask-api:dev", {{"archive_bytes", 20e6}, {"unpacked_bytes", 60e6}}}};
+  json b = SuiteBoard(
+      *FindSuite("fib"), {{"scenario", "fib"}}, json::array(), json::object(), sizes, binaries,
+      {{"actix-api", "actix-api:dev"}, {"go-api", "go-api:dev"}, {"flask-api", "flask-api:dev"}});
+  b["runtimes"][1]["size_note"] = "no size for go-api:dev: scripts/images build exited 1: boom";
+  std::string md = SuiteMarkdown(b);
+  EXPECT_NE(md.find(std::string("| ") + kBinaryRow + " | 2.00 MB | 12.00 MB | 60.00 MB |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| image unpacked | - | - | 60.00 MB |"), std::string::npos) << md;
+  EXPECT_NE(md.find("\n- go: no size for go-api:dev: scripts/images build exited 1: boom (its "
+                    "image rows show -)"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("- actix:"), std::string::npos) << md;
 }
 
 TEST(Suites, StatsAreMinMaxMeanAndSampleStdDev) {
@@ -141,7 +210,7 @@ TEST(SummaryMarkdown, MainScoreboardHasImageAndBinarySizes) {
   EXPECT_NE(md.find("| image size (unpacked; gzip layer) | 4.6 MB (2.2 MB) | - | "),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("| binary (interpreter for Python) | 1.38 MB | 6.83 MB | "), std::string::npos)
+  EXPECT_NE(md.find(std::string("| ") + kBinaryRow + " | 1.38 MB | 6.83 MB | "), std::string::npos)
       << md;
 }
 
