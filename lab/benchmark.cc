@@ -380,7 +380,10 @@ json Benchmark::RunScenario(const std::string& name) {
   json ended = pods_->EndScenario(name);
   for (auto& [k, v] : ended.items()) result[k] = v;
   if (name == "squeeze") {
-    for (const auto& [app, limit] : limits) (void)pods_->SetCpuLimit(app, limit);
+    for (const auto& [app, limit] : limits) {
+      Status s = pods_->SetCpuLimit(app, limit);
+      if (!s.ok()) std::printf("  squeeze: restoring %s: %s\n", app.c_str(), s.message().c_str());
+    }
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json pods = json::array();

@@ -183,6 +183,9 @@ void PodManager::Reap(double now) {
       t.reason = t.exit_code == 0 ? "Completed" : "Error";
     }
     (void)cgroups_->Remove(r.container_rel);  // the runtime removes the dead container's cgroup
+    // Gone: a squeeze's SetCpuLimit during the back-off must not write into it (it failed there,
+    // and the next container started at the squeeze's 50m for the rest of the run).
+    r.container_rel.clear();
     c.last_termination = t;
     c.started_at.reset();
     c.ready = false;
