@@ -107,6 +107,15 @@ Answers Query(const AnalysisOptions& o, const json& scenario, const std::string&
   return a;
 }
 
+// A pod that ran through the fitted window (its samples from its start to its end, a tenth of
+// it and 2 s of scrape interval allowed): not one the HPA added or removed meanwhile, nor a
+// cold start's, whose few samples would make a line of anything.
+bool RanThrough(const RangeSeries& r, double start, double end) {
+  if (r.samples.empty() || end <= start) return false;
+  double slack = 0.1 * (end - start) + 2;
+  return r.samples.front().first <= start + slack && r.samples.back().first >= end - slack;
+}
+
 }  // namespace
 
 StatusOr<std::string> QueryPrometheusRange(const std::string& prometheus, const std::string& query,
@@ -135,6 +144,7 @@ json LeakChecksFromAnswers(const std::string& k6_requests, const std::string& rs
     auto w = windows.find(RuntimeOf(app));
     if (w == windows.end()) continue;  // a pod without load in the soak (a replica k6 skipped)
     LeakCheck rc = CheckLeak(r, w->second.first, w->second.second);
+    if (!RanThrough(r, rc.window_start, rc.window_end)) continue;  // an HPA's or a cold start's
     entry["load_window"] = {w->second.first, w->second.second};
     entry["fitted_window"] = {rc.window_start, rc.window_end};
     entry["warmup_seconds"] = rc.warmup_seconds;

@@ -120,6 +120,22 @@ TEST(ParseQueryRange, Errors) {
   EXPECT_EQ((*nan)[0].samples[0].second, 3.5);
 }
 
+TEST(LeakChecks, APodThatDidNotRunThroughTheSoakIsLeftOut) {
+  // The recorded answer plus a Django replica the HPA added 2 s before the end of Django's load
+  // window (1795477928–1795477938), growing fast over its few samples.
+  nlohmann::json rss = nlohmann::json::parse(Recorded("soak_rss.json"));
+  nlohmann::json late = {{"metric", {{"app", "django-api"}, {"pod", "django-api-late"}}},
+                         {"values", nlohmann::json::array()}};
+  for (int t = 1795477936; t <= 1795477941; ++t) {
+    late["values"].push_back({t, std::to_string(40000000 + (t - 1795477936) * 4000000)});
+  }
+  rss["data"]["result"].push_back(late);
+  auto checks = LeakChecksFromAnswers(Recorded("soak_k6_requests.json"), rss.dump(),
+                                      Recorded("soak_working_set.json"));
+  ASSERT_EQ(checks.size(), 3u) << checks.dump();
+  for (const auto& c : checks) EXPECT_NE(c["pod"], "django-api-late") << c.dump();
+}
+
 TEST(LeakChecks, RecordedSoakOfATinyRun) {
   auto checks = LeakChecksFromAnswers(Recorded("soak_k6_requests.json"), Recorded("soak_rss.json"),
                                       Recorded("soak_working_set.json"));
