@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "collectors/base/file_util.h"
@@ -16,14 +14,13 @@
 namespace podmeter::lab {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The last non-empty line of `text` (scripts/images ends a failure with one line saying why).
+// A file's text, or "" when it cannot be read (no sizes.json yet, no log).
+std::string TextOf(const std::string& path) {
+  auto text = ReadFileToString(path);
+  return text.ok() ? *text : "";
 }
 
-// The last non-empty line of `text` (scripts/images ends a failure with one line saying why).
 std::string LastLine(const std::string& text) {
   size_t end = text.find_last_not_of(" \n\r\t");
   if (end == std::string::npos) return "";
@@ -40,7 +37,7 @@ std::string ImageSizesPath() {
 }
 
 nlohmann::json ImageSizes() {
-  auto sizes = nlohmann::json::parse(ReadAll(ImageSizesPath()), nullptr, false);
+  auto sizes = nlohmann::json::parse(TextOf(ImageSizesPath()), nullptr, false);
   return sizes.is_discarded() || !sizes.is_object() ? nlohmann::json(nullptr) : sizes;
 }
 
@@ -85,7 +82,7 @@ Status BuildImages(const std::string& repo, const std::vector<std::string>& imag
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
-  std::string why = LastLine(ReadAll(log_path));
+  std::string why = LastLine(TextOf(log_path));
   return Status::Unavailable("scripts/images build " +
                              (WIFEXITED(status)
                                   ? "exited " + std::to_string(WEXITSTATUS(status))

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -203,7 +202,7 @@ json TopFromPodMetrics(const json& list) {
 namespace {
 
 // How many times an event happened: core/v1's count, or the series count of one recorded
-// through events.k8s.io (the kubelet's since 1.19), at least once.
+// through events.k8s.io, at least once.
 int Occurrences(const json& event) {
   int n = 1;
   for (const json* c : {&Path(event, {"count"}), &Path(event, {"series", "count"})}) {
@@ -212,23 +211,17 @@ int Occurrences(const json& event) {
   return n;
 }
 
-int CountEvents(const json& events, const std::string& pod, const std::string& reason,
-                const std::function<bool(const std::string&)>& message_matches) {
-  int n = 0;
-  for (const json& e : Path(events, {"items"})) {
-    if (Text(Path(e, {"involvedObject", "name"})) != pod) continue;
-    if (Text(Path(e, {"reason"})) != reason) continue;
-    if (message_matches(Text(Path(e, {"message"})))) n += Occurrences(e);
-  }
-  return n;
-}
-
 }  // namespace
 
 int LivenessKills(const json& events, const std::string& pod) {
-  return CountEvents(events, pod, "Killing", [](const std::string& message) {
-    return message.find("liveness") != std::string::npos;
-  });
+  int kills = 0;
+  for (const json& e : Path(events, {"items"})) {
+    if (Text(Path(e, {"involvedObject", "name"})) != pod) continue;
+    if (Text(Path(e, {"reason"})) != "Killing") continue;
+    if (Text(Path(e, {"message"})).find("liveness") == std::string::npos) continue;
+    kills += Occurrences(e);
+  }
+  return kills;
 }
 
 StatusOr<int> LivenessProbeFailures(std::string_view probe_metrics,
