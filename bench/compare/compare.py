@@ -14,7 +14,7 @@ same window, sampled/scraped every second by a bounded loopback scraper:
   node_exporter   Debian's prometheus-node-exporter, a few collectors, for scale
   floor           a C program that opens/reads/closes once a second the files podmeter reads
 
-and prints CPU ms per s (utime+stime of the process and its waited-for children), peak RSS
+and prints CPU ms per s (cpuacct.usage of a cgroup of its own: the tool and its children, in ns), peak RSS
 (VmHWM), steady RSS (median VmRSS over the window), /metrics p50/p99 latency and bytes per
 scrape, with ratios to podmeter; then the growth table of podmeter and the floor at 30/110/250
 pods. Needs root and cgroup v1 (cpu, cpuacct, memory, pids). Holds the host lock
@@ -50,7 +50,6 @@ from kubepods_v1 import KubepodsPod, podlist, v1_mounts  # noqa: E402
 CACHE = os.environ.get("PODMETER_COMPARE_CACHE", "/var/cache/podmeter/compare")
 LOCK = "/run/lock/podmeter-host.lock"
 TOOLS = ("podmeter", "cadvisor-lib", "process-exporter", "node_exporter", "floor")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PROCS_PER_POD = (5, 4)  # processes in container 0 and 1 of each pod: 9 per pod, 990 at 110
 
@@ -172,11 +171,38 @@ def free_port():
         return s.getsockname()[1]
 
 
-def proc_cpu_ticks(pid):
-    """utime + stime + cutime + cstime of pid, in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(fields[i]) for i in (11, 12, 13, 14))
+class ToolCgroup:
+    """A cpuacct cgroup of compare's own for one tool run: the tool is started inside it, so
+    cpuacct.usage counts its CPU and its children's in nanoseconds (utime/stime come in 10 ms
+    clock ticks: podmeter at 2 pods for 3 s can cost less than one). Removed on exit."""
+
+    def __init__(self, tool):
+        self.path = os.path.join(v1_mounts()["cpuacct"], f"podmeter-compare-{os.getpid()}-{tool}")
+
+    def __enter__(self):
+        os.mkdir(self.path)
+        return self
+
+    def join(self):
+        """For preexec_fn: moves the calling (child) process in before it execs the tool."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write("0")
+
+    def usage_ns(self):
+        with open(os.path.join(self.path, "cpuacct.usage")) as f:
+            return int(f.read())
+
+    def __exit__(self, *exc):
+        deadline = time.monotonic() + 10.0
+        while True:  # a stopped tool's tasks can linger briefly
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError as e:
+                if time.monotonic() > deadline:
+                    print(f"compare: cannot remove {self.path}: {e}", file=sys.stderr)
+                    return
+                time.sleep(0.05)
 
 
 def proc_status_kib(pid, key):
@@ -210,10 +236,11 @@ def percentile(values, q):
     return s[min(len(s) - 1, max(0, int(round(q * (len(s) - 1)))))]
 
 
-def measure(proc, port, window, interval):
-    """CPU, RSS and scrapes of `proc` over `window` seconds: one scrape (if port) and one RSS
-    reading per `interval`, at most window/interval + 1 of each, the loop bounded in time."""
-    ticks0, t0 = proc_cpu_ticks(proc.pid), time.monotonic()
+def measure(proc, cgroup, port, window, interval):
+    """CPU (of `cgroup`), RSS and scrapes of `proc` over `window` seconds: one scrape (if port)
+    and one RSS reading per `interval`, at most window/interval + 1 of each, the loop bounded in
+    time."""
+    ns0, t0 = cgroup.usage_ns(), time.monotonic()
     rss, lat, sizes = [], [], []
     rounds = int(window / interval)
     deadline = t0 + window + 30.0
@@ -234,9 +261,9 @@ def measure(proc, port, window, interval):
             break
         if next_tick > now:
             time.sleep(next_tick - now)
-    ticks1, t1 = proc_cpu_ticks(proc.pid), time.monotonic()
+    ns1, t1 = cgroup.usage_ns(), time.monotonic()
     return {
-        "cpu_ms_per_s": (ticks1 - ticks0) * 1000.0 / CLK_TCK / (t1 - t0),
+        "cpu_ms_per_s": (ns1 - ns0) / 1e6 / (t1 - t0),
         "peak_rss_mib": proc_status_kib(proc.pid, "VmHWM") / 1024.0,
         "steady_rss_mib": statistics.median(rss) / 1024.0 if rss else None,
         "p50_ms": percentile(lat, 0.50) * 1000 if lat else None,
@@ -402,20 +429,21 @@ def run_tool(tool, node, args, workdir):
     port = free_port()
     argv, ready = tool_command(tool, node, port, args, workdir)
     log = os.path.join(workdir, f"{tool}-{node.n}.log")
-    with open(log, "w") as logf:
-        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    try:
-        if ready:
-            wait_ready(proc, port, ready, 60.0, log)
-        time.sleep(args.warmup)  # first samples, discovery of every cgroup
-        result = measure(proc, port if ready else None, args.window, args.interval)
-        if tool == "podmeter" and args.count_opens:
-            opens = opens_per_sample(proc.pid, port, args.count_opens, workdir)
-            if opens:
-                result["opens_per_sample"], result["opens_by_kind"] = opens
-    finally:
-        stop(proc)
+    with ToolCgroup(tool) as cgroup:
+        with open(log, "w") as logf:
+            proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, preexec_fn=cgroup.join)
+        try:
+            if ready:
+                wait_ready(proc, port, ready, 60.0, log)
+            time.sleep(args.warmup)  # first samples, discovery of every cgroup
+            result = measure(proc, cgroup, port if ready else None, args.window, args.interval)
+            if tool == "podmeter" and args.count_opens:
+                opens = opens_per_sample(proc.pid, port, args.count_opens, workdir)
+                if opens:
+                    result["opens_per_sample"], result["opens_by_kind"] = opens
+        finally:
+            stop(proc)
     if tool == "floor":
         with open(log) as f:
             tail = f.read().strip().splitlines()

@@ -92,7 +92,9 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     # 3 s at 1 s: three scrapes of a /metrics that holds both pods' series.
     assert pm["scrapes"] == 3
     assert pm["bytes"] > 10_000
+    # In nanoseconds from the tool's own cpuacct cgroup: even 2 pods for 3 s cost podmeter some.
     assert 0 < pm["cpu_ms_per_s"] < 1000
+    assert 0 < fl["cpu_ms_per_s"] < 1000
     assert pm["peak_rss_mib"] >= pm["steady_rss_mib"] > 1
     assert pm["p50_ms"] <= pm["p99_ms"]
     # The floor's opens per sample: per pod 3 cgroups × 11 cgroup files, per container tasks and
@@ -106,6 +108,8 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     # Everything made is gone.
     assert _sleepers() == []
     assert _pod_dirs() == before
+    cpuacct = v1_mounts()["cpuacct"]
+    assert [d for d in os.listdir(cpuacct) if d.startswith("podmeter-compare-")] == []
 
 
 @needs_v1
