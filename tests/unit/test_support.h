@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,6 +99,17 @@ class Child {
   pid_t pid_ = -1;
   int exit_status_ = -1;
 };
+
+// Polls `done` every 5 ms until it returns true or `limit` has passed; returns its last answer.
+// For waits on a thread's effect: bounded by what the code promises, not by this machine's speed.
+inline bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 // A port on 127.0.0.1 that nothing listens on (bound, never listened on, closed): a connection
 // to it is refused.
