@@ -176,7 +176,13 @@ TEST(OomWatcher, NothingToWatchIsNoFailure) {
 TEST(OomAccounting, V1CountsAContainerNoSampleListedAndSaysWhichPathSawIt) {
   testing::TempDir tmp;
   FakeRegistrar reg;
-  auto watcher = std::make_unique<OomWatcher>(WithRegistrar(&reg));
+  // epoll_wait's returns. Nothing else wakes the thread here (no polled container, no re-read
+  // before the notification): the first is the notification, which sets the re-reads going; the
+  // second comes after the first re-read (recheck_every) read memory.oom_control.
+  std::atomic<int> waits{0};
+  OomWatcher::Options o = WithRegistrar(&reg);
+  o.after_wait = [&] { ++waits; };
+  auto watcher = std::make_unique<OomWatcher>(o);
   OomWatcher* raw = watcher.get();
   OomAccounting oom(std::move(watcher));
   CgroupMounts v1;
@@ -185,7 +191,7 @@ TEST(OomAccounting, V1CountsAContainerNoSampleListedAndSaysWhichPathSawIt) {
   ASSERT_TRUE(raw->WatchNew({"pod", "c1", dir}));  // as its cgroup appears
   WriteOomControl(dir, 1);
   ::eventfd_write(reg.fd(dir), 1);
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(testing::WaitUntil([&] { return waits >= 2; }, std::chrono::seconds(10)));
   std::filesystem::remove_all(dir);
   std::this_thread::sleep_for(milliseconds(300));
   oom.Observe({}, v1);  // the first sample after: neither the container nor its pod is there
