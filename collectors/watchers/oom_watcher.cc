@@ -144,7 +144,7 @@ size_t OomWatcher::Watch(const std::vector<Container>& living) {
     // Kept while a sample may still list it (it appeared after this sample's discovery) and
     // while its notification is being followed.
     bool listed_later = !w.sampled && ::access(w.memory_dir.c_str(), F_OK) == 0;
-    if (alive.count(it->first) || listed_later || w.recheck_until > now) {
+    if (alive.count(it->first) || listed_later || w.recheck_until > now || w.read_pending) {
       ++it;
       continue;
     }
@@ -177,6 +177,7 @@ void OomWatcher::OnEvent(uint64_t token, std::chrono::steady_clock::time_point n
     ssize_t ignored = ::read(w.event_fd, &count, sizeof(count));  // never closed meanwhile
     (void)ignored;
     w.recheck_until = now + options_.recheck_for;
+    w.read_pending = true;
     return;
   }
   // Released after epoll_wait returned: its fd is closed (maybe reused); nothing to read.
@@ -188,9 +189,10 @@ std::vector<OomWatcher::Due> OomWatcher::DueReads(std::chrono::steady_clock::tim
   bool rechecking = false, polling = false;
   bool poll_now = now >= next_poll_;
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [id, w] : watches_) {
-    if (w.recheck_until > now) {
-      rechecking = true;
+  for (auto& [id, w] : watches_) {
+    if (w.recheck_until > now || w.read_pending) {
+      rechecking = rechecking || w.recheck_until > now;
+      w.read_pending = false;
       due.push_back({id, w.pod_uid, w.oom_control_path, Source::kEventfd});
     } else if (w.polled) {
       polling = true;

@@ -108,6 +108,9 @@ class OomWatcher {
     bool polled = false;
     bool sampled = false;  ///< listed by a sample at least once
     std::chrono::steady_clock::time_point recheck_until{};
+    /// A notification not yet followed by a read: read once even when the watch thread ran
+    /// only after recheck_until had passed (starved on a busy machine).
+    bool read_pending = false;
   };
   struct Due {
     std::string container_id, pod_uid, path;

@@ -96,6 +96,24 @@ TEST(OomWatcher, ANewContainerKilledBeforeAnySampleCountsAfterItsCgroupIsGone) {
   EXPECT_EQ(w.watched(), 0u);
 }
 
+// A watch thread that runs only after the re-read window has passed (starved on a busy
+// machine; here a window of 0) still reads the file once after each notification.
+TEST(OomWatcher, ANotificationIsReadEvenAfterItsRecheckWindow) {
+  testing::TempDir tmp;
+  FakeRegistrar reg;
+  OomWatcher::Options o = WithRegistrar(&reg);
+  o.recheck_for = milliseconds(0);
+  OomWatcher w(o);
+  std::string dir = MakeContainerDir(tmp, "c1", 0);
+  ASSERT_TRUE(w.WatchNew({"pod", "c1", dir}));
+  WriteOomControl(dir, 1);
+  ::eventfd_write(reg.fd(dir), 1);
+  auto readings = WaitForReading(w, 1);
+  ASSERT_EQ(readings.size(), 1u);
+  EXPECT_EQ(readings[0].oom_kills, 1u);
+  EXPECT_EQ(readings[0].source, OomWatcher::Source::kEventfd);
+}
+
 TEST(OomWatcher, ANotificationDuringRegistrationIsNotLost) {
   testing::TempDir tmp;
   FakeRegistrar reg;
