@@ -83,6 +83,15 @@ class Benchmark {
   nlohmann::json RollingUpdateRun(const std::string& app, double expected);
   std::string Targets(const std::vector<std::string>& apps) const;
   std::map<std::string, PodFigures> Scrape() const;
+  /// podmeter learns of a restart from the new container's cgroup and, on a node, from the
+  /// kubelet's restartCount (its metadata poll, every 5 s): a restart made just before a
+  /// scenario ended can still be on its way when `after` was scraped. Scrapes again until
+  /// podmeter counts, for every pod of `kubelet` (EndScenario's rows), at least the restarts the
+  /// kubelet made during the scenario, at most kRestartCatchUpSeconds; returns the last scrape.
+  std::map<std::string, PodFigures> CatchUpRestarts(const std::map<std::string, PodFigures>& before,
+                                                    std::map<std::string, PodFigures> after,
+                                                    const nlohmann::json& kubelet,
+                                                    const std::string& scenario) const;
 
   BenchmarkOptions o_;
   Pods* pods_;

@@ -250,12 +250,14 @@ spec:
           http.server.HTTPServer(("", 8080), Health).serve_forever()
       livenessProbe:
         httpGet: {path: /health, port: 8080}
-        initialDelaySeconds: 1
+        # The second container's Python must listen before its second probe: 5 s, at 500m,
+        # leaves that room on a busy machine (a second restart would fail the test).
+        initialDelaySeconds: 5
         periodSeconds: 1
         failureThreshold: 2
       volumeMounts: [{name: state, mountPath: /state}]
       resources:
-        limits: {cpu: 100m, memory: 64Mi}
+        limits: {cpu: 500m, memory: 64Mi}
   volumes: [{name: state, emptyDir: {}}]
 """
 
@@ -535,8 +537,8 @@ spec:
       image: podmeter.local/listen-after:test
       imagePullPolicy: Never
       args: ["300", "8080", "v4", "3600"]
-      resources:
-        limits: {cpu: 100m, memory: 16Mi}
+      resources:  # no CPU quota: a throttled period between exec and main() would add 90 ms
+        limits: {memory: 16Mi}
 """
 
 

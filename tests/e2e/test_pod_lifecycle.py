@@ -99,6 +99,10 @@ def test_startup_latency_matches_the_servers_own_clock(capsys):
                   f"{got * 1e3:8.3f}ms  {abs(got - truth) * 1e3:5.3f}ms")
 
 
+def _samples_total(samples):
+    return list(series(samples, "podmeter_samples_total").values())[0]
+
+
 def test_restart_is_counted_and_the_old_series_go(tmp_path):
     pods_file = str(tmp_path / "pods.json")
     with KubepodsPod() as pod:
@@ -117,15 +121,24 @@ def test_restart_is_counted_and_the_old_series_go(tmp_path):
             time.sleep(0.2)
             first.remove()
             write_atomically(pods_file, podlist([(pod, "web-0", "bench", [("web", second, 1)])]))
-            changed = time.monotonic()
+            # The pods file is checked every 100 ms: the fourth sample after the one published
+            # now starts at least a second (two intervals) after the write and must have the
+            # restart. Counted in samples, not seconds (CI shares 2 cores); the 10 s deadline
+            # only guards against a hang.
+            changed = _samples_total(parse(scrape(base)))
+            deadline = time.monotonic() + 10
             while True:
                 samples = parse(scrape(base))
                 restarts = series(samples, "podmeter_container_restarts_total", **labels)
                 if list(restarts.values()) == [1]:
                     break
-                assert time.monotonic() - changed < 0.5 + 0.4, f"restart not seen: {restarts}"
+                done = _samples_total(samples) - changed
+                assert done < 4 and time.monotonic() < deadline, f"restart not seen: {restarts}"
                 time.sleep(0.05)
-            time.sleep(0.6)  # one more sample: the old cgroup is gone from it
+            seen = _samples_total(samples)
+            while _samples_total(parse(scrape(base))) < seen + 1:  # one more sample: the old
+                assert time.monotonic() < deadline  # cgroup is gone from it
+                time.sleep(0.05)
             samples = parse(scrape(base))
             usage = series(samples, "podmeter_container_memory_usage_bytes", pod="web-0")
             assert len(usage) == 1 and ("container", "web") in next(iter(usage))

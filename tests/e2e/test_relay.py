@@ -113,10 +113,20 @@ def test_relayed_series_equal_the_servers_own(servers, tmp_path):
                 pass
     with running_podmeter("--pods-file", pods_file, "--interval", "0.3",
                           "--relay-host", "127.0.0.1") as base:
-        time.sleep(1.5)  # a few relay rounds, no requests in between
-        relayed = parse(scrape(base))
+        # No requests from here on: the servers' own series stay as they are, and the relay
+        # (a round every 0.3 s) must come to exactly them; 15 s only guards against a hang.
+        owns = {name: family_samples(parse(get(f"http://127.0.0.1:{port}/metrics")))
+                for name, port in servers.items()}
+        deadline = time.monotonic() + 15
+        while True:
+            relayed = parse(scrape(base))
+            if all(family_samples(relayed, pod=f"{n}-api-0") == owns[n] for n in servers) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         for name, port in servers.items():
             own = family_samples(parse(get(f"http://127.0.0.1:{port}/metrics")))
+            assert own == owns[name], name  # scrapes of /metrics are not counted
             got = family_samples(relayed, pod=f"{name}-api-0")
             assert own, f"{name} exposes no {FAMILY}"
             assert got == own, name

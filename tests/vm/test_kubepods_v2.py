@@ -198,7 +198,9 @@ def test_startup_matches_the_servers_own_clock(guest):
     print(f"start-up: server exec→listen {latest * 1e3:.3f} ms, main→listen "
           f"{earliest * 1e3:.3f} ms, podmeter {measured * 1e3:.3f} ms")
     assert earliest >= 0.3
-    assert earliest - 0.002 <= measured <= latest + 0.05, (earliest, measured, latest)
+    # One start, under emulation that the host's load slows: up to 100 ms after the listen (a
+    # sampling exporter would be off by its interval, 200 ms here, or miss the start).
+    assert earliest - 0.002 <= measured <= latest + 0.1, (earliest, measured, latest)
 
 
 def test_container_oom_with_five_processes_counts_one(guest):
