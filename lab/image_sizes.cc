@@ -14,13 +14,13 @@
 namespace podmeter::lab {
 namespace {
 
-// The last non-empty line of `text` (scripts/images ends a failure with one line saying why).
 // A file's text, or "" when it cannot be read (no sizes.json yet, no log).
 std::string TextOf(const std::string& path) {
   auto text = ReadFileToString(path);
   return text.ok() ? *text : "";
 }
 
+// The last non-empty line of `text` (scripts/images ends a failure with one line saying why).
 std::string LastLine(const std::string& text) {
   size_t end = text.find_last_not_of(" \n\r\t");
   if (end == std::string::npos) return "";
