@@ -45,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 
-from kubepods_v1 import KubepodsPod, podlist, v1_mounts  # noqa: E402
+from kubepods_v1 import KubepodsPod, podlist, v1_mounts, wait_empty  # noqa: E402
 
 CACHE = os.environ.get("PODMETER_COMPARE_CACHE", "/var/cache/podmeter/compare")
 LOCK = "/run/lock/podmeter-host.lock"
@@ -193,16 +193,11 @@ class ToolCgroup:
             return int(f.read())
 
     def __exit__(self, *exc):
-        deadline = time.monotonic() + 10.0
-        while True:  # a stopped tool's tasks can linger briefly
-            try:
-                os.rmdir(self.path)
-                return
-            except OSError as e:
-                if time.monotonic() > deadline:
-                    print(f"compare: cannot remove {self.path}: {e}", file=sys.stderr)
-                    return
-                time.sleep(0.05)
+        wait_empty([self.path])  # a stopped tool's tasks can linger briefly
+        try:
+            os.rmdir(self.path)
+        except OSError as e:
+            print(f"compare: cannot remove {self.path}: {e}", file=sys.stderr)
 
 
 def proc_status_kib(pid, key):

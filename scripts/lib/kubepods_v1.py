@@ -26,7 +26,7 @@ def v1_mounts():
     return mounts
 
 
-def _wait_empty(dirs, timeout=10.0):
+def wait_empty(dirs, timeout=10.0):
     # Killed tasks can linger briefly: wait until every cgroup.procs is empty.
     deadline = time.monotonic() + timeout
     for d in dirs:
@@ -83,7 +83,7 @@ class Container:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        _wait_empty(self.dirs.values())
+        wait_empty(self.dirs.values())
 
     def remove(self):
         self.kill()
