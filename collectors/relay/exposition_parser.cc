@@ -176,7 +176,8 @@ std::string NormalizeHelp(std::string_view raw) {
       // Dropped: a line's CRLF loses only its last CR, so a CR kept in the text would come
       // back one shorter from its own exposition (found by the fuzzer: "# HELP v x\r\r\n").
       continue;
-    } else {
+    } else if (!out.empty() || !IsBlank(c)) {
+      // Blanks the dropped CRs left at the start go too: a reader skips them after the name.
       out += c;
     }
   }

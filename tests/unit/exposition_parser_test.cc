@@ -228,6 +228,12 @@ TEST(ExpositionParser, CarriageReturnsInHelpAreDropped) {
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(again[0].help, "x");
   EXPECT_EQ(again[1].help, "ab");
+  // Blanks after leading CRs start the text once the CRs are gone: skipped as a reader skips
+  // the blanks after the name (the fuzzer's "# HELP v \r\r v -" came back as "v -").
+  std::vector<MetricFamily> g = MustParse("# HELP v \r\r v \r-\r\nv nan\n");
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].help, "v -");
+  EXPECT_EQ(MustParse(Serialize(g))[0].help, "v -");
 }
 
 TEST(ExpositionParser, LabelValueEscapesAndSyntax) {
