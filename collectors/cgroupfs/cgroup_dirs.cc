@@ -31,4 +31,13 @@ StatusOr<std::string> ReadOptionalCgroupFile(const std::string& dir, const char*
   return std::string();
 }
 
+Status ReadOptionalCgroupFile(OpenFileCache* files, const std::string& dir, const char* file,
+                              std::string* out) {
+  Status s = files->Read(JoinPath(dir, file), out);
+  if (s.ok() || !s.IsNotFound()) return s;
+  if (::access(dir.c_str(), F_OK) != 0) return s;  // the cgroup itself is gone
+  out->clear();
+  return Status::Ok();
+}
+
 }  // namespace podmeter

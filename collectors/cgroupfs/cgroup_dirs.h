@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "collectors/base/open_file_cache.h"
 #include "collectors/base/status.h"
 #include "collectors/cgroupfs/mountinfo.h"
 
@@ -22,5 +23,9 @@ CgroupDirs ResolveCgroupDirs(const CgroupMounts& mounts, const std::string& rel_
 /// Reads a file of a cgroup that may legitimately be absent (controller not enabled). Returns
 /// NotFound only when the cgroup directory itself is gone; "" with Ok when just the file is.
 StatusOr<std::string> ReadOptionalCgroupFile(const std::string& dir, const char* file);
+
+/// The same through `files` (kept open), into *out.
+Status ReadOptionalCgroupFile(OpenFileCache* files, const std::string& dir, const char* file,
+                              std::string* out);
 
 }  // namespace podmeter
