@@ -125,6 +125,25 @@ Status OpenFileCache::Read(const std::string& path, std::string* out) {
   return s;
 }
 
+Status OpenFileCache::ReadOptional(const std::string& dir, const char* file, std::string* out) {
+  std::string path = JoinPath(dir, file);
+  if (auto it = files_.find(path); it != files_.end() && it->second.fd < 0) {
+    it->second.used = true;
+    if (clock_() < it->second.absent_until) {
+      out->clear();
+      return Status::Ok();
+    }
+    files_.erase(it);
+  }
+  Status s = Read(path, out);
+  if (s.ok() || !s.IsNotFound()) return s;
+  if (::access(dir.c_str(), F_OK) != 0) return s;  // the cgroup itself is gone
+  Entry& e = files_[path];
+  e.absent_until = clock_() + kLimitRefresh;
+  out->clear();
+  return Status::Ok();
+}
+
 void OpenFileCache::Sweep() {
   for (auto it = files_.begin(); it != files_.end();) {
     if (it->second.used) {

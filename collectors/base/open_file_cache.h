@@ -14,6 +14,10 @@
 
 namespace podmeter {
 
+/// How long limits and absent optional files are kept before they are read again
+/// (docs/performance.md).
+constexpr std::chrono::seconds kLimitRefresh{10};
+
 /// Reads files through descriptors it keeps open: a read is one `pread` at offset 0, which makes
 /// kernfs (cgroupfs, sysfs) and procfs generate the content afresh. A file is reopened when a read
 /// fails (ENODEV: its cgroup was removed; ESRCH: its process exited; any other error once), and,
@@ -21,7 +25,9 @@ namespace podmeter {
 /// Sweep() closes the files not read since the previous Sweep().
 class OpenFileCache {
  public:
-  OpenFileCache() = default;
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  explicit OpenFileCache(Clock clock = &std::chrono::steady_clock::now)
+      : clock_(std::move(clock)) {}
   ~OpenFileCache();
   OpenFileCache(const OpenFileCache&) = delete;
   OpenFileCache& operator=(const OpenFileCache&) = delete;
@@ -29,6 +35,10 @@ class OpenFileCache {
   /// Reads `path` whole into *out (its old content replaced). Errors as ReadFileToString's: a
   /// missing file, or a cgroup or process that went, is NotFound.
   Status Read(const std::string& path, std::string* out);
+  /// Reads `dir`/`file`, which may be absent while `dir` exists (a controller not enabled there):
+  /// then "" with Ok, and the absence is kept for kLimitRefresh (no open each sample). NotFound
+  /// when `dir` itself is gone.
+  Status ReadOptional(const std::string& dir, const char* file, std::string* out);
   /// Closes every file not read since the previous call (their cgroups or processes are gone).
   void Sweep();
 
@@ -41,11 +51,13 @@ class OpenFileCache {
     int fd = -1;
     bool regenerated = false;  ///< kernfs or procfs: content made afresh on each read
     bool used = true;          ///< read since the last Sweep
+    std::chrono::steady_clock::time_point absent_until{};  ///< ReadOptional found no file
   };
   Status Open(const std::string& path, Entry* e);
   Status ReadOpen(const std::string& path, Entry* e, std::string* out);
   void Close(Entry* e);
 
+  Clock clock_;
   std::unordered_map<std::string, Entry> files_;
   size_t open_ = 0;
   uint64_t opens_ = 0;
@@ -81,9 +93,6 @@ class RarelyChangingFiles {
   std::unordered_map<std::string, Entry> files_;
   uint64_t reads_ = 0;
 };
-
-/// The limits' refresh period podmeter uses (docs/performance.md).
-constexpr std::chrono::seconds kLimitRefresh{10};
 
 /// Raises the soft limit on open files to the hard one (the kept-open files need one each).
 /// Returns the new soft limit.

@@ -96,7 +96,7 @@ class MemoryCollector : public Collector {
 
  private:
   Status CollectOomControlV1(const std::string& dir, MemorySample* mem) {
-    Status s = ReadOptionalCgroupFile(&files_, dir, "memory.oom_control", &text_);
+    Status s = files_.ReadOptional(dir, "memory.oom_control", &text_);
     if (!s.ok()) return s;
     auto kills = ParseOomControl(text_);
     if (kills.ok()) mem->oom_kills = *kills;  // absent on kernels without the oom_kill line
@@ -104,7 +104,7 @@ class MemoryCollector : public Collector {
   }
 
   Status CollectEventsV2(const std::string& dir, MemorySample* mem) {
-    Status s = ReadOptionalCgroupFile(&files_, dir, "memory.events", &text_);
+    Status s = files_.ReadOptional(dir, "memory.events", &text_);
     if (!s.ok()) return s;
     if (!text_.empty()) {
       auto events = ParseMemoryEvents(text_);

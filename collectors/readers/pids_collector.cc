@@ -34,7 +34,7 @@ class PidsCollector : public Collector {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;
     const std::string& dir = v2 ? dirs.unified : dirs.pids;
     if (dir.empty()) return Status::Ok();
-    Status s = ReadOptionalCgroupFile(&files_, dir, "pids.current", &text_);
+    Status s = files_.ReadOptional(dir, "pids.current", &text_);
     // v1: a cgroup may be missing from the pids hierarchy alone; the other readers notice a
     // cgroup that vanished.
     if (!v2 && s.IsNotFound()) return Status::Ok();

@@ -65,7 +65,7 @@ class PressureCollector : public Collector {
     for (auto [file, part] :
          {std::pair{"cpu.pressure", &sample.cpu}, std::pair{"memory.pressure", &sample.memory},
           std::pair{"io.pressure", &sample.io}}) {
-      Status s = ReadOptionalCgroupFile(&files_, dirs.unified, file, &text_);
+      Status s = files_.ReadOptional(dirs.unified, file, &text_);
       if (!s.ok()) return s;
       if (text_.empty()) continue;
       auto totals = ParsePressure(text_);

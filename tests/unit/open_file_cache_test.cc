@@ -181,6 +181,31 @@ TEST_F(OpenFileCacheTest, AProcessThatExitsIsNotFoundThroughItsKeptDescriptor) {
   EXPECT_EQ(cache.open_files(), 0u);
 }
 
+TEST_F(OpenFileCacheTest, AnAbsentOptionalFileIsKeptAbsentUntilTheRefresh) {
+  std::chrono::steady_clock::time_point now{};
+  OpenFileCache cache([&now] { return now; });
+  std::string text = "stale";
+  ASSERT_TRUE(cache.ReadOptional((dir_ / "cg").string(), "cpu.pressure", &text).ok());
+  EXPECT_EQ(text, "");  // PSI off, or the controller not enabled here
+  EXPECT_EQ(cache.opens(), 1u);
+  Write(Path("cpu.pressure"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n");
+  now += kLimitRefresh - std::chrono::seconds(1);
+  ASSERT_TRUE(cache.ReadOptional((dir_ / "cg").string(), "cpu.pressure", &text).ok());
+  EXPECT_EQ(text, "");  // not looked for again yet
+  EXPECT_EQ(cache.opens(), 1u);
+  cache.Sweep();
+  EXPECT_EQ(cache.open_files(), 0u);
+  now += std::chrono::seconds(1);
+  ASSERT_TRUE(cache.ReadOptional((dir_ / "cg").string(), "cpu.pressure", &text).ok());
+  EXPECT_EQ(text, "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n");
+  EXPECT_EQ(cache.opens(), 2u);
+  EXPECT_EQ(cache.open_files(), 1u);
+  fs::remove_all(dir_ / "cg");
+  Status s = cache.ReadOptional((dir_ / "cg").string(), "cpu.pressure", &text);
+  EXPECT_TRUE(s.IsNotFound()) << s.message();  // the cgroup itself is gone
+  EXPECT_EQ(cache.open_files(), 0u);
+}
+
 class RarelyChangingFilesTest : public OpenFileCacheTest {
  protected:
   std::chrono::steady_clock::time_point now_{};
