@@ -48,9 +48,13 @@ bool Regenerated(int fd) {
   }
 }
 
-// The read buffer: a short read below it ends the file, except at a page boundary (kernfs files
-// without a seq_file hand out a page per read).
+// The read buffer. On an ordinary filesystem a read shorter than it ends the file. A seq_file
+// (kernfs, procfs) hands out at most its own buffer per read — a page or more, less the record
+// that did not fit (a multi-page `cgroup.procs` comes in ~4 kB reads) — so there only a read
+// shorter than kSeqEnd ends the file (the records of the files read here are lines, or whole
+// files that a seq_file hands out in one read); a longer one is followed by reads to the end.
 constexpr size_t kChunk = 16384;
+constexpr size_t kSeqEnd = 3072;
 
 }  // namespace
 
@@ -96,7 +100,8 @@ Status OpenFileCache::ReadOpen(const std::string& path, Entry* e, std::string* o
     }
     out->append(buf, static_cast<size_t>(n));
     offset += n;
-    if (n == 0 || (static_cast<size_t>(n) < sizeof(buf) && offset % 4096 != 0)) return Status::Ok();
+    const size_t end = e->regenerated ? kSeqEnd : sizeof(buf);
+    if (static_cast<size_t>(n) < end) return Status::Ok();
   }
 }
 
