@@ -51,8 +51,7 @@ void AddSamplingFlags(CLI::App& app, Config* c, RawFlags* raw) {
                  "Where the cgroup hierarchies are mounted (e.g. /host/sys/fs/cgroup)")
       ->capture_default_str();
   app.add_option("--proc-root", c->sampler.proc_root,
-                 "The proc filesystem to read mountinfo and processes from (libproc2 is used when "
-                 "it is /proc)")
+                 "The proc filesystem to read mountinfo and processes (<pid>/statm) from")
       ->capture_default_str();
   app.add_option(
          "--kubelet-cgroup-root", raw->kubelet_cgroup_root,

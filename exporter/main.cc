@@ -8,6 +8,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "collectors/base/open_file_cache.h"
 #include "collectors/kube/pod_source.h"
 #include "collectors/readers/collector.h"
 #include "collectors/readers/process_table.h"
@@ -85,9 +86,7 @@ int Run(const Config& config, const WebSecurity& security) {
   if (!poller.ok()) return Fail(poller.status(), 2);
   auto relay = NewRelayFor(config, poller->get());
   if (!relay.ok()) return Fail(relay.status(), 2);
-  const std::string& proc_root = config.sampler.proc_root;
-  std::unique_ptr<ProcessTable> processes =
-      proc_root == "/proc" ? NewLibproc2ProcessTable() : NewProcfsProcessTable(proc_root);
+  std::unique_ptr<ProcessTable> processes = NewProcfsProcessTable(config.sampler.proc_root);
   auto collectors = BuildCollectors(config.disabled_collectors, processes.get());
   if (!collectors.ok()) return Fail(collectors.status(), 2);
   auto store = std::make_shared<SnapshotStore>();
@@ -129,6 +128,8 @@ int Run(const Config& config, const WebSecurity& security) {
 int main(int argc, char** argv) {
   podmeter::BlockStopSignals();  // before any thread: every thread inherits the mask
   podmeter::TuneMalloc();
+  // The collectors keep a descriptor open per file they read each sample (docs/performance.md).
+  podmeter::RaiseOpenFileLimit();
   podmeter::Config config;
   if (auto exit_code = podmeter::ParseFlags(argc, argv, PODMETER_VERSION, &config)) {
     return *exit_code;

@@ -1,7 +1,5 @@
 #include "collectors/cgroupfs/cgroup_dirs.h"
 
-#include <unistd.h>
-
 #include "collectors/base/file_util.h"
 
 namespace podmeter {
@@ -22,13 +20,6 @@ CgroupDirs ResolveCgroupDirs(const CgroupMounts& mounts, const std::string& rel_
   dirs.memory = dir("memory");
   dirs.pids = dir("pids");
   return dirs;
-}
-
-StatusOr<std::string> ReadOptionalCgroupFile(const std::string& dir, const char* file) {
-  auto content = ReadFileToString(JoinPath(dir, file));
-  if (content.ok() || !content.status().IsNotFound()) return content;
-  if (::access(dir.c_str(), F_OK) != 0) return content.status();  // the cgroup itself is gone
-  return std::string();
 }
 
 }  // namespace podmeter

@@ -1,5 +1,5 @@
-// One cgroup's directories in the mounted hierarchies, and reading its files. Thread-safe (no
-// shared state).
+// One cgroup's directories in the mounted hierarchies (its files are read through
+// collectors/base/open_file_cache.h). Thread-safe (no shared state).
 #pragma once
 
 #include <string>
@@ -18,9 +18,5 @@ struct CgroupDirs {
 
 /// Resolves a path relative to the hierarchy roots (e.g. "kubepods/burstable/pod<uid>").
 CgroupDirs ResolveCgroupDirs(const CgroupMounts& mounts, const std::string& rel_path);
-
-/// Reads a file of a cgroup that may legitimately be absent (controller not enabled). Returns
-/// NotFound only when the cgroup directory itself is gone; "" with Ok when just the file is.
-StatusOr<std::string> ReadOptionalCgroupFile(const std::string& dir, const char* file);
 
 }  // namespace podmeter

@@ -1,8 +1,9 @@
 // The collector interface: each collector (a reader of one resource: cpu, memory, processes,
 // pids, pressure) reads one group of cgroup files into a CgroupSample and declares the rows it
 // exports; the registry (registry.cc) lists them with their name, default and factory. Collectors
-// keep no state between samples except caches of constant facts; they are called from the sampler
-// thread only.
+// keep no state between samples except the descriptors of the files they read each sample and the
+// limits they read on a slow timer (collectors/base/open_file_cache.h); they are called from the
+// sampler thread only.
 #pragma once
 
 #include <memory>
@@ -30,6 +31,8 @@ class Collector {
   virtual Status Collect(const CgroupDirs& dirs, CgroupSample* out) = 0;
   /// The figures Collect fills, in the order docs/metrics.md lists them.
   virtual const std::vector<MetricRow>& rows() const = 0;
+  /// Called after each sample: closes and forgets what belonged to cgroups not read in it.
+  virtual void EndSample() {}
 };
 
 /// The built-in collectors that are on by default, in the registry's order, minus those named in

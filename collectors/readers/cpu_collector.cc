@@ -1,11 +1,12 @@
 // cpu: usage, user/system split, CFS throttling and the CPU limit.
-// v1: cpuacct.usage, cpuacct.stat, cpu.stat, cpu.cfs_quota_us, cpu.cfs_period_us.
-// v2: cpu.stat, cpu.max.
+// v1: cpuacct.usage, cpuacct.stat, cpu.stat each sample; cpu.cfs_quota_us, cpu.cfs_period_us on
+// the limits' timer. v2: cpu.stat each sample; cpu.max on the limits' timer.
 #include "collectors/readers/cpu_collector.h"
 
 #include <unistd.h>
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
 #include "collectors/readers/cpu_stat.h"
 
@@ -57,46 +58,46 @@ class CpuCollector : public Collector {
     return s;
   }
 
+  void EndSample() override {
+    files_.Sweep();
+    limits_.Sweep();
+  }
+
  private:
   Status CollectV1(const CgroupDirs& dirs, CpuSample* cpu) {
     if (dirs.cpuacct.empty()) return Status::Unavailable("cpuacct controller is not mounted");
-    auto usage = ReadFileToString(JoinPath(dirs.cpuacct, "cpuacct.usage"));
-    if (!usage.ok()) return usage.status();
-    Status s = ParseCpuacctUsage(*usage, cpu);
-    if (!s.ok()) return s;
-    auto stat = ReadFileToString(JoinPath(dirs.cpuacct, "cpuacct.stat"));
-    if (!stat.ok()) return stat.status();
-    s = ParseCpuacctStat(*stat, ticks_per_second_, cpu);
+    Status s = files_.Read(JoinPath(dirs.cpuacct, "cpuacct.usage"), &text_);
+    if (s.ok()) s = ParseCpuacctUsage(text_, cpu);
+    if (s.ok()) s = files_.Read(JoinPath(dirs.cpuacct, "cpuacct.stat"), &text_);
+    if (s.ok()) s = ParseCpuacctStat(text_, ticks_per_second_, cpu);
     if (!s.ok() || dirs.cpu.empty()) return s;
-    auto cpu_stat = ReadFileToString(JoinPath(dirs.cpu, "cpu.stat"));
-    if (!cpu_stat.ok()) return cpu_stat.status();
-    s = ParseCpuStatV1(*cpu_stat, cpu);
+    s = files_.Read(JoinPath(dirs.cpu, "cpu.stat"), &text_);
+    if (s.ok()) s = ParseCpuStatV1(text_, cpu);
+    if (s.ok()) s = limits_.Read(dirs.cpu, "cpu.cfs_quota_us", /*optional=*/false, &text_);
+    if (s.ok()) s = limits_.Read(dirs.cpu, "cpu.cfs_period_us", /*optional=*/false, &period_);
     if (!s.ok()) return s;
-    auto quota = ReadFileToString(JoinPath(dirs.cpu, "cpu.cfs_quota_us"));
-    if (!quota.ok()) return quota.status();
-    auto period = ReadFileToString(JoinPath(dirs.cpu, "cpu.cfs_period_us"));
-    if (!period.ok()) return period.status();
-    auto limit = ParseCfsQuota(*quota, *period);
+    auto limit = ParseCfsQuota(text_, period_);
     if (!limit.ok()) return limit.status();
     cpu->limit_cores = *limit;
     return Status::Ok();
   }
 
   Status CollectV2(const CgroupDirs& dirs, CpuSample* cpu) {
-    auto stat = ReadFileToString(JoinPath(dirs.unified, "cpu.stat"));
-    if (!stat.ok()) return stat.status();
-    Status s = ParseCpuStatV2(*stat, cpu);
+    Status s = files_.Read(JoinPath(dirs.unified, "cpu.stat"), &text_);
+    if (s.ok()) s = ParseCpuStatV2(text_, cpu);
+    if (s.ok()) s = limits_.Read(dirs.unified, "cpu.max", /*optional=*/true, &text_);
     if (!s.ok()) return s;
-    auto max = ReadOptionalCgroupFile(dirs.unified, "cpu.max");
-    if (!max.ok()) return max.status();
-    if (max->empty()) return Status::Ok();  // cpu controller not enabled here: no limit
-    auto limit = ParseCpuMax(*max);
+    if (text_.empty()) return Status::Ok();  // cpu controller not enabled here: no limit
+    auto limit = ParseCpuMax(text_);
     if (!limit.ok()) return limit.status();
     cpu->limit_cores = *limit;
     return Status::Ok();
   }
 
   long ticks_per_second_ = ::sysconf(_SC_CLK_TCK);
+  OpenFileCache files_;
+  RarelyChangingFiles limits_{kLimitRefresh};
+  std::string text_, period_;  // reused between reads
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 // memory: usage, working set, RSS, page cache, the memory limit and OOM kills.
-// v1: memory.usage_in_bytes, memory.stat (total_*), memory.limit_in_bytes, memory.oom_control.
-// v2: memory.current, memory.stat (also anon/file/shmem as they are), memory.max, memory.events
-// (high, max, oom_kill, oom_group_kill), memory.oom.group.
+// v1: memory.usage_in_bytes, memory.stat (total_*), memory.oom_control each sample;
+// memory.limit_in_bytes on the limits' timer.
+// v2: memory.current, memory.stat (also anon/file/shmem as they are), memory.events (high, max,
+// oom_kill, oom_group_kill) each sample; memory.max, memory.oom.group on the limits' timer.
 #include "collectors/readers/memory_collector.h"
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
 #include "collectors/readers/memory_stat.h"
 
@@ -69,16 +71,16 @@ class MemoryCollector : public Collector {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;
     const std::string& dir = v2 ? dirs.unified : dirs.memory;
     if (dir.empty()) return Status::Unavailable("memory controller is not mounted");
-    auto usage = ReadFileToString(JoinPath(dir, v2 ? "memory.current" : "memory.usage_in_bytes"));
-    if (!usage.ok()) return usage.status();
-    auto stat = ReadFileToString(JoinPath(dir, "memory.stat"));
-    if (!stat.ok()) return stat.status();
+    Status s = files_.Read(JoinPath(dir, v2 ? "memory.current" : "memory.usage_in_bytes"), &usage_);
+    if (s.ok()) s = files_.Read(JoinPath(dir, "memory.stat"), &text_);
     MemorySample mem;
-    Status s = v2 ? ParseMemoryV2(*usage, *stat, &mem) : ParseMemoryV1(*usage, *stat, &mem);
+    if (s.ok()) s = v2 ? ParseMemoryV2(usage_, text_, &mem) : ParseMemoryV1(usage_, text_, &mem);
+    if (s.ok()) {
+      s = limits_.Read(dir, v2 ? "memory.max" : "memory.limit_in_bytes", /*optional=*/false,
+                       &text_);
+    }
     if (!s.ok()) return s;
-    auto limit_text = ReadFileToString(JoinPath(dir, v2 ? "memory.max" : "memory.limit_in_bytes"));
-    if (!limit_text.ok()) return limit_text.status();
-    auto limit = v2 ? ParseMemoryMax(*limit_text) : ParseMemoryLimitV1(*limit_text);
+    auto limit = v2 ? ParseMemoryMax(text_) : ParseMemoryLimitV1(text_);
     if (!limit.ok()) return limit.status();
     mem.limit_bytes = *limit;
     s = v2 ? CollectEventsV2(dir, &mem) : CollectOomControlV1(dir, &mem);
@@ -87,29 +89,38 @@ class MemoryCollector : public Collector {
     return Status::Ok();
   }
 
+  void EndSample() override {
+    files_.Sweep();
+    limits_.Sweep();
+  }
+
  private:
-  static Status CollectOomControlV1(const std::string& dir, MemorySample* mem) {
-    auto control = ReadOptionalCgroupFile(dir, "memory.oom_control");
-    if (!control.ok()) return control.status();
-    auto kills = ParseOomControl(*control);
+  Status CollectOomControlV1(const std::string& dir, MemorySample* mem) {
+    Status s = files_.ReadOptional(dir, "memory.oom_control", &text_);
+    if (!s.ok()) return s;
+    auto kills = ParseOomControl(text_);
     if (kills.ok()) mem->oom_kills = *kills;  // absent on kernels without the oom_kill line
     return Status::Ok();
   }
 
-  static Status CollectEventsV2(const std::string& dir, MemorySample* mem) {
-    auto text = ReadOptionalCgroupFile(dir, "memory.events");
-    if (!text.ok()) return text.status();
-    if (!text->empty()) {
-      auto events = ParseMemoryEvents(*text);
+  Status CollectEventsV2(const std::string& dir, MemorySample* mem) {
+    Status s = files_.ReadOptional(dir, "memory.events", &text_);
+    if (!s.ok()) return s;
+    if (!text_.empty()) {
+      auto events = ParseMemoryEvents(text_);
       if (!events.ok()) return events.status();
       mem->events = *events;
       mem->oom_kills = events->oom_kill;
     }
-    auto group = ReadOptionalCgroupFile(dir, "memory.oom.group");
-    if (!group.ok()) return group.status();
-    mem->oom_group = !group->empty() && (*group)[0] == '1';
+    s = limits_.Read(dir, "memory.oom.group", /*optional=*/true, &text_);
+    if (!s.ok()) return s;
+    mem->oom_group = !text_.empty() && text_[0] == '1';
     return Status::Ok();
   }
+
+  OpenFileCache files_;
+  RarelyChangingFiles limits_{kLimitRefresh};
+  std::string usage_, text_;  // reused between reads
 };
 
 }  // namespace

@@ -1,9 +1,10 @@
-// pids: the pids controller's `pids.current` (tasks: processes and threads) and `pids.max`, in the
-// v1 pids hierarchy or the v2 cgroup. Absent files (controller not enabled or not mounted) leave
-// the sample without pids.
+// pids: the pids controller's `pids.current` (tasks: processes and threads; each sample) and
+// `pids.max` (on the limits' timer), in the v1 pids hierarchy or the v2 cgroup. Absent files
+// (controller not enabled or not mounted) leave the sample without pids.
 #include "collectors/readers/pids_collector.h"
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
 #include "collectors/readers/pids_stat.h"
 
@@ -33,26 +34,36 @@ class PidsCollector : public Collector {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;
     const std::string& dir = v2 ? dirs.unified : dirs.pids;
     if (dir.empty()) return Status::Ok();
-    auto current = ReadOptionalCgroupFile(dir, "pids.current");
+    Status s = files_.ReadOptional(dir, "pids.current", &text_);
     // v1: a cgroup may be missing from the pids hierarchy alone; the other readers notice a
     // cgroup that vanished.
-    if (!v2 && current.status().IsNotFound()) return Status::Ok();
-    if (!current.ok()) return current.status();
-    if (current->empty()) return Status::Ok();
+    if (!v2 && s.IsNotFound()) return Status::Ok();
+    if (!s.ok()) return s;
+    if (text_.empty()) return Status::Ok();
     PidsSample sample;
-    if (!ParseUint64(*current, &sample.current)) {
+    if (!ParseUint64(text_, &sample.current)) {
       return Status::InvalidData("pids.current: not a number");
     }
-    auto max = ReadOptionalCgroupFile(dir, "pids.max");
-    if (!max.ok()) return max.status();
-    if (!max->empty()) {
-      auto limit = ParsePidsMax(*max);
+    s = limits_.Read(dir, "pids.max", /*optional=*/true, &text_);
+    if (!s.ok()) return s;
+    if (!text_.empty()) {
+      auto limit = ParsePidsMax(text_);
       if (!limit.ok()) return limit.status();
       sample.limit = *limit;
     }
     out->pids = sample;
     return Status::Ok();
   }
+
+  void EndSample() override {
+    files_.Sweep();
+    limits_.Sweep();
+  }
+
+ private:
+  OpenFileCache files_;
+  RarelyChangingFiles limits_{kLimitRefresh};
+  std::string text_;  // reused between reads
 };
 
 }  // namespace

@@ -59,6 +59,7 @@ StatusOr<std::vector<PodSample>> ReadPods(const CgroupMounts& mounts,
     }
     out.push_back(std::move(ps));
   }
+  for (const auto& collector : collectors) collector->EndSample();
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "collectors/readers/pressure_collector.h"
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 #include "collectors/cgroupfs/cgroup_dirs.h"
 #include "collectors/readers/pressure_stat.h"
 
@@ -64,10 +65,10 @@ class PressureCollector : public Collector {
     for (auto [file, part] :
          {std::pair{"cpu.pressure", &sample.cpu}, std::pair{"memory.pressure", &sample.memory},
           std::pair{"io.pressure", &sample.io}}) {
-      auto text = ReadOptionalCgroupFile(dirs.unified, file);
-      if (!text.ok()) return text.status();
-      if (text->empty()) continue;
-      auto totals = ParsePressure(*text);
+      Status s = files_.ReadOptional(dirs.unified, file, &text_);
+      if (!s.ok()) return s;
+      if (text_.empty()) continue;
+      auto totals = ParsePressure(text_);
       if (!totals.ok()) {
         return Status::InvalidData(std::string(file) + ": " + totals.status().message());
       }
@@ -76,6 +77,12 @@ class PressureCollector : public Collector {
     out->pressure = sample;
     return Status::Ok();
   }
+
+  void EndSample() override { files_.Sweep(); }
+
+ private:
+  OpenFileCache files_;
+  std::string text_;  // reused between reads
 };
 
 }  // namespace

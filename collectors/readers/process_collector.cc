@@ -1,8 +1,9 @@
 // processes: process and thread counts (cgroup.procs; v1 tasks, v2 cgroup.threads) and the sum of
-// the processes' resident memory, read through a ProcessTable (libproc2 on the real /proc).
+// the processes' resident memory, read through a ProcessTable (each /proc/<pid>/statm).
 #include "collectors/readers/process_collector.h"
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 #include "collectors/readers/process_table.h"
 
 namespace podmeter {
@@ -18,17 +19,25 @@ const std::vector<MetricRow>& ProcessRows() {
        FieldOf(&CgroupSample::processes, &ProcessSample::threads)},
       {"process_resident_bytes", MetricType::kGauge, "bytes",
        "Sum of the resident memory of the cgroup's processes, in bytes.", "",
-       "Σ over `cgroup.procs` of `/proc/<pid>/statm` resident × page size (libproc2 "
-       "`PIDS_MEM_RES` on the real /proc)",
-       "same", FieldOf(&CgroupSample::processes, &ProcessSample::resident_bytes)},
+       "Σ over `cgroup.procs` of `/proc/<pid>/statm` resident × page size", "same",
+       FieldOf(&CgroupSample::processes, &ProcessSample::resident_bytes)},
   };
   return rows;
 }
 
+// Non-empty lines.
 size_t CountLines(std::string_view text) {
   size_t n = 0;
-  for (std::string_view line : SplitLines(text)) n += line.empty() ? 0 : 1;
-  return n;
+  bool in_line = false;
+  for (char c : text) {
+    if (c == '\n') {
+      n += in_line ? 1 : 0;
+      in_line = false;
+    } else {
+      in_line = true;
+    }
+  }
+  return n + (in_line ? 1 : 0);
 }
 
 class ProcessCollector : public Collector {
@@ -43,12 +52,11 @@ class ProcessCollector : public Collector {
     const std::string& dir =
         v2 ? dirs.unified
            : (!dirs.pids.empty() ? dirs.pids : (!dirs.cpu.empty() ? dirs.cpu : dirs.memory));
-    auto procs = ReadFileToString(JoinPath(dir, "cgroup.procs"));
-    if (!procs.ok()) return procs.status();
-    auto threads = ReadFileToString(JoinPath(dir, v2 ? "cgroup.threads" : "tasks"));
-    if (!threads.ok()) return threads.status();
+    Status s = files_.Read(JoinPath(dir, "cgroup.procs"), &procs_);
+    if (s.ok()) s = files_.Read(JoinPath(dir, v2 ? "cgroup.threads" : "tasks"), &threads_);
+    if (!s.ok()) return s;
     pids_.clear();
-    for (std::string_view line : SplitLines(*procs)) {
+    for (std::string_view line : SplitLines(procs_)) {
       uint64_t pid = 0;
       if (line.empty()) continue;
       if (!ParseUint64(line, &pid) || pid == 0 || pid > (1u << 22)) {
@@ -56,19 +64,27 @@ class ProcessCollector : public Collector {
       }
       pids_.push_back(static_cast<int>(pid));
     }
-    Status s = table_->Read(pids_, &infos_);
+    // The names only where they matter: a single process may be the pod sandbox's `pause`.
+    s = table_->Read(pids_, /*names=*/pids_.size() == 1, &infos_);
     if (!s.ok()) return s;
     ProcessSample sample;
     sample.processes = pids_.size();
-    sample.threads = CountLines(*threads);
+    sample.threads = CountLines(threads_);
     for (const ProcessInfo& p : infos_) sample.resident_bytes += p.resident_bytes;
     sample.is_pause = infos_.size() == 1 && infos_[0].comm == "pause";
     out->processes = sample;
     return Status::Ok();
   }
 
+  void EndSample() override {
+    files_.Sweep();
+    table_->EndSample();
+  }
+
  private:
   ProcessTable* table_;
+  OpenFileCache files_;
+  std::string procs_, threads_;     // reused between calls
   std::vector<int> pids_;           // reused between calls
   std::vector<ProcessInfo> infos_;  // reused between calls
 };

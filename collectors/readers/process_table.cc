@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 
 namespace podmeter {
 namespace {
@@ -21,7 +22,8 @@ class Libproc2ProcessTable : public ProcessTable {
   Libproc2ProcessTable(const Libproc2ProcessTable&) = delete;
   Libproc2ProcessTable& operator=(const Libproc2ProcessTable&) = delete;
 
-  Status Read(const std::vector<int>& pids, std::vector<ProcessInfo>* out) override {
+  Status Read(const std::vector<int>& pids, bool /*names*/,
+              std::vector<ProcessInfo>* out) override {
     out->clear();
     if (pids.empty()) return Status::Ok();
     if (info_ == nullptr) return Status::Unavailable("libproc2: procps_pids_new failed");
@@ -62,39 +64,52 @@ class Libproc2ProcessTable : public ProcessTable {
   std::vector<unsigned> these_;  // reused between calls
 };
 
+// statm's resident field, not stat's rss: on Linux 6.16+ statm sums the per-CPU counters, stat
+// reads the batched global one (an idle `sleep` ~40 pages low on 2 CPUs).
 class ProcfsProcessTable : public ProcessTable {
  public:
   explicit ProcfsProcessTable(std::string proc_root)
       : proc_root_(std::move(proc_root)),
         page_size_(static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))) {}
 
-  Status Read(const std::vector<int>& pids, std::vector<ProcessInfo>* out) override {
+  Status Read(const std::vector<int>& pids, bool names, std::vector<ProcessInfo>* out) override {
     out->clear();
     for (int pid : pids) {
-      std::string dir = JoinPath(proc_root_, std::to_string(pid));
-      auto statm = ReadFileToString(JoinPath(dir, "statm"));
-      auto comm = ReadFileToString(JoinPath(dir, "comm"));
-      if (statm.status().IsNotFound() || comm.status().IsNotFound()) continue;  // exited
-      if (!statm.ok()) return statm.status();
-      if (!comm.ok()) return comm.status();
-      std::vector<std::string_view> f = SplitFields(*statm);
-      uint64_t resident_pages = 0;
-      if (f.size() < 2 || !ParseUint64(f[1], &resident_pages)) {
-        return Status::InvalidData(JoinPath(dir, "statm") + ": malformed");
-      }
       ProcessInfo p;
       p.pid = pid;
-      p.resident_bytes = resident_pages * page_size_;
-      p.comm = *comm;
-      if (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
+      Status s = ReadOne(pid, names, &p);
+      if (s.IsNotFound()) continue;  // exited
+      if (!s.ok()) return s;
       out->push_back(std::move(p));
     }
     return Status::Ok();
   }
 
+  void EndSample() override { files_.Sweep(); }
+
  private:
+  Status ReadOne(int pid, bool names, ProcessInfo* p) {
+    dir_ = proc_root_;
+    dir_ += '/';
+    dir_ += std::to_string(pid);
+    Status s = files_.Read(dir_ + "/statm", &text_);
+    if (!s.ok()) return s;
+    std::vector<std::string_view> f = SplitFields(text_);
+    uint64_t resident_pages = 0;
+    if (f.size() < 2 || !ParseUint64(f[1], &resident_pages)) {
+      return Status::InvalidData(dir_ + "/statm: malformed");
+    }
+    p->resident_bytes = resident_pages * page_size_;
+    if (!names) return Status::Ok();
+    s = files_.Read(dir_ + "/comm", &p->comm);
+    if (s.ok() && !p->comm.empty() && p->comm.back() == '\n') p->comm.pop_back();
+    return s;
+  }
+
   std::string proc_root_;
   uint64_t page_size_;
+  OpenFileCache files_;
+  std::string dir_, text_;  // reused between calls
 };
 
 }  // namespace

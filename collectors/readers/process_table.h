@@ -1,5 +1,7 @@
-// Per-process figures behind a small interface: libproc2 reads only the real /proc, so tests and
-// non-default --proc-root values use the procfs reader. Not thread-safe: owned by one thread.
+// Per-process figures behind a small interface. The daemon's reader takes each process's
+// `statm` (and `comm` when asked) through descriptors kept open; libproc2's (which reads `status`,
+// `stat`, `statm` and /proc/uptime for the same figures, opening each) is the unit tests'
+// cross-check. Not thread-safe: owned by one thread.
 #pragma once
 
 #include <cstdint>
@@ -14,20 +16,24 @@ namespace podmeter {
 struct ProcessInfo {
   int pid = 0;
   uint64_t resident_bytes = 0;
-  std::string comm;  ///< the kernel's 15-character command name
+  std::string comm;  ///< the kernel's 15-character command name (when asked for)
 };
 
 class ProcessTable {
  public:
   virtual ~ProcessTable() = default;
-  /// Reads the given pids. Pids that vanished are left out of `out`; that is not an error.
-  virtual Status Read(const std::vector<int>& pids, std::vector<ProcessInfo>* out) = 0;
+  /// Reads the given pids, with their command names if `names`. Pids that vanished are left out
+  /// of `out`; that is not an error.
+  virtual Status Read(const std::vector<int>& pids, bool names, std::vector<ProcessInfo>* out) = 0;
+  /// Called after each sample: lets go of what belonged to processes not read in it.
+  virtual void EndSample() {}
 };
 
-/// libproc2 (procps 4) on the real /proc.
+/// libproc2 (procps 4) on the real /proc; always reads the names.
 std::unique_ptr<ProcessTable> NewLibproc2ProcessTable();
 
-/// Reads `<proc_root>/<pid>/statm` and `comm` directly (fixture trees, a DaemonSet's /host/proc).
+/// Reads `<proc_root>/<pid>/statm` (and `comm` when asked) through descriptors kept open while
+/// the process is read each sample: /proc, a DaemonSet's /host/proc, fixture trees.
 std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root);
 
 }  // namespace podmeter

@@ -1,0 +1,223 @@
+#include "collectors/base/open_file_cache.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "collectors/base/file_util.h"
+
+namespace podmeter {
+namespace {
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+// Descriptors kept open by all caches together, and at most how many: half the soft limit on
+// open files (the rest is the HTTP server's, the watchers', the relay's). Past it a file is read
+// with open/read/close, as before the caches.
+std::atomic<size_t> g_kept_open{0};
+
+size_t KeptOpenBudget() {
+  static const size_t budget = [] {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return size_t{512};
+    return static_cast<size_t>(rl.rlim_cur / 2);
+  }();
+  return budget;
+}
+
+// Whether the filesystem of `fd` makes a file's content afresh on each read at offset 0.
+bool Regenerated(int fd) {
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case PROC_SUPER_MAGIC:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The read buffer. On an ordinary filesystem a read shorter than it ends the file. A seq_file
+// (kernfs, procfs) hands out at most its own buffer per read — a page or more, less the record
+// that did not fit (a multi-page `cgroup.procs` comes in ~4 kB reads) — so there only a read
+// shorter than kSeqEnd ends the file (the records of the files read here are lines, or whole
+// files that a seq_file hands out in one read); a longer one is followed by reads to the end.
+constexpr size_t kChunk = 16384;
+constexpr size_t kSeqEnd = 3072;
+
+}  // namespace
+
+OpenFileCache::~OpenFileCache() {
+  for (auto& [path, e] : files_) Close(&e);
+}
+
+void OpenFileCache::Close(Entry* e) {
+  if (e->fd < 0) return;
+  ::close(e->fd);
+  e->fd = -1;
+  --open_;
+  g_kept_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Status OpenFileCache::Open(const std::string& path, Entry* e) {
+  ++opens_;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, path);
+  e->fd = fd;
+  e->regenerated = Regenerated(fd);
+  ++open_;
+  g_kept_open.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+// One whole read at offset 0 of an open file; NotFound with errno ESTALE semantics when an
+// ordinary file was replaced or removed (the caller reopens it).
+Status OpenFileCache::ReadOpen(const std::string& path, Entry* e, std::string* out) {
+  out->clear();
+  if (!e->regenerated) {
+    struct stat st {};
+    if (::fstat(e->fd, &st) != 0) return Status::FromErrno(errno, path);
+    if (st.st_nlink == 0) return Status::NotFound(path + ": replaced or removed");
+  }
+  char buf[kChunk];
+  off_t offset = 0;
+  while (true) {
+    ssize_t n = ::pread(e->fd, buf, sizeof(buf), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, path);
+    }
+    out->append(buf, static_cast<size_t>(n));
+    offset += n;
+    const size_t end = e->regenerated ? kSeqEnd : sizeof(buf);
+    if (static_cast<size_t>(n) < end) return Status::Ok();
+  }
+}
+
+Status OpenFileCache::Read(const std::string& path, std::string* out) {
+  auto [it, inserted] = files_.try_emplace(path);
+  Entry& e = it->second;
+  e.used = true;
+  if (e.fd >= 0) {
+    if (ReadOpen(path, &e, out).ok()) return Status::Ok();
+    Close(&e);  // gone, replaced or failing: once more from the path
+  }
+  if (g_kept_open.load(std::memory_order_relaxed) >= KeptOpenBudget()) {
+    files_.erase(it);
+    ++opens_;
+    auto content = ReadFileToString(path);
+    if (!content.ok()) return content.status();
+    *out = std::move(content.value());
+    return Status::Ok();
+  }
+  Status s = Open(path, &e);
+  if (s.ok()) s = ReadOpen(path, &e, out);
+  if (!s.ok()) {
+    Close(&e);
+    files_.erase(it);
+  }
+  return s;
+}
+
+Status OpenFileCache::ReadOptional(const std::string& dir, const char* file, std::string* out) {
+  std::string path = JoinPath(dir, file);
+  if (auto it = files_.find(path); it != files_.end() && it->second.fd < 0) {
+    it->second.used = true;
+    if (clock_() < it->second.absent_until) {
+      out->clear();
+      return Status::Ok();
+    }
+    files_.erase(it);
+  }
+  Status s = Read(path, out);
+  if (s.ok() || !s.IsNotFound()) return s;
+  if (::access(dir.c_str(), F_OK) != 0) return s;  // the cgroup itself is gone
+  Entry& e = files_[path];
+  e.absent_until = clock_() + kLimitRefresh;
+  out->clear();
+  return Status::Ok();
+}
+
+void OpenFileCache::Sweep() {
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (it->second.used) {
+      it->second.used = false;
+      ++it;
+    } else {
+      Close(&it->second);
+      it = files_.erase(it);
+    }
+  }
+}
+
+RarelyChangingFiles::RarelyChangingFiles(std::chrono::steady_clock::duration refresh, Clock clock)
+    : refresh_(refresh), clock_(std::move(clock)) {}
+
+Status RarelyChangingFiles::Read(const std::string& dir, const char* file, bool optional,
+                                 std::string* out) {
+  std::string path = JoinPath(dir, file);
+  const auto now = clock_();
+  auto it = files_.find(path);
+  if (it != files_.end()) {
+    Entry& e = it->second;
+    e.used = true;
+    if (now - e.first_read >= refresh_ && now - e.last_read < refresh_) {
+      *out = e.content;
+      return Status::Ok();
+    }
+  }
+  ++reads_;
+  auto content = ReadFileToString(path);
+  if (!content.ok() && optional && content.status().IsNotFound() &&
+      ::access(dir.c_str(), F_OK) == 0) {
+    content = std::string();  // the file alone is absent: a controller not enabled here
+  }
+  if (!content.ok()) {
+    if (it != files_.end()) files_.erase(it);
+    return content.status();
+  }
+  if (it == files_.end()) {
+    it = files_.emplace(std::move(path), Entry{}).first;
+    it->second.first_read = now;
+  }
+  it->second.last_read = now;
+  it->second.used = true;
+  it->second.content = content.value();
+  *out = std::move(content.value());
+  return Status::Ok();
+}
+
+void RarelyChangingFiles::Sweep() {
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (it->second.used) {
+      it->second.used = false;
+      ++it;
+    } else {
+      it = files_.erase(it);
+    }
+  }
+}
+
+uint64_t RaiseOpenFileLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur;
+}
+
+}  // namespace podmeter

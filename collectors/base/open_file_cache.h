@@ -1,0 +1,101 @@
+// Files read again and again (cgroupfs and procfs figures) through descriptors kept open between
+// reads, and files that rarely change (limits) read on a slow timer. Not thread-safe: each cache
+// is owned by one thread (the sampler's).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "collectors/base/status.h"
+
+namespace podmeter {
+
+/// How long limits and absent optional files are kept before they are read again
+/// (docs/performance.md).
+constexpr std::chrono::seconds kLimitRefresh{10};
+
+/// Reads files through descriptors it keeps open: a read is one `pread` at offset 0, which makes
+/// kernfs (cgroupfs, sysfs) and procfs generate the content afresh. A file is reopened when a read
+/// fails (ENODEV: its cgroup was removed; ESRCH: its process exited; any other error once), and,
+/// on an ordinary filesystem (fixture trees), when it was replaced or removed (no links left).
+/// Sweep() closes the files not read since the previous Sweep().
+class OpenFileCache {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  explicit OpenFileCache(Clock clock = &std::chrono::steady_clock::now)
+      : clock_(std::move(clock)) {}
+  ~OpenFileCache();
+  OpenFileCache(const OpenFileCache&) = delete;
+  OpenFileCache& operator=(const OpenFileCache&) = delete;
+
+  /// Reads `path` whole into *out (its old content replaced). Errors as ReadFileToString's: a
+  /// missing file, or a cgroup or process that went, is NotFound.
+  Status Read(const std::string& path, std::string* out);
+  /// Reads `dir`/`file`, which may be absent while `dir` exists (a controller not enabled there):
+  /// then "" with Ok, and the absence is kept for kLimitRefresh (no open each sample). NotFound
+  /// when `dir` itself is gone.
+  Status ReadOptional(const std::string& dir, const char* file, std::string* out);
+  /// Closes every file not read since the previous call (their cgroups or processes are gone).
+  void Sweep();
+
+  size_t open_files() const { return open_; }
+  /// Reads that had to open their file: first reads, reopens, and reads past the fd budget.
+  uint64_t opens() const { return opens_; }
+
+ private:
+  struct Entry {
+    int fd = -1;
+    bool regenerated = false;  ///< kernfs or procfs: content made afresh on each read
+    bool used = true;          ///< read since the last Sweep
+    std::chrono::steady_clock::time_point absent_until{};  ///< ReadOptional found no file
+  };
+  Status Open(const std::string& path, Entry* e);
+  Status ReadOpen(const std::string& path, Entry* e, std::string* out);
+  void Close(Entry* e);
+
+  Clock clock_;
+  std::unordered_map<std::string, Entry> files_;
+  size_t open_ = 0;
+  uint64_t opens_ = 0;
+};
+
+/// Files whose content changes rarely (limits: `memory.limit_in_bytes`, `cpu.max`, …), kept in
+/// memory: read at first, at every ask during the first `refresh` after that (a runtime writes
+/// them just after it makes the cgroup), then at most once per `refresh`. Sweep() forgets the
+/// files not asked for since the previous Sweep().
+class RarelyChangingFiles {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  explicit RarelyChangingFiles(std::chrono::steady_clock::duration refresh,
+                               Clock clock = &std::chrono::steady_clock::now);
+
+  /// The content of `dir`/`file`. With `optional`, a missing file in an existing directory is ""
+  /// (a controller not enabled); a missing directory is NotFound. Failures are not kept.
+  Status Read(const std::string& dir, const char* file, bool optional, std::string* out);
+  void Sweep();
+
+  size_t size() const { return files_.size(); }
+  /// Reads that went to the file.
+  uint64_t reads() const { return reads_; }
+
+ private:
+  struct Entry {
+    std::string content;
+    std::chrono::steady_clock::time_point first_read, last_read;
+    bool used = true;
+  };
+  std::chrono::steady_clock::duration refresh_;
+  Clock clock_;
+  std::unordered_map<std::string, Entry> files_;
+  uint64_t reads_ = 0;
+};
+
+/// Raises the soft limit on open files to the hard one (the kept-open files need one each).
+/// Returns the new soft limit.
+uint64_t RaiseOpenFileLimit();
+
+}  // namespace podmeter
