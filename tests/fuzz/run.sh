@@ -38,7 +38,7 @@ for target in "${targets[@]}"; do
         collectors/base/status.cc)
       libs=() seeds=tests/fuzz/corpus-cgroup extra=(-max_len=8192) ;;
     http_request)
-      srcs=(tests/fuzz/http_request_fuzz.cc exporter/http_request.cc)
+      srcs=(tests/fuzz/http_request_fuzz.cc exporter/http_head.cc exporter/http_request.cc)
       libs=(-lcrypt -lcrypto) seeds=tests/fuzz/corpus-http
       extra=(-max_len=8192 -dict=../tests/fuzz/http.dict) ;;
     *)
