@@ -507,6 +507,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& liste
                                                         WebSecurity security, HttpLimits limits) {
   auto address = ParseListenAddress(listen);
   if (!address.ok()) return address.status();
+  if (store == nullptr) store = std::make_shared<SnapshotStore>();  // an empty exposition
   SSL_CTX* ctx = nullptr;
   if (!security.cert_file.empty()) {
     ctx = SSL_CTX_new(TLS_server_method());
