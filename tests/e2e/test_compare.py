@@ -92,7 +92,8 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     # 3 s at 1 s: three scrapes of a /metrics that holds both pods' series.
     assert pm["scrapes"] == 3
     assert pm["bytes"] > 10_000
-    assert 0 < pm["cpu_ms_per_s"] < 1000
+    # utime + stime come in clock ticks (10 ms): 2 pods for 3 s may cost podmeter less than one.
+    assert 0 <= pm["cpu_ms_per_s"] < 1000
     assert pm["peak_rss_mib"] >= pm["steady_rss_mib"] > 1
     assert pm["steady_rss_mib"] > pm["steady_anon_mib"] > 0
     assert pm["p50_ms"] <= pm["p99_ms"]
