@@ -4,7 +4,7 @@
 #   exposition_parser  ParseExposition               seeds tests/fuzz/corpus/
 #   podlist            ParsePodList, ParseRfc3339     seeds tests/fuzz/corpus-podlist/
 #   cgroup_parsers     cpu/memory/mountinfo/kubepods  seeds tests/fuzz/corpus-cgroup/
-#   http_request       DecideRequest, auth, gzip      seeds tests/fuzz/corpus-http/
+#   http_request       ParseHead, DecideRequest, auth seeds tests/fuzz/corpus-http/
 # Exits non-zero on a crash, a sanitizer report, a hang or a broken invariant; the reproducer is
 # left in build-fuzz/.
 #   tests/fuzz/run.sh [seconds per target] [target...]
