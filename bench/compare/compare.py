@@ -239,7 +239,9 @@ def measure(proc, port, window, interval):
     ticks1, t1 = proc_cpu_ticks(proc.pid), time.monotonic()
     return {
         "cpu_ms_per_s": (ticks1 - ticks0) * 1000.0 / CLK_TCK / (t1 - t0),
-        "peak_rss_mib": proc_status_kib(proc.pid, "VmHWM") / 1024.0,
+        # VmHWM, or a higher VmRSS read during the window: the kernel's high-water mark is not
+        # raised when pages go by madvise (podmeter's malloc_trim), so it can miss a peak.
+        "peak_rss_mib": max([proc_status_kib(proc.pid, "VmHWM")] + rss) / 1024.0,
         "steady_rss_mib": statistics.median(rss) / 1024.0 if rss else None,
         "steady_anon_mib": statistics.median(anon) / 1024.0 if anon else None,
         "p50_ms": percentile(lat, 0.50) * 1000 if lat else None,
