@@ -1,214 +1,541 @@
 #include "exporter/http_server.h"
 
-#include <CivetServer.h>
-#include <civetweb.h>
-#include <dlfcn.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstring>
-#include <exception>
-#include <string>
-#include <vector>
+#include <map>
+#include <string_view>
+#include <thread>
 
 #include "collectors/base/file_util.h"
+#include "exporter/http_head.h"
 #include "exporter/http_request.h"
 
 namespace podmeter {
 
-struct ServerState {
-  SnapshotStore* store = nullptr;
-  std::chrono::milliseconds healthz_max_age{10000};
-  WebSecurity security;
-};
+using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// civetweb's callbacks get no user pointer of ours (the exposer's CivetServer owns the
-// context's), so the one server of the process registers its state here.
-std::atomic<ServerState*> g_state{nullptr};
 
 constexpr char kIndexPage[] =
     "<!doctype html><html><head><title>podmeter</title></head><body>"
     "<h1>podmeter</h1><p>Per-pod and per-container CPU, throttling and memory from cgroups.</p>"
     "<ul><li><a href=\"/metrics\">/metrics</a></li><li><a href=\"/healthz\">/healthz</a></li></ul>"
     "</body></html>\n";
+constexpr char kText[] = "text/plain; charset=utf-8";
 
-// A whole answer; `extra` is more header lines, each ending in \r\n.
-void Reply(mg_connection* conn, const HttpDecision& d, int status, const char* reason,
-           const char* type, const std::string& body, const std::string& extra = "") {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
-            status, reason, type, body.size(), extra.c_str());
-  if (d.body) mg_write(conn, body.data(), body.size());
-}
+// One client connection, from accept to close.
+struct Connection {
+  enum class Phase { kHead, kAnswer, kLinger };
+  int fd = -1;
+  SSL* ssl = nullptr;
+  Phase phase = Phase::kHead;
+  uint64_t serial = 0;  // accept order: the oldest is dropped first at the cap
+  Clock::time_point
+      until;             // kHead: the head's deadline; kAnswer: the next progress'; kLinger: close
+  uint32_t events = 0;   // what epoll watches for it now
+  std::string in;        // the head so far
+  std::string out_head;  // the answer's status line and headers
+  std::string own_body;  // a small page's body
+  std::shared_ptr<const Exposition> exposition;  // keeps /metrics' bytes alive while they are sent
+  std::string_view body;                         // what follows out_head (empty for HEAD)
+  size_t sent = 0;                               // of out_head + body
 
-// /metrics: the latest sample's exposition as rendered once by the sampler (podmeter's own exact
-// text format), its gzip when asked; a scrape copies nothing but the bytes it sends.
-int ServeMetrics(mg_connection* conn, const HttpDecision& d, SnapshotStore* store) {
-  static const auto kNone = std::make_shared<const Exposition>();
-  std::shared_ptr<const Exposition> e = store != nullptr ? store->Latest() : kNone;
-  const bool zipped = d.gzip && !e->gzip.empty();
-  Reply(
-      conn, d, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", zipped ? e->gzip : e->text,
-      zipped ? "Vary: Accept-Encoding\r\nContent-Encoding: gzip\r\n" : "Vary: Accept-Encoding\r\n");
-  return 200;
-}
-
-int ServeHealthz(mg_connection* conn, const HttpDecision& d, const ServerState& state) {
-  constexpr char kText[] = "text/plain; charset=utf-8";
-  if (state.store != nullptr && state.store->Fresh(state.healthz_max_age)) {
-    Reply(conn, d, 200, "OK", kText, "ok\n");
-    return 200;
+  ~Connection() {
+    if (ssl != nullptr) SSL_free(ssl);
+    if (fd >= 0) ::close(fd);
   }
-  Reply(conn, d, 503, "Service Unavailable", kText,
-        state.store != nullptr && state.store->ready() ? "the last complete sample is too old\n"
-                                                       : "no complete sample yet\n");
-  return 503;
+};
+
+// Sets the answer: `body` must outlive the connection's answer phase (own_body or exposition).
+void SetAnswer(Connection* c, const HttpDecision& d, int status, const char* reason,
+               const char* type, std::string_view body, const std::string& extra = "") {
+  c->out_head = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: " + type +
+                "\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\nCache-Control: no-store\r\n" + extra + "Connection: close\r\n\r\n";
+  c->body = d.body ? body : std::string_view();
 }
 
-// The request's parts as the pure decision (http_request.h) takes them.
-HttpRequest ToRequest(const mg_request_info* info) {
-  HttpRequest request;
-  request.method = info->request_method != nullptr ? info->request_method : "";
-  request.path = info->local_uri;
-  for (int i = 0; i < info->num_headers; ++i) {
-    const mg_header& h = info->http_headers[i];
-    if (h.name != nullptr && h.value != nullptr) request.headers.push_back({h.name, h.value});
-  }
-  return request;
-}
-
-// Answers every request that civetweb parsed: /, /healthz, /metrics, else 404 or 405.
-int BeginRequest(mg_connection* conn) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  ServerState* state = g_state.load();
-  if (info == nullptr || info->local_uri == nullptr || state == nullptr) return 0;
-  const HttpDecision d = DecideRequest(ToRequest(info), state->security.auth.get());
-  constexpr char kText[] = "text/plain; charset=utf-8";
-  switch (d.status) {
-    case 401:
-      Reply(conn, d, 401, "Unauthorized", kText, "credentials required\n",
-            "WWW-Authenticate: " + state->security.auth->Challenge() + "\r\n");
-      return 401;
-    case 404:
-      Reply(conn, d, 404, "Not Found", kText, "not found: see /\n");
-      return 404;
-    case 405:
-      Reply(conn, d, 405, "Method Not Allowed", kText, "GET or HEAD\n", "Allow: GET, HEAD\r\n");
-      return 405;
-    default:
-      break;
-  }
-  if (d.page == HttpDecision::Page::kMetrics) return ServeMetrics(conn, d, state->store);
-  if (d.page == HttpDecision::Page::kHealthz) return ServeHealthz(conn, d, *state);
-  Reply(conn, d, 200, "OK", "text/html; charset=utf-8", kIndexPage);
-  return 200;
-}
-
-// civetweb 1.15 dlopens "libssl.so" and "libcrypto.so" for TLS; podmeter's own two
-// (civetweb_openssl3_shim.cc, in ../lib/podmeter/ beside the binary) are loaded first, so those
-// names resolve to them by their SONAME. Kept loaded for the process's life.
-Status LoadOpenSslShims() {
-  char exe[4096];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return Status::Unavailable("TLS: cannot read /proc/self/exe");
-  std::string dir(exe, static_cast<size_t>(n));
-  dir = dir.substr(0, dir.rfind('/')) + "/../lib/podmeter/";
-  for (const char* name : {"libcrypto.so", "libssl.so"}) {
-    if (::dlopen((dir + name).c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
-      const char* why = ::dlerror();
-      return Status::InvalidData("TLS needs podmeter's OpenSSL 3 shim for civetweb: " +
-                                 std::string(why != nullptr ? why : dir + name));
-    }
-  }
-  return Status::Ok();
-}
-
-// civetweb's init_ssl: the certificate, key and TLS versions of --web.config.file (checked at
-// start-up already). 1: done, -1: fail.
-int InitSsl(void* ssl_ctx, void*) {
-  ServerState* state = g_state.load();
-  return state != nullptr && ConfigureSslContext(state->security, ssl_ctx).ok() ? 1 : -1;
-}
-
-// civetweb (1.15) gives each connection a worker thread from accept to close, all threads started
-// up front; a connection waiting in the queue waits for a worker. So the defence against clients
-// that hold connections (slowloris, idle keep-alives, leaky pools) is: more workers than such
-// connections (kWorkers; measured ~80 KiB of RSS per worker under load), a short time to send the
-// request head (request_timeout_ms: the whole head must arrive within it; a scrape answer is only
-// bounded per send), no keep-alive (every answer closes), a bounded accept queue and backlog, and a
-// request head of at most 8 KiB (longer ones get 413 or 431).
-constexpr char kWorkers[] = "768";
-constexpr char kHeadTimeoutMs[] = "2000";
-constexpr char kQueue[] = "1024";
-constexpr char kMaxRequestBytes[] = "8192";
-
-std::vector<std::string> CivetOptions(const std::string& ports) {
-  return {"listening_ports",    ports,           "num_threads",       kWorkers,
-          "request_timeout_ms", kHeadTimeoutMs,  "enable_keep_alive", "no",
-          "connection_queue",   kQueue,          "listen_backlog",    kQueue,
-          "max_request_size",   kMaxRequestBytes};
+void SetOwnAnswer(Connection* c, const HttpDecision& d, int status, const char* reason,
+                  const char* type, std::string body, const std::string& extra = "") {
+  c->own_body = std::move(body);
+  SetAnswer(c, d, status, reason, type, c->own_body, extra);
 }
 
 }  // namespace
 
-StatusOr<std::string> ToCivetListeningPorts(const std::string& listen) {
-  std::string s = listen;
-  size_t colon = s.rfind(':');
-  std::string host = colon == std::string::npos ? "" : s.substr(0, colon);
-  std::string port = colon == std::string::npos ? s : s.substr(colon + 1);
+struct ServerState {
+  std::shared_ptr<SnapshotStore> store;
+  std::chrono::milliseconds healthz_max_age{10000};
+  WebSecurity security;
+  HttpLimits limits;
+};
+
+class HttpServer::Loop {
+ public:
+  Loop(ServerState state, SSL_CTX* ssl_ctx) : state_(std::move(state)), ssl_ctx_(ssl_ctx) {}
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  Status Listen(const ListenAddress& address, const std::string& listen);  // and epoll set up
+  int port() const;
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+ private:
+  void Run();
+  void AcceptAll();
+  bool MakeRoom();
+  void Handle(Connection* c);
+  void ReadHead(Connection* c);
+  void Answer(Connection* c, std::string_view head);
+  void AnswerMetrics(Connection* c, const HttpDecision& d);
+  void AnswerHealthz(Connection* c, const HttpDecision& d);
+  void SendAnswer(Connection* c);
+  void Linger(Connection* c);
+  void Watch(Connection* c, uint32_t events);
+  void Close(Connection* c);
+  void Sweep();
+  // One read or write of the connection, plain or TLS: > 0 bytes, 0 at EOF, -1 to wait (with
+  // the events to wait for in *wait), -2 on an error.
+  ssize_t Receive(Connection* c, char* buf, size_t n, uint32_t* wait);
+  ssize_t Send(Connection* c, uint32_t* wait);
+
+  ServerState state_;
+  SSL_CTX* ssl_ctx_;  // owned; null: plain HTTP
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // written by ~Loop to stop Run
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::map<int, std::unique_ptr<Connection>> connections_;  // by fd
+  uint64_t accepted_ = 0;
+  bool accept_paused_ = false;  // out of fds: the listener is unwatched until the next sweep
+};
+
+namespace {
+
+constexpr uint64_t kListenKey = ~uint64_t{0};
+constexpr uint64_t kWakeKey = ~uint64_t{0} - 1;
+
+Status Errno(const std::string& what, const std::string& listen) {
+  return Status::Unavailable("cannot listen on '" + listen + "': " + what + ": " +
+                             std::strerror(errno));
+}
+
+// At most `wanted` connections, and fewer than half the fds podmeter may open.
+size_t ConnectionCap(size_t wanted) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return wanted;
+  return std::max<size_t>(16, std::min<size_t>(wanted, r.rlim_cur / 2));
+}
+
+}  // namespace
+
+Status HttpServer::Loop::Listen(const ListenAddress& address, const std::string& listen) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (address.ipv6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(address.port);
+    if (::inet_pton(AF_INET6, address.host.c_str(), &a->sin6_addr) != 1) {
+      return Status::InvalidData("--listen '" + listen + "': not an IPv6 address");
+    }
+    len = sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(address.port);
+    a->sin_addr.s_addr = htonl(INADDR_ANY);
+    if (!address.host.empty() && ::inet_pton(AF_INET, address.host.c_str(), &a->sin_addr) != 1) {
+      return Status::InvalidData("--listen '" + listen + "': not an IPv4 address");
+    }
+    len = sizeof(*a);
+  }
+  listen_fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return Errno("socket", listen);
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) return Errno("bind", listen);
+  if (::listen(listen_fd_, 1024) != 0) return Errno("listen", listen);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return Errno("epoll", listen);
+  epoll_event ev{EPOLLIN, {.u64 = kListenKey}};
+  epoll_event wake{EPOLLIN, {.u64 = kWakeKey}};
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0 ||
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
+    return Errno("epoll_ctl", listen);
+  }
+  state_.limits.max_connections = ConnectionCap(state_.limits.max_connections);
+  return Status::Ok();
+}
+
+int HttpServer::Loop::port() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+HttpServer::Loop::~Loop() {
+  stop_ = true;
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+    thread_.join();
+  }
+  connections_.clear();
+  for (int fd : {listen_fd_, epoll_fd_, wake_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
+}
+
+void HttpServer::Loop::Run() {
+  epoll_event events[64];
+  Clock::time_point next_sweep = Clock::now();
+  while (!stop_) {
+    int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    for (int i = 0; i < n && !stop_; ++i) {
+      const uint64_t key = events[i].data.u64;
+      if (key == kListenKey) {
+        AcceptAll();
+      } else if (key != kWakeKey) {
+        auto it = connections_.find(static_cast<int>(key));
+        if (it != connections_.end()) Handle(it->second.get());
+      }
+    }
+    if (Clock::now() >= next_sweep) {
+      Sweep();
+      next_sweep = Clock::now() + std::chrono::milliseconds(100);
+    }
+  }
+}
+
+// Accepts what is waiting (at most 64 at a time, so that the others get their turn).
+void HttpServer::Loop::AcceptAll() {
+  for (int i = 0; i < 64; ++i) {
+    if (connections_.size() >= state_.limits.max_connections && !MakeRoom()) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      ::close(fd);  // every connection is being answered: no room for another
+      continue;
+    }
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const bool out_of_fds = errno == EMFILE || errno == ENFILE;
+      if (errno == EINTR || errno == ECONNABORTED || (out_of_fds && MakeRoom())) continue;
+      if (out_of_fds && ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr) == 0) {
+        accept_paused_ = true;  // until the next sweep, not a busy loop
+      }
+      return;
+    }
+    auto c = std::make_unique<Connection>();
+    c->fd = fd;
+    c->serial = ++accepted_;
+    c->until = Clock::now() + state_.limits.head_timeout;
+    if (ssl_ctx_ != nullptr) {
+      c->ssl = SSL_new(ssl_ctx_);
+      if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) continue;  // c closes fd
+      SSL_set_accept_state(c->ssl);
+    }
+    Connection* raw = c.get();
+    connections_[fd] = std::move(c);
+    Watch(raw, EPOLLIN);
+  }
+}
+
+// Closes the oldest connection still sending its head; false when there is none.
+bool HttpServer::Loop::MakeRoom() {
+  Connection* oldest = nullptr;
+  for (auto& [fd, c] : connections_) {
+    if (c->phase == Connection::Phase::kHead && (oldest == nullptr || c->serial < oldest->serial)) {
+      oldest = c.get();
+    }
+  }
+  if (oldest == nullptr) return false;
+  Close(oldest);
+  return true;
+}
+
+void HttpServer::Loop::Handle(Connection* c) {
+  switch (c->phase) {
+    case Connection::Phase::kHead:
+      ReadHead(c);
+      break;
+    case Connection::Phase::kAnswer:
+      SendAnswer(c);
+      break;
+    case Connection::Phase::kLinger:
+      Linger(c);
+      break;
+  }
+}
+
+void HttpServer::Loop::ReadHead(Connection* c) {
+  char buf[4096];
+  const size_t max = state_.limits.max_head_bytes;
+  while (true) {
+    uint32_t wait = EPOLLIN;
+    ssize_t n = Receive(c, buf, std::min(sizeof(buf), max + 1 - c->in.size()), &wait);
+    if (n == -1) return Watch(c, wait);
+    if (n <= 0) return Close(c);  // the client left, or TLS failed
+    c->in.append(buf, static_cast<size_t>(n));
+    if (size_t head = HeadLength(c->in); head > 0)
+      return Answer(c, std::string_view(c->in).substr(0, head));
+    if (c->in.size() > max) {
+      HttpDecision d;
+      SetOwnAnswer(c, d, 431, "Request Header Fields Too Large", kText,
+                   "request head over " + std::to_string(max) + " bytes\n");
+      c->phase = Connection::Phase::kAnswer;
+      c->until = Clock::now() + state_.limits.send_stall;
+      return SendAnswer(c);
+    }
+  }
+}
+
+// Decides the answer to a complete head and starts sending it.
+void HttpServer::Loop::Answer(Connection* c, std::string_view head) {
+  ParsedHead parsed = ParseHead(head);
+  HttpDecision d = parsed.error == 0 ? DecideRequest(parsed.request(), state_.security.auth.get())
+                                     : HttpDecision{parsed.error};
+  switch (d.status) {
+    case 400:
+      SetOwnAnswer(c, d, 400, "Bad Request", kText, "malformed request\n");
+      break;
+    case 401:
+      SetOwnAnswer(c, d, 401, "Unauthorized", kText, "credentials required\n",
+                   "WWW-Authenticate: " + state_.security.auth->Challenge() + "\r\n");
+      break;
+    case 404:
+      SetOwnAnswer(c, d, 404, "Not Found", kText, "not found: see /\n");
+      break;
+    case 405:
+      SetOwnAnswer(c, d, 405, "Method Not Allowed", kText, "GET or HEAD\n", "Allow: GET, HEAD\r\n");
+      break;
+    default:
+      if (d.page == HttpDecision::Page::kMetrics) {
+        AnswerMetrics(c, d);
+      } else if (d.page == HttpDecision::Page::kHealthz) {
+        AnswerHealthz(c, d);
+      } else {
+        SetAnswer(c, d, 200, "OK", "text/html; charset=utf-8", kIndexPage);
+      }
+  }
+  c->in.clear();
+  c->in.shrink_to_fit();
+  c->phase = Connection::Phase::kAnswer;
+  c->until = Clock::now() + state_.limits.send_stall;
+  SendAnswer(c);
+}
+
+// The latest sample's exposition as rendered once by the sampler, its gzip when asked: a scrape
+// copies nothing but the bytes it sends.
+void HttpServer::Loop::AnswerMetrics(Connection* c, const HttpDecision& d) {
+  c->exposition = state_.store->Latest();
+  const bool zipped = d.gzip && !c->exposition->gzip.empty();
+  SetAnswer(
+      c, d, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+      zipped ? c->exposition->gzip : c->exposition->text,
+      zipped ? "Vary: Accept-Encoding\r\nContent-Encoding: gzip\r\n" : "Vary: Accept-Encoding\r\n");
+}
+
+void HttpServer::Loop::AnswerHealthz(Connection* c, const HttpDecision& d) {
+  if (state_.store->Fresh(state_.healthz_max_age)) {
+    return SetAnswer(c, d, 200, "OK", kText, "ok\n");
+  }
+  SetAnswer(
+      c, d, 503, "Service Unavailable", kText,
+      state_.store->ready() ? "the last complete sample is too old\n" : "no complete sample yet\n");
+}
+
+void HttpServer::Loop::SendAnswer(Connection* c) {
+  const size_t total = c->out_head.size() + c->body.size();
+  while (c->sent < total) {
+    uint32_t wait = EPOLLOUT;
+    ssize_t n = Send(c, &wait);
+    if (n == -1) return Watch(c, wait);
+    if (n <= 0) return Close(c);
+    c->sent += static_cast<size_t>(n);
+    c->until = Clock::now() + state_.limits.send_stall;
+  }
+  // All sent: say so and read what the client still sends until it closes (closing with unread
+  // bytes would reset the connection, and the client could lose the answer).
+  if (c->ssl != nullptr) {
+    ERR_clear_error();
+    SSL_shutdown(c->ssl);
+  }
+  ::shutdown(c->fd, SHUT_WR);
+  c->exposition.reset();
+  c->own_body.clear();
+  c->out_head.clear();
+  c->body = {};
+  c->phase = Connection::Phase::kLinger;
+  c->until = Clock::now() + state_.limits.linger;
+  Linger(c);
+}
+
+void HttpServer::Loop::Linger(Connection* c) {
+  char buf[4096];
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = ::recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Watch(c, EPOLLIN);
+    if (n <= 0) return Close(c);
+  }
+}
+
+ssize_t HttpServer::Loop::Receive(Connection* c, char* buf, size_t n, uint32_t* wait) {
+  if (c->ssl == nullptr) {
+    ssize_t got = ::recv(c->fd, buf, n, MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -1;
+    return got < 0 ? -2 : got;
+  }
+  ERR_clear_error();
+  int got = SSL_read(c->ssl, buf, static_cast<int>(n));
+  if (got > 0) return got;
+  int e = SSL_get_error(c->ssl, got);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    *wait = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+    return -1;
+  }
+  return e == SSL_ERROR_ZERO_RETURN ? 0 : -2;
+}
+
+ssize_t HttpServer::Loop::Send(Connection* c, uint32_t* wait) {
+  std::string_view head = c->out_head, body = c->body;
+  const size_t in_head = std::min(c->sent, head.size());
+  head.remove_prefix(in_head);
+  body.remove_prefix(c->sent - in_head);
+  if (c->ssl == nullptr) {
+    iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
+                    {const_cast<char*>(body.data()), body.size()}};
+    msghdr msg{};
+    msg.msg_iov = head.empty() ? iov + 1 : iov;
+    msg.msg_iovlen = head.empty() ? 1 : 2;
+    ssize_t n = ::sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -1;
+    return n < 0 ? -2 : n;
+  }
+  std::string_view piece = head.empty() ? body.substr(0, 1 << 16) : head;
+  ERR_clear_error();
+  int n = SSL_write(c->ssl, piece.data(), static_cast<int>(piece.size()));
+  if (n > 0) return n;
+  int e = SSL_get_error(c->ssl, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    *wait = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+    return -1;
+  }
+  return -2;
+}
+
+void HttpServer::Loop::Watch(Connection* c, uint32_t events) {
+  if (c->events == events) return;
+  epoll_event ev{events, {.u64 = static_cast<uint64_t>(c->fd)}};
+  int op = c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (::epoll_ctl(epoll_fd_, op, c->fd, &ev) != 0) return Close(c);
+  c->events = events;
+}
+
+void HttpServer::Loop::Close(Connection* c) {
+  connections_.erase(c->fd);  // closing the fd removes it from the epoll set
+}
+
+// Drops connections past their deadline; listens again after running out of fds.
+void HttpServer::Loop::Sweep() {
+  const Clock::time_point now = Clock::now();
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    it = it->second->until <= now ? connections_.erase(it) : std::next(it);
+  }
+  if (accept_paused_) {
+    epoll_event ev{EPOLLIN, {.u64 = kListenKey}};
+    accept_paused_ = ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0;
+  }
+}
+
+StatusOr<ListenAddress> ParseListenAddress(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
   uint64_t p = 0;
   if (!ParseUint64(port, &p) || p > 65535) {
     return Status::InvalidData("--listen '" + listen + "': expected [host]:port with port 0-65535");
   }
-  if (host.empty() || host == "0.0.0.0") return port;
-  bool bracketed = host.front() == '[' && host.back() == ']';  // an IPv6 address, kept as is
-  if (!bracketed && host.find(':') != std::string::npos) {
+  ListenAddress a;
+  a.port = static_cast<uint16_t>(p);
+  if (host.empty() || host == "0.0.0.0") return a;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    a.ipv6 = true;
+    a.host = host.substr(1, host.size() - 2);
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, a.host.c_str(), &v6) != 1) {
+      return Status::InvalidData("--listen '" + listen + "': '" + a.host +
+                                 "' is not an IPv6 address");
+    }
+    return a;
+  }
+  if (host.find(':') != std::string::npos) {
     return Status::InvalidData("--listen '" + listen + "': put IPv6 addresses in brackets");
   }
-  if (host == "localhost") host = "127.0.0.1";
-  return host + ":" + port;
+  a.host = host == "localhost" ? "127.0.0.1" : host;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, a.host.c_str(), &v4) != 1) {
+    return Status::InvalidData("--listen '" + listen + "': '" + host + "' is not an IPv4 address");
+  }
+  return a;
 }
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
                                                         std::shared_ptr<SnapshotStore> store,
                                                         std::chrono::milliseconds healthz_max_age,
-                                                        WebSecurity security) {
-  auto ports = ToCivetListeningPorts(listen);
-  if (!ports.ok()) return ports.status();
-  const bool tls = !security.cert_file.empty();
-  if (tls) {
-    if (Status s = LoadOpenSslShims(); !s.ok()) return s;
+                                                        WebSecurity security, HttpLimits limits) {
+  auto address = ParseListenAddress(listen);
+  if (!address.ok()) return address.status();
+  if (store == nullptr) store = std::make_shared<SnapshotStore>();  // an empty exposition
+  SSL_CTX* ctx = nullptr;
+  if (!security.cert_file.empty()) {
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == nullptr) return Status::Unavailable("TLS: cannot make an OpenSSL context");
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    static const unsigned char kSessionContext[] = "podmeter";
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+    if (Status s = ConfigureSslContext(security, ctx); !s.ok()) {
+      SSL_CTX_free(ctx);
+      return Status::InvalidData("TLS: " + s.message());
+    }
   }
+  const bool tls = ctx != nullptr;
   std::unique_ptr<HttpServer> server(new HttpServer());
-  server->store_ = std::move(store);
-  server->state_ = std::make_unique<ServerState>(
-      ServerState{server->store_.get(), healthz_max_age, std::move(security)});
-  server->callbacks_ = std::make_unique<CivetCallbacks>();
-  server->callbacks_->begin_request = &BeginRequest;
-  if (tls) server->callbacks_->init_ssl = &InitSsl;
-  g_state = server->state_.get();
-  try {
-    server->exposer_ = std::make_unique<prometheus::Exposer>(
-        CivetOptions(*ports + (tls ? "s" : "")), server->callbacks_.get());
-  } catch (const std::exception& e) {
-    g_state = nullptr;
-    return Status::Unavailable("cannot listen on '" + listen + "'" + (tls ? " with TLS" : "") +
-                               ": " + e.what());
+  server->loop_ = std::make_unique<Loop>(
+      ServerState{std::move(store), healthz_max_age, std::move(security), limits}, ctx);
+  if (Status s = server->loop_->Listen(*address, listen); !s.ok()) {
+    std::string why = s.message() + (tls ? " (TLS)" : "");
+    return s.code() == Status::Code::kInvalidData ? Status::InvalidData(why)
+                                                  : Status::Unavailable(why);
   }
+  server->port_ = server->loop_->port();
+  std::signal(SIGPIPE, SIG_IGN);  // OpenSSL writes with write(2): a closed peer is an error
+  server->loop_->Start();
   return server;
 }
 
-HttpServer::~HttpServer() {
-  exposer_.reset();
-  g_state = nullptr;
-}
-
-int HttpServer::port() const {
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
-}
+HttpServer::~HttpServer() = default;
 
 }  // namespace podmeter

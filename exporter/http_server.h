@@ -1,12 +1,17 @@
-// The HTTP endpoints: /metrics (prometheus-cpp's exposer, gzip when asked, behind credentials when
-// --web.config.file asks for them), /healthz (200 while the last complete sample is at most
-// `healthz_max_age` old, 503 before the first and when the sampler stalls) and / (a short HTML
-// index); TLS on all of them when configured. The decisions are in http_request.h. One per process.
+// The HTTP endpoints: /metrics (the latest sample's exposition as SnapshotStore rendered it, gzip
+// when asked, behind credentials when --web.config.file asks for them), /healthz (200 while the
+// last complete sample is at most `healthz_max_age` old, 503 before the first and when the
+// sampler stalls) and / (a short HTML index); TLS on all of them when configured. The decisions
+// are in http_request.h, the request head's parsing in http_head.h.
+//
+// One thread runs an epoll loop over every connection (non-blocking sockets, OpenSSL on them for
+// TLS): a connection costs a socket and its buffers, not a thread, so clients that hold
+// connections open (slowloris, idle keep-alives) cannot keep a scrape waiting, and a scrape is a
+// send of bytes already rendered. One per process.
 #pragma once
 
-#include <prometheus/exposer.h>
-
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,36 +19,49 @@
 #include "exporter/snapshot_store.h"
 #include "exporter/web_config.h"
 
-struct CivetCallbacks;
-
 namespace podmeter {
 
-struct ServerState;
+/// Where to listen, from --listen.
+struct ListenAddress {
+  bool ipv6 = false;
+  std::string host;  ///< a numeric address without brackets; empty: every IPv4 address
+  uint16_t port = 0;
+};
+
+/// Parses "host:port", ":port", "port", "[v6]:port" ("localhost" is 127.0.0.1); InvalidData if
+/// malformed.
+StatusOr<ListenAddress> ParseListenAddress(const std::string& listen);
+
+/// The server's bounds against hostile or careless clients.
+struct HttpLimits {
+  std::chrono::milliseconds head_timeout{2000};  ///< from accept to the head's last byte (TLS too)
+  std::chrono::milliseconds send_stall{10000};   ///< an answer that makes no progress this long
+  std::chrono::milliseconds linger{1000};        ///< reading what the client still sends, after
+  size_t max_head_bytes = 8192;                  ///< a longer head gets 431
+  size_t max_connections = 1024;  ///< at the cap the oldest still sending its head is dropped
+};
 
 class HttpServer {
  public:
-  /// Starts listening on `listen` ("host:port", ":port" or "port"), with TLS and credentials as
-  /// `security` says (LoadWebConfig checked it). Errors name the address.
+  /// Starts listening on `listen`, with TLS and credentials as `security` says (LoadWebConfig
+  /// checked it). Errors name the address.
   static StatusOr<std::unique_ptr<HttpServer>> Start(
       const std::string& listen, std::shared_ptr<SnapshotStore> store,
       std::chrono::milliseconds healthz_max_age = std::chrono::seconds(10),
-      WebSecurity security = {});
+      WebSecurity security = {}, HttpLimits limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   /// The port actually bound (useful with port 0).
-  int port() const;
+  int port() const { return port_; }
+
+  class Loop;  // http_server.cc
 
  private:
   HttpServer() = default;
-  std::shared_ptr<SnapshotStore> store_;
-  std::unique_ptr<ServerState> state_;
-  std::unique_ptr<CivetCallbacks> callbacks_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<Loop> loop_;
+  int port_ = 0;
 };
-
-/// Converts a --listen value to civetweb's listening_ports syntax; InvalidData if malformed.
-StatusOr<std::string> ToCivetListeningPorts(const std::string& listen);
 
 }  // namespace podmeter

@@ -15,7 +15,8 @@ same window, sampled/scraped every second by a bounded loopback scraper:
   floor           a C program that opens/reads/closes once a second the files podmeter reads
 
 and prints CPU ms per s (cpuacct.usage of a cgroup of its own: the tool and its children, in ns), peak RSS
-(VmHWM), steady RSS (median VmRSS over the window), /metrics p50/p99 latency and bytes per
+(VmHWM), steady RSS (median VmRSS over the window) and of it private (median RssAnon: heap,
+stacks, what the process's cgroup is charged beyond shared files), /metrics p50/p99 latency and bytes per
 scrape, with ratios to podmeter; then the growth table of podmeter and the floor at 30/110/250
 pods. Needs root and cgroup v1 (cpu, cpuacct, memory, pids). Holds the host lock
 (/run/lock/podmeter-host.lock) while the synthetic node exists; removes every cgroup and process
@@ -236,7 +237,7 @@ def measure(proc, cgroup, port, window, interval):
     and one RSS reading per `interval`, at most window/interval + 1 of each, the loop bounded in
     time."""
     ns0, t0 = cgroup.usage_ns(), time.monotonic()
-    rss, lat, sizes = [], [], []
+    rss, anon, lat, sizes = [], [], [], []
     rounds = int(window / interval)
     deadline = t0 + window + 30.0
     for i in range(rounds):
@@ -250,6 +251,7 @@ def measure(proc, cgroup, port, window, interval):
             except (OSError, RuntimeError, http.client.HTTPException) as e:
                 print(f"compare: scrape failed: {e}", file=sys.stderr)
         rss.append(proc_status_kib(proc.pid, "VmRSS"))
+        anon.append(proc_status_kib(proc.pid, "RssAnon"))
         next_tick = t0 + (i + 1) * interval
         now = time.monotonic()
         if now > deadline:
@@ -259,8 +261,11 @@ def measure(proc, cgroup, port, window, interval):
     ns1, t1 = cgroup.usage_ns(), time.monotonic()
     return {
         "cpu_ms_per_s": (ns1 - ns0) / 1e6 / (t1 - t0),
-        "peak_rss_mib": proc_status_kib(proc.pid, "VmHWM") / 1024.0,
+        # VmHWM, or a higher VmRSS read during the window: the kernel's high-water mark is not
+        # raised when pages go by madvise (podmeter's malloc_trim), so it can miss a peak.
+        "peak_rss_mib": max([proc_status_kib(proc.pid, "VmHWM")] + rss) / 1024.0,
         "steady_rss_mib": statistics.median(rss) / 1024.0 if rss else None,
+        "steady_anon_mib": statistics.median(anon) / 1024.0 if anon else None,
         "p50_ms": percentile(lat, 0.50) * 1000 if lat else None,
         "p99_ms": percentile(lat, 0.99) * 1000 if lat else None,
         "bytes": statistics.median(sizes) if sizes else None,
@@ -465,16 +470,17 @@ def main_table(results, node_desc):
     base = results.get("podmeter") or {}
     lines = [f"Side by side, {node_desc}; ratios to podmeter in brackets",
              "",
-             "| | CPU ms per s | peak RSS | steady RSS | /metrics p50 | /metrics p99 | bytes per scrape |",
-             "|---|---|---|---|---|---|---|"]
+             "| | CPU ms per s | peak RSS | steady RSS | of it private | /metrics p50 | /metrics p99 | bytes per scrape |",
+             "|---|---|---|---|---|---|---|---|"]
     for tool, r in results.items():
         if "skipped" in r:
-            lines.append(f"| {LABELS[tool]} | skipped: {r['skipped']} | | | | | |")
+            lines.append(f"| {LABELS[tool]} | skipped: {r['skipped']} | | | | | | |")
             continue
         lines.append(
             f"| {LABELS[tool]} | {fmt(r['cpu_ms_per_s'])}{ratio(r['cpu_ms_per_s'], base.get('cpu_ms_per_s'))}"
             f" | {fmt(r['peak_rss_mib'], ' MiB')}{ratio(r['peak_rss_mib'], base.get('peak_rss_mib'))}"
             f" | {fmt(r['steady_rss_mib'], ' MiB')}"
+            f" | {fmt(r.get('steady_anon_mib'), ' MiB')}"
             f" | {fmt(r['p50_ms'], ' ms')}"
             f" | {fmt(r['p99_ms'], ' ms')}{ratio(r['p99_ms'], base.get('p99_ms'))}"
             f" | {fmt(r['bytes'] / 1000 if r['bytes'] else None, ' kB', 0)}"
@@ -485,15 +491,16 @@ def main_table(results, node_desc):
 def growth_table(growth):
     lines = ["Growth with pods (9 processes per pod); cost per pod = CPU ms per s / pods",
              "",
-             "| pods | processes | tool | CPU ms per s | per pod | peak RSS | steady RSS | bytes per scrape |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| pods | processes | tool | CPU ms per s | per pod | peak RSS | steady RSS | of it private | bytes per scrape |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for (pods, procs, tool), r in growth.items():
         if "skipped" in r:
-            lines.append(f"| {pods} | {procs} | {tool} | skipped: {r['skipped']} | | | | |")
+            lines.append(f"| {pods} | {procs} | {tool} | skipped: {r['skipped']} | | | | | |")
             continue
         lines.append(
             f"| {pods} | {procs} | {tool} | {fmt(r['cpu_ms_per_s'])} | {fmt(r['cpu_ms_per_s'] / pods, '', 2)}"
             f" | {fmt(r['peak_rss_mib'], ' MiB')} | {fmt(r['steady_rss_mib'], ' MiB')}"
+            f" | {fmt(r.get('steady_anon_mib'), ' MiB')}"
             f" | {fmt(r['bytes'] / 1000 if r['bytes'] else None, ' kB', 0)} |")
     return "\n".join(lines)
 

@@ -7,7 +7,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      prometheus-cpp-dev libcivetweb-dev libproc2-dev nlohmann-json3-dev libcli11-dev \
+      prometheus-cpp-dev libproc2-dev nlohmann-json3-dev libcli11-dev \
       zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -18,20 +18,15 @@ COPY exporter exporter
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPODMETER_WERROR=ON \
       -DPODMETER_BUILD_LAB=OFF -DPODMETER_BUILD_TESTS=OFF -DPODMETER_BUILD_BENCH=OFF \
  && cmake --build build --target podmeter \
- && strip -o /podmeter build/exporter/podmeter \
- && mkdir /podmeter-lib && for so in libssl.so libcrypto.so; do \
-      strip -o /podmeter-lib/$so build/lib/podmeter/$so; done
+ && strip -o /podmeter build/exporter/podmeter
 
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libproc2-0 libcurl4 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 \
-      libyaml-cpp0.7 libssl3 \
+      libproc2-0 libcurl4 libprometheus-cpp-core1.0 libyaml-cpp0.7 libssl3 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /podmeter /usr/local/bin/podmeter
-# civetweb's TLS on OpenSSL 3 (exporter/civetweb_openssl3_shim.cc), loaded from ../lib/podmeter/.
-COPY --from=build /podmeter-lib/ /usr/local/lib/podmeter/
 # Runs as uid 0 with all capabilities dropped but SYS_PTRACE, DAC_READ_SEARCH and NET_ADMIN:
 # see k8s/base/podmeter-daemonSet.yaml for why.
 EXPOSE 10101

@@ -66,9 +66,6 @@ def _layer_pause(ctx: Context) -> Layer:
 # podmeter ----------------------------------------------------------------------------------
 
 
-PODMETER_SHIMS = ("libssl.so", "libcrypto.so")
-
-
 def strip_into(ctx: Context, binary: str, out: str):
     """`out` becomes `binary` stripped, rewritten only when its contents change."""
     ctx.run("strip", "-o", out + ".new", binary)
@@ -89,20 +86,12 @@ def _build_podmeter(ctx: Context):
     # checkout that builds images (worktrees, CI's clone): contents decide, not mtimes, so a
     # podmeter stripped from another tree's newer build is never taken for this tree's.
     strip_into(ctx, binary, out)
-    for shim in PODMETER_SHIMS:  # civetweb's TLS on OpenSSL 3 (exporter/civetweb_openssl3_shim.cc)
-        strip_into(ctx, os.path.join(build, "lib/podmeter", shim), os.path.join(ctx.inputs, shim))
 
 
 def _layer_podmeter(ctx: Context) -> Layer:
     layer = Layer()
     rootfs.base_files(layer)
     rootfs.add_program(layer, "/usr/local/bin/podmeter", os.path.join(ctx.inputs, "podmeter"))
-    # ../lib/podmeter/ beside the binary, where podmeter loads them from for TLS.
-    layer.add_dir("/usr/local/lib/podmeter")
-    for shim in PODMETER_SHIMS:
-        source = os.path.join(ctx.inputs, shim)
-        layer.add_file(f"/usr/local/lib/podmeter/{shim}", source, 0o755)
-        rootfs.add_libraries(layer, source)
     # libcurl's default CA bundle (the Dockerfile's ca-certificates).
     rootfs.add_host_path(layer, "/etc/ssl/certs/ca-certificates.crt")
     return layer

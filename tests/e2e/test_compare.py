@@ -96,6 +96,7 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     assert 0 < pm["cpu_ms_per_s"] < 1000
     assert 0 < fl["cpu_ms_per_s"] < 1000
     assert pm["peak_rss_mib"] >= pm["steady_rss_mib"] > 1
+    assert pm["steady_rss_mib"] > pm["steady_anon_mib"] > 0
     assert pm["p50_ms"] <= pm["p99_ms"]
     # The floor's opens per sample: per pod 3 cgroups × 11 cgroup files, per container tasks and
     # cgroup.procs, per process stat/status/statm (9 processes per pod), none failed.

@@ -1,7 +1,8 @@
-// libFuzzer target for the HTTP request decisions (exporter/http_request.h): DecideRequest with
+// libFuzzer target for the HTTP request head's parsing (exporter/http_head.h) and the request
+// decisions (exporter/http_request.h): ParseHead, DecideRequest with
 // an Authenticator asking for credentials, AcceptsGzip, ParseAuthorization, DecodeBase64 and
 // IsBcryptHash (tests/fuzz/run.sh builds and runs it). The input is a raw request head
-// ("GET /metrics HTTP/1.1\r\nName: value\r\n..."), split here the way civetweb hands it over.
+// ("GET /metrics HTTP/1.1\r\nName: value\r\n..."), parsed by ParseHead as the server does.
 // Beyond "no crash, no sanitizer report":
 //   - a 200 only for GET/HEAD of /, /healthz or /metrics; 401 only on /metrics; no body for HEAD;
 //   - /metrics answers 200 exactly when the credentials are alice:s3cret (Basic) or tok3n
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/http_head.h"
 #include "exporter/http_request.h"
 
 namespace {
@@ -24,37 +26,6 @@ using podmeter::HttpDecision;
 [[noreturn]] void Broken(const char* what) {
   std::fprintf(stderr, "invariant broken: %s\n", what);
   std::abort();
-}
-
-std::string_view NextLine(std::string_view* rest) {
-  size_t at = rest->find('\n');
-  std::string_view line = rest->substr(0, at);
-  *rest = at == std::string_view::npos ? std::string_view() : rest->substr(at + 1);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
-}
-
-// The request line and headers as civetweb passes them: method, path without the query, headers
-// split at the first ':' with the value's leading blanks dropped.
-podmeter::HttpRequest SplitHead(std::string_view head) {
-  podmeter::HttpRequest request;
-  std::string_view line = NextLine(&head);
-  size_t sp = line.find(' ');
-  request.method = line.substr(0, sp);
-  std::string_view uri = sp == std::string_view::npos ? "" : line.substr(sp + 1);
-  uri = uri.substr(0, uri.find(' '));
-  request.path = uri.substr(0, uri.find('?'));
-  while (!head.empty() && request.headers.size() < 64) {
-    line = NextLine(&head);
-    if (line.empty()) break;
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    request.headers.push_back({line.substr(0, colon), value});
-  }
-  return request;
 }
 
 std::string EncodeBase64(std::string_view in) {
@@ -148,7 +119,12 @@ void CheckCodecs(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  CheckDecision(SplitHead(text));
+  podmeter::ParsedHead head = podmeter::ParseHead(text);  // as the server parses a head
+  if (head.error == 0) {
+    CheckDecision(head.request());
+  } else if (head.error != 400) {
+    Broken("ParseHead failed with another status than 400");
+  }
   CheckCodecs(text.substr(0, 256));
   return 0;
 }

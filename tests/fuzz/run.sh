@@ -4,7 +4,7 @@
 #   exposition_parser  ParseExposition               seeds tests/fuzz/corpus/
 #   podlist            ParsePodList, ParseRfc3339     seeds tests/fuzz/corpus-podlist/
 #   cgroup_parsers     cpu/memory/mountinfo/kubepods  seeds tests/fuzz/corpus-cgroup/
-#   http_request       DecideRequest, auth, gzip      seeds tests/fuzz/corpus-http/
+#   http_request       ParseHead, DecideRequest, auth seeds tests/fuzz/corpus-http/
 # Exits non-zero on a crash, a sanitizer report, a hang or a broken invariant; the reproducer is
 # left in build-fuzz/.
 #   tests/fuzz/run.sh [seconds per target] [target...]
@@ -38,7 +38,7 @@ for target in "${targets[@]}"; do
         collectors/base/status.cc)
       libs=() seeds=tests/fuzz/corpus-cgroup extra=(-max_len=8192) ;;
     http_request)
-      srcs=(tests/fuzz/http_request_fuzz.cc exporter/http_request.cc)
+      srcs=(tests/fuzz/http_request_fuzz.cc exporter/http_head.cc exporter/http_request.cc)
       libs=(-lcrypt -lcrypto) seeds=tests/fuzz/corpus-http
       extra=(-max_len=8192 -dict=../tests/fuzz/http.dict) ;;
     *)

@@ -12,7 +12,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "collectors/base/file_util.h"
 #include "exporter/family_builder.h"
 #include "exporter/text_format.h"
 
@@ -56,17 +58,25 @@ TEST(SnapshotStore, PublishRendersTheTextAndItsGzipOnce) {
   EXPECT_EQ(store.Latest().get(), store.Latest().get());  // scrapes share it: no copy
 }
 
-TEST(ToCivetListeningPorts, Forms) {
-  EXPECT_EQ(*ToCivetListeningPorts(":10101"), "10101");
-  EXPECT_EQ(*ToCivetListeningPorts("10101"), "10101");
-  EXPECT_EQ(*ToCivetListeningPorts("0.0.0.0:80"), "80");
-  EXPECT_EQ(*ToCivetListeningPorts("127.0.0.1:9"), "127.0.0.1:9");
-  EXPECT_EQ(*ToCivetListeningPorts("localhost:9"), "127.0.0.1:9");
-  EXPECT_EQ(*ToCivetListeningPorts("[::1]:9"), "[::1]:9");
-  EXPECT_FALSE(ToCivetListeningPorts("::1:9").ok());
-  EXPECT_FALSE(ToCivetListeningPorts("host:").ok());
-  EXPECT_FALSE(ToCivetListeningPorts(":65536").ok());
-  EXPECT_FALSE(ToCivetListeningPorts("abc").ok());
+TEST(ParseListenAddress, Forms) {
+  auto text = [](const std::string& listen) {
+    auto a = ParseListenAddress(listen);
+    if (!a.ok()) return std::string("error");
+    return std::string(a->ipv6 ? "v6 " : "v4 ") + a->host + " " + std::to_string(a->port);
+  };
+  EXPECT_EQ(text(":10101"), "v4  10101");
+  EXPECT_EQ(text("10101"), "v4  10101");
+  EXPECT_EQ(text("0.0.0.0:80"), "v4  80");
+  EXPECT_EQ(text("127.0.0.1:9"), "v4 127.0.0.1 9");
+  EXPECT_EQ(text("localhost:9"), "v4 127.0.0.1 9");
+  EXPECT_EQ(text("[::1]:9"), "v6 ::1 9");
+  EXPECT_EQ(text("[::]:0"), "v6 :: 0");
+  EXPECT_EQ(text("::1:9"), "error");
+  EXPECT_EQ(text("host:9"), "error");
+  EXPECT_EQ(text("[nope]:9"), "error");
+  EXPECT_EQ(text("host:"), "error");
+  EXPECT_EQ(text(":65536"), "error");
+  EXPECT_EQ(text("abc"), "error");
 }
 
 }  // namespace
@@ -110,6 +120,111 @@ TEST(HttpServer, HealthzFailsWhenTheLastSampleIsTooOld) {
   EXPECT_EQ(GetStatus(port, "/healthz"), 503);
   store->Publish({});
   EXPECT_EQ(GetStatus(port, "/healthz"), 200);
+}
+
+}  // namespace
+}  // namespace podmeter
+
+namespace podmeter {
+namespace {
+
+int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{20, 0};  // a bound for a broken server, not a measurement
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Everything the server sends on `fd` after `request` until it closes ("" on a timeout).
+std::string Exchange(int fd, const std::string& request) {
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  return n == 0 ? answer : "";
+}
+
+int Threads() {
+  auto status = ReadFileToString("/proc/self/status");
+  size_t at = status.ok() ? status->find("Threads:") : std::string::npos;
+  return at == std::string::npos ? -1 : std::atoi(status->c_str() + at + 8);
+}
+
+TEST(HttpServer, OneThreadServesEveryConnection) {
+  auto store = std::make_shared<SnapshotStore>();
+  store->Publish(OneCounter(7));
+  const int before = Threads();
+  auto server = HttpServer::Start("127.0.0.1:0", store);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  EXPECT_EQ(Threads(), before + 1);
+  std::vector<int> idle;  // 100 connections that send nothing
+  for (int i = 0; i < 100; ++i) idle.push_back(Connect(server.value()->port()));
+  int fd = Connect(server.value()->port());
+  std::string answer = Exchange(fd, "GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), store->Latest()->text);
+  EXPECT_EQ(Threads(), before + 1);
+  for (int i : idle) ::close(i);
+}
+
+TEST(HttpServer, AtTheCapTheOldestHeadIsDropped) {
+  auto store = std::make_shared<SnapshotStore>();
+  HttpLimits limits;
+  limits.max_connections = 8;
+  auto server = HttpServer::Start("127.0.0.1:0", store, std::chrono::seconds(10), {}, limits);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(Connect(server.value()->port()));
+  int fd = Connect(server.value()->port());
+  EXPECT_EQ(Exchange(fd, "GET /healthz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 503 ", 0), 0u);
+  ::close(fd);
+  char c;
+  EXPECT_EQ(::recv(idle.front(), &c, 1, 0), 0);  // the first idle one was closed for the others
+  for (int i : idle) ::close(i);
+}
+
+TEST(HttpServer, ClosesAHeadThatDoesNotArriveInTime) {
+  auto store = std::make_shared<SnapshotStore>();
+  HttpLimits limits;
+  limits.head_timeout = std::chrono::milliseconds(200);
+  auto server = HttpServer::Start("127.0.0.1:0", store, std::chrono::seconds(10), {}, limits);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  int fd = Connect(server.value()->port());
+  EXPECT_EQ(Exchange(fd, "GET /metrics HTTP/1.1\r\n"), "");  // closed without an answer
+  ::close(fd);
+}
+
+TEST(HttpServer, AnswersBadHeads) {
+  auto store = std::make_shared<SnapshotStore>();
+  auto server = HttpServer::Start("127.0.0.1:0", store);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  auto status_of = [&](const std::string& request) {
+    int fd = Connect(server.value()->port());
+    std::string answer = Exchange(fd, request);
+    ::close(fd);
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  EXPECT_EQ(status_of("GET /metrics HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n"),
+            "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(status_of("GET /metrics\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_of("POST /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_EQ(status_of("GET /nope HTTP/1.0\r\n\r\n"), "HTTP/1.1 404 Not Found");
+  EXPECT_EQ(status_of("GET http://h:1/%68ealthz HTTP/1.1\n\n"), "HTTP/1.1 503 Service Unavailable");
+  std::string head = "HEAD / HTTP/1.1\r\n\r\n";
+  int fd = Connect(server.value()->port());
+  std::string answer = Exchange(fd, head);
+  ::close(fd);
+  EXPECT_EQ(answer.size(), answer.find("\r\n\r\n") + 4) << answer;  // no body for HEAD
 }
 
 }  // namespace
