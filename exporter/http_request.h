@@ -1,6 +1,6 @@
-// The decisions of the HTTP endpoints apart from civetweb: which page a request gets, with which
+// The decisions of the HTTP endpoints apart from the server's sockets: which page a request gets, with which
 // status, gzipped or not, and whether its credentials are good. Pure functions of the request's
-// parts (civetweb parses the request line and headers), unit-tested and fuzzed
+// parts (http_head.h parses the request line and headers), unit-tested and fuzzed
 // (tests/fuzz/http_request_fuzz.cc) without sockets. Thread-compatible; Authenticator is
 // thread-safe.
 #pragma once
@@ -20,10 +20,10 @@ struct HttpHeader {
   std::string_view value;
 };
 
-/// A parsed request as civetweb hands it over.
+/// A parsed request as ParseHead (http_head.h) hands it over.
 struct HttpRequest {
   std::string_view method;  ///< "GET", "HEAD", ...
-  std::string_view path;    ///< civetweb's local_uri: percent-decoded, without the query
+  std::string_view path;    ///< percent-decoded, without the query
   std::vector<HttpHeader> headers;
 
   /// The first header named `name` (case-insensitive), or nullopt.

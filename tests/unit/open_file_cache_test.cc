@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,25 +83,41 @@ TEST_F(OpenFileCacheTest, ReadsAFileLargerThanItsBuffer) {
 }
 
 // A seq_file longer than a page comes in reads of about a page: a short read is not its end. The
-// mount table (line records) as the file; read again until it held still over the cache's reads.
+// file: the memory map of a child that made 256 one-page mappings of alternating protection (so
+// none merge: ~20 kB, five pages) and then only waits, so its map holds still.
 TEST_F(OpenFileCacheTest, ReadsASeqFileOfSeveralPagesWhole) {
-  OpenFileCache cache;
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto before = ReadFileToString("/proc/self/mountinfo");
-    ASSERT_TRUE(before.ok());
-    if (before->size() <= 4096) GTEST_SKIP() << "the mount table is one page: " << before->size();
-    std::string first, second;
-    ASSERT_TRUE(cache.Read("/proc/self/mountinfo", &first).ok());
-    ASSERT_TRUE(cache.Read("/proc/self/mountinfo", &second).ok());  // through the kept descriptor
-    auto after = ReadFileToString("/proc/self/mountinfo");
-    ASSERT_TRUE(after.ok());
-    if (*before != *after) continue;  // a mount came or went meanwhile
-    EXPECT_EQ(first, *before);
-    EXPECT_EQ(second, *before);
-    EXPECT_EQ(cache.opens(), 1u);
-    return;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    for (int i = 0; i < 256; ++i) {
+      int prot = i % 2 == 0 ? PROT_READ : PROT_READ | PROT_WRITE;
+      if (::mmap(nullptr, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) _exit(1);
+    }
+    char c = 'r';
+    if (::write(ready[1], &c, 1) != 1) _exit(1);
+    for (;;) ::pause();
   }
-  FAIL() << "the mount table never held still";
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child did not make its mappings";
+  ::close(ready[0]);
+  const std::string maps = "/proc/" + std::to_string(child) + "/maps";
+  auto before = ReadFileToString(maps);
+  OpenFileCache cache;
+  std::string first, second;
+  Status s1 = cache.Read(maps, &first);
+  Status s2 = cache.Read(maps, &second);  // through the kept descriptor
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(before.ok());
+  ASSERT_GT(before->size(), 4 * 4096u);
+  ASSERT_TRUE(s1.ok()) << s1.message();
+  ASSERT_TRUE(s2.ok()) << s2.message();
+  EXPECT_EQ(first, *before);
+  EXPECT_EQ(second, *before);
+  EXPECT_EQ(cache.opens(), 1u);
 }
 
 TEST_F(OpenFileCacheTest, AFileReplacedIsReopened) {
