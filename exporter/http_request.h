@@ -1,6 +1,6 @@
-// The decisions of the HTTP endpoints apart from the server's sockets: which page a request gets, with which
-// status, gzipped or not, and whether its credentials are good. Pure functions of the request's
-// parts (http_head.h parses the request line and headers), unit-tested and fuzzed
+// The decisions of the HTTP endpoints apart from the server's sockets: which page a request gets,
+// with which status, gzipped or not, and whether its credentials are good. Pure functions of the
+// request's parts (http_head.h parses the request line and headers), unit-tested and fuzzed
 // (tests/fuzz/http_request_fuzz.cc) without sockets. Thread-compatible; Authenticator is
 // thread-safe.
 #pragma once
