@@ -21,6 +21,9 @@ struct Config {
   PodSourceOptions pods;                         ///< kind kNone: no metadata source
   bool relay = true;                             ///< relay annotated pods (needs a pod source)
   RelayOptions relay_options;
+  /// Descriptors the collectors keep open between samples (--kept-open-files); nullopt: half
+  /// the open-file limit.
+  std::optional<size_t> kept_open_files;
 };
 
 /// Parses the command line into `config`. Returns the exit code when podmeter must stop at once

@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
     std::cerr << "podmeter: " << checked.message() << "\n";
     return 2;
   }
+  if (config.kept_open_files) podmeter::SetKeptOpenBudget(*config.kept_open_files);
   // TLS files, credentials: checked now, so that a bad web config stops podmeter (exit 2).
   auto security = podmeter::LoadWebConfig(config.web_config_file);
   if (!security.ok()) {

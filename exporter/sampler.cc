@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "collectors/base/file_util.h"
+#include "collectors/base/open_file_cache.h"
 #include "collectors/readers/pod_reader.h"
 #include "exporter/family_builder.h"
 #include "exporter/log.h"
@@ -173,6 +174,7 @@ std::vector<PodSample> Sampler::Read(const std::vector<PodMeta>* meta) {
   counters_.discovered_pods = pods->size();
   counters_.discovered_containers = 0;
   for (const PodSample& pod : *pods) counters_.discovered_containers += pod.containers.size();
+  counters_.kept_open_files = KeptOpenFiles();
   return std::move(pods.value());
 }
 

@@ -70,6 +70,10 @@ void AddSelfMetrics(const SamplerCounters& c, const std::string& version, Family
   out->Gauge("podmeter_discovered_containers",
              "Container cgroups in the last sample (pod sandboxes excluded).", {},
              static_cast<double>(c.discovered_containers));
+  out->Gauge("podmeter_kept_open_files",
+             "Files the collectors keep open between samples (--kept-open-files), each ~4.4 kB "
+             "of kernel memory.",
+             {}, static_cast<double>(c.kept_open_files));
   for (const KubepodsTree& t : c.kubepods_trees) {
     out->Gauge("podmeter_kubepods_tree_pods",
                "Pod cgroups in each kubepods tree found; read=\"false\": not the kubelet's, its "

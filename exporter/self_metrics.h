@@ -24,6 +24,7 @@ struct SamplerCounters {
   std::map<std::string, uint64_t> vanished;         ///< by level ("pod", "container")
   size_t discovered_pods = 0;
   size_t discovered_containers = 0;
+  size_t kept_open_files = 0;  ///< descriptors the collectors keep open after the last sample
   std::vector<KubepodsTree> kubepods_trees;          ///< found in the last sample
   std::optional<StartupWatcherStats> startup_watch;  ///< none: the start-up watcher is off
 };

@@ -19,18 +19,17 @@ namespace {
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
-// Descriptors kept open by all caches together, and at most how many: half the soft limit on
-// open files (the rest is the HTTP server's, the watchers', the relay's). Past it a file is read
-// with open/read/close, as before the caches.
+// Descriptors kept open by all caches together, and at most how many (SetKeptOpenBudget; by
+// default half the soft limit on open files: the rest is the HTTP server's, the watchers', the
+// relay's). Past it a file is read with open/read/close, as before the caches.
 std::atomic<size_t> g_kept_open{0};
+constexpr size_t kBudgetUnset = static_cast<size_t>(-1);
+std::atomic<size_t> g_budget{kBudgetUnset};
 
-size_t KeptOpenBudget() {
-  static const size_t budget = [] {
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return size_t{512};
-    return static_cast<size_t>(rl.rlim_cur / 2);
-  }();
-  return budget;
+size_t DefaultKeptOpenBudget() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return size_t{512};
+  return static_cast<size_t>(rl.rlim_cur / 2);
 }
 
 // Whether the filesystem of `fd` makes a file's content afresh on each read at offset 0.
@@ -208,6 +207,19 @@ void RarelyChangingFiles::Sweep() {
     }
   }
 }
+
+size_t KeptOpenBudget() {
+  size_t budget = g_budget.load(std::memory_order_relaxed);
+  if (budget == kBudgetUnset) {
+    budget = DefaultKeptOpenBudget();
+    g_budget.store(budget, std::memory_order_relaxed);
+  }
+  return budget;
+}
+
+void SetKeptOpenBudget(size_t budget) { g_budget.store(budget, std::memory_order_relaxed); }
+
+size_t KeptOpenFiles() { return g_kept_open.load(std::memory_order_relaxed); }
 
 uint64_t RaiseOpenFileLimit() {
   rlimit rl{};

@@ -94,6 +94,13 @@ class RarelyChangingFiles {
   uint64_t reads_ = 0;
 };
 
+/// How many descriptors all OpenFileCaches together keep open at most: SetKeptOpenBudget's, else
+/// half the soft limit on open files when first asked. 0: every read opens, reads and closes.
+size_t KeptOpenBudget();
+void SetKeptOpenBudget(size_t budget);
+/// Descriptors all OpenFileCaches keep open now.
+size_t KeptOpenFiles();
+
 /// Raises the soft limit on open files to the hard one (the kept-open files need one each).
 /// Returns the new soft limit.
 uint64_t RaiseOpenFileLimit();

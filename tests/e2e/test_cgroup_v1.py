@@ -59,7 +59,10 @@ def fresh_sample_and_kernel(base, c, timeout=10.0):
     raise AssertionError(f"no new sample within {timeout} s")
 
 
-def test_quota_throttling_and_memory_match_the_kernel():
+# auto: each file read through a descriptor kept open (pread at 0); 0: opened, read and closed
+# each sample. The same kernel figures either way.
+@pytest.mark.parametrize("kept", ["auto", "0"])
+def test_quota_throttling_and_memory_match_the_kernel(kept):
     with KubepodsContainer() as c:
         c.write("cpu", "cpu.cfs_period_us", 100000)
         c.write("cpu", "cpu.cfs_quota_us", 5000)
@@ -67,7 +70,7 @@ def test_quota_throttling_and_memory_match_the_kernel():
         assert holder.stdout.readline().strip() == "ready"
         busy = c.spawn(["python3", "-c", BUSY])
         labels = dict(pod=c.pod_uid, container=c.container_id[:12])
-        with running_podmeter("--interval", "0.1") as base:
+        with running_podmeter("--interval", "0.1", "--kept-open-files", kept) as base:
             time.sleep(1.0)
             s1, (k1, t1) = fresh_sample_and_kernel(base, c)
             time.sleep(5.0)
@@ -101,6 +104,9 @@ def test_quota_throttling_and_memory_match_the_kernel():
         resident = value(s2, "podmeter_container_process_resident_bytes", **labels)
         assert within(resident, vmrss, 0.05), (resident, vmrss)
         assert value(s2, "podmeter_container_processes", **labels) == 2
+        # auto: at least the container's own 9 per-sample files and its 2 processes' statm.
+        kept_open = value(s2, "podmeter_kept_open_files")
+        assert kept_open == 0 if kept == "0" else kept_open >= 11, kept_open
 
         # The pod cgroup carries the kernel's own pod totals.
         pod_rss = value(s2, "podmeter_pod_memory_rss_bytes", pod=c.pod_uid)

@@ -120,6 +120,45 @@ TEST_F(OpenFileCacheTest, ReadsASeqFileOfSeveralPagesWhole) {
   EXPECT_EQ(cache.opens(), 1u);
 }
 
+// --kept-open-files: past the budget a file is opened, read and closed each time, and still read
+// right; 0 keeps none. The budget is process-wide, so it is restored for the other tests.
+TEST_F(OpenFileCacheTest, PastTheBudgetFilesAreReadWithoutKeepingThem) {
+  const size_t saved = KeptOpenBudget();
+  const size_t kept_before = KeptOpenFiles();
+  Write(Path("cpu.stat"), "usage_usec 1\n");
+  Write(Path("memory.stat"), "anon 2\n");
+  std::string text;
+  {
+    SetKeptOpenBudget(kept_before + 1);
+    OpenFileCache cache;
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(cache.Read(Path("cpu.stat"), &text).ok());
+      EXPECT_EQ(text, "usage_usec 1\n");
+      ASSERT_TRUE(cache.Read(Path("memory.stat"), &text).ok());
+      EXPECT_EQ(text, "anon 2\n");
+    }
+    EXPECT_EQ(cache.open_files(), 1u);
+    EXPECT_EQ(KeptOpenFiles(), kept_before + 1);
+    EXPECT_GE(FdOf(Path("cpu.stat")), 0);
+    EXPECT_EQ(FdOf(Path("memory.stat")), -1);
+    EXPECT_EQ(cache.opens(), 1u + 3u);  // cpu.stat once, memory.stat at every read
+  }
+  EXPECT_EQ(KeptOpenFiles(), kept_before);
+  {
+    SetKeptOpenBudget(0);
+    OpenFileCache cache;
+    const size_t fds = OpenFds();
+    ASSERT_TRUE(cache.Read(Path("cpu.stat"), &text).ok());
+    Write(Path("cpu.stat"), "usage_usec 7\n");
+    ASSERT_TRUE(cache.Read(Path("cpu.stat"), &text).ok());
+    EXPECT_EQ(text, "usage_usec 7\n");
+    EXPECT_EQ(cache.open_files(), 0u);
+    EXPECT_EQ(OpenFds(), fds);
+    EXPECT_EQ(cache.opens(), 2u);
+  }
+  SetKeptOpenBudget(saved);
+}
+
 TEST_F(OpenFileCacheTest, AFileReplacedIsReopened) {
   Write(Path("cpu.stat"), "old\n");
   OpenFileCache cache;
