@@ -173,32 +173,61 @@ def free_port():
 
 
 class ToolCgroup:
-    """A cpuacct cgroup of compare's own for one tool run: the tool is started inside it, so
-    cpuacct.usage counts its CPU and its children's in nanoseconds (utime/stime come in 10 ms
-    clock ticks: podmeter at 2 pods for 3 s can cost less than one). Removed on exit."""
+    """A cpuacct and a memory cgroup of compare's own for one tool run: the tool is started inside
+    them, so cpuacct.usage counts its CPU and its children's in nanoseconds (utime/stime come in
+    10 ms clock ticks: podmeter at 2 pods for 3 s can cost less than one), and the memory cgroup
+    what its container would be charged, kernel memory (open files, dentries) included.
+    Removed on exit."""
 
     def __init__(self, tool):
-        self.path = os.path.join(v1_mounts()["cpuacct"], f"podmeter-compare-{os.getpid()}-{tool}")
+        name = f"podmeter-compare-{os.getpid()}-{tool}"
+        self.path = os.path.join(v1_mounts()["cpuacct"], name)
+        self.memory = os.path.join(v1_mounts()["memory"], name)
+        self.made = []
 
     def __enter__(self):
-        os.mkdir(self.path)
+        for path in (self.path, self.memory):
+            if path not in self.made:  # cpuacct and memory may share a hierarchy
+                os.mkdir(path)
+                self.made.append(path)
         return self
 
     def join(self):
         """For preexec_fn: moves the calling (child) process in before it execs the tool."""
-        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
-            f.write("0")
+        for path in self.made:
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                f.write("0")
 
     def usage_ns(self):
         with open(os.path.join(self.path, "cpuacct.usage")) as f:
             return int(f.read())
 
-    def __exit__(self, *exc):
-        wait_empty([self.path])  # a stopped tool's tasks can linger briefly
+    def charged_kib(self):
+        """(charged beyond file pages, of it kernel memory) in KiB: memory.usage_in_bytes less
+        memory.stat's total_cache (the binary's and libraries' pages, page cache: shared), and
+        memory.kmem.usage_in_bytes."""
+        with open(os.path.join(self.memory, "memory.usage_in_bytes")) as f:
+            usage = int(f.read())
+        cache = 0
+        with open(os.path.join(self.memory, "memory.stat")) as f:
+            for line in f:
+                key, _, v = line.partition(" ")
+                if key == "total_cache":
+                    cache = int(v)
         try:
-            os.rmdir(self.path)
-        except OSError as e:
-            print(f"compare: cannot remove {self.path}: {e}", file=sys.stderr)
+            with open(os.path.join(self.memory, "memory.kmem.usage_in_bytes")) as f:
+                kmem = int(f.read())
+        except OSError:
+            kmem = 0
+        return max(0, usage - cache) / 1024.0, kmem / 1024.0
+
+    def __exit__(self, *exc):
+        wait_empty(self.made)  # a stopped tool's tasks can linger briefly
+        for path in reversed(self.made):
+            try:
+                os.rmdir(path)
+            except OSError as e:
+                print(f"compare: cannot remove {path}: {e}", file=sys.stderr)
 
 
 def proc_status_kib(pid, key):
@@ -237,7 +266,7 @@ def measure(proc, cgroup, port, window, interval):
     and one RSS reading per `interval`, at most window/interval + 1 of each, the loop bounded in
     time."""
     ns0, t0 = cgroup.usage_ns(), time.monotonic()
-    rss, anon, lat, sizes = [], [], [], []
+    rss, anon, charged, kmem, lat, sizes = [], [], [], [], [], []
     rounds = int(window / interval)
     deadline = t0 + window + 30.0
     for i in range(rounds):
@@ -252,6 +281,9 @@ def measure(proc, cgroup, port, window, interval):
                 print(f"compare: scrape failed: {e}", file=sys.stderr)
         rss.append(proc_status_kib(proc.pid, "VmRSS"))
         anon.append(proc_status_kib(proc.pid, "RssAnon"))
+        c, k = cgroup.charged_kib()
+        charged.append(c)
+        kmem.append(k)
         next_tick = t0 + (i + 1) * interval
         now = time.monotonic()
         if now > deadline:
@@ -266,6 +298,8 @@ def measure(proc, cgroup, port, window, interval):
         "peak_rss_mib": max([proc_status_kib(proc.pid, "VmHWM")] + rss) / 1024.0,
         "steady_rss_mib": statistics.median(rss) / 1024.0 if rss else None,
         "steady_anon_mib": statistics.median(anon) / 1024.0 if anon else None,
+        "steady_charged_mib": statistics.median(charged) / 1024.0 if charged else None,
+        "steady_kmem_mib": statistics.median(kmem) / 1024.0 if kmem else None,
         "p50_ms": percentile(lat, 0.50) * 1000 if lat else None,
         "p99_ms": percentile(lat, 0.99) * 1000 if lat else None,
         "bytes": statistics.median(sizes) if sizes else None,
@@ -470,17 +504,19 @@ def main_table(results, node_desc):
     base = results.get("podmeter") or {}
     lines = [f"Side by side, {node_desc}; ratios to podmeter in brackets",
              "",
-             "| | CPU ms per s | peak RSS | steady RSS | of it private | /metrics p50 | /metrics p99 | bytes per scrape |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| | CPU ms per s | peak RSS | steady RSS | of it private | charged beyond files | of it kernel | /metrics p50 | /metrics p99 | bytes per scrape |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for tool, r in results.items():
         if "skipped" in r:
-            lines.append(f"| {LABELS[tool]} | skipped: {r['skipped']} | | | | | | |")
+            lines.append(f"| {LABELS[tool]} | skipped: {r['skipped']} | | | | | | | | |")
             continue
         lines.append(
             f"| {LABELS[tool]} | {fmt(r['cpu_ms_per_s'])}{ratio(r['cpu_ms_per_s'], base.get('cpu_ms_per_s'))}"
             f" | {fmt(r['peak_rss_mib'], ' MiB')}{ratio(r['peak_rss_mib'], base.get('peak_rss_mib'))}"
             f" | {fmt(r['steady_rss_mib'], ' MiB')}"
             f" | {fmt(r.get('steady_anon_mib'), ' MiB')}"
+            f" | {fmt(r.get('steady_charged_mib'), ' MiB')}"
+            f" | {fmt(r.get('steady_kmem_mib'), ' MiB')}"
             f" | {fmt(r['p50_ms'], ' ms')}"
             f" | {fmt(r['p99_ms'], ' ms')}{ratio(r['p99_ms'], base.get('p99_ms'))}"
             f" | {fmt(r['bytes'] / 1000 if r['bytes'] else None, ' kB', 0)}"
@@ -491,16 +527,17 @@ def main_table(results, node_desc):
 def growth_table(growth):
     lines = ["Growth with pods (9 processes per pod); cost per pod = CPU ms per s / pods",
              "",
-             "| pods | processes | tool | CPU ms per s | per pod | peak RSS | steady RSS | of it private | bytes per scrape |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| pods | processes | tool | CPU ms per s | per pod | peak RSS | steady RSS | of it private | charged beyond files | bytes per scrape |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for (pods, procs, tool), r in growth.items():
         if "skipped" in r:
-            lines.append(f"| {pods} | {procs} | {tool} | skipped: {r['skipped']} | | | | | |")
+            lines.append(f"| {pods} | {procs} | {tool} | skipped: {r['skipped']} | | | | | | |")
             continue
         lines.append(
             f"| {pods} | {procs} | {tool} | {fmt(r['cpu_ms_per_s'])} | {fmt(r['cpu_ms_per_s'] / pods, '', 2)}"
             f" | {fmt(r['peak_rss_mib'], ' MiB')} | {fmt(r['steady_rss_mib'], ' MiB')}"
             f" | {fmt(r.get('steady_anon_mib'), ' MiB')}"
+            f" | {fmt(r.get('steady_charged_mib'), ' MiB')}"
             f" | {fmt(r['bytes'] / 1000 if r['bytes'] else None, ' kB', 0)} |")
     return "\n".join(lines)
 

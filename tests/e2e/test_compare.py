@@ -97,6 +97,10 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     assert 0 < fl["cpu_ms_per_s"] < 1000
     assert pm["peak_rss_mib"] >= pm["steady_rss_mib"] > 1
     assert pm["steady_rss_mib"] > pm["steady_anon_mib"] > 0
+    # Its memory cgroup's charge beyond file pages holds its anonymous pages and the kernel's
+    # (kept-open files among them).
+    assert pm["steady_charged_mib"] >= pm["steady_kmem_mib"] > 0
+    assert pm["steady_charged_mib"] > 0.5 * pm["steady_anon_mib"]
     assert pm["p50_ms"] <= pm["p99_ms"]
     # The floor's opens per sample: per pod 3 cgroups × 11 cgroup files, per container tasks and
     # cgroup.procs, per process stat/status/statm (9 processes per pod), none failed.
@@ -109,8 +113,9 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     # Everything made is gone.
     assert _sleepers() == []
     assert _pod_dirs() == before
-    cpuacct = v1_mounts()["cpuacct"]
-    assert [d for d in os.listdir(cpuacct) if d.startswith("podmeter-compare-")] == []
+    for ctl in ("cpuacct", "memory"):
+        top = v1_mounts()[ctl]
+        assert [d for d in os.listdir(top) if d.startswith("podmeter-compare-")] == [], ctl
 
 
 @needs_v1
