@@ -80,6 +80,17 @@ def test_quota_throttling_and_memory_match_the_kernel(kept):
             kernel_ws = int(c.read("memory", "memory.usage_in_bytes")) - kernel_stat(
                 c, "total_inactive_file")
             vmrss = vmrss_bytes(holder.pid) + vmrss_bytes(busy.pid)
+            # A process that joins while podmeter runs counts from the next samples: the lists
+            # are read afresh (a kept v1 `cgroup.procs` would repeat the processes of its first
+            # read), and so is its resident memory.
+            late = c.spawn(["sleep", "60"])
+            deadline = time.monotonic() + 10
+            while str(late.pid) not in c.read("memory", "cgroup.procs").split():
+                assert time.monotonic() < deadline, "the late process never joined"
+                time.sleep(0.01)
+            s3, _ = fresh_sample_and_kernel(base, c)
+            s3, _ = fresh_sample_and_kernel(base, c)  # a whole sample after the join
+            late_rss = vmrss_bytes(late.pid)
 
         cpu = "podmeter_container_cpu_usage_seconds_total"
         # The kernel's own counter over the same window is the truth; the quota only promises an
@@ -104,6 +115,10 @@ def test_quota_throttling_and_memory_match_the_kernel(kept):
         resident = value(s2, "podmeter_container_process_resident_bytes", **labels)
         assert within(resident, vmrss, 0.05), (resident, vmrss)
         assert value(s2, "podmeter_container_processes", **labels) == 2
+        assert value(s3, "podmeter_container_processes", **labels) == 3
+        assert value(s3, "podmeter_container_threads", **labels) >= 3
+        grown = value(s3, "podmeter_container_process_resident_bytes", **labels) - resident
+        assert within(grown, late_rss, 0.5), (grown, late_rss)
         # auto: at least the container's own 9 per-sample files and its 2 processes' statm.
         kept_open = value(s2, "podmeter_kept_open_files")
         assert kept_open == 0 if kept == "0" else kept_open >= 11, kept_open

@@ -118,10 +118,27 @@ def main(started: float, load_app) -> None:
 
         STARTUP.set(time.perf_counter() - started)
 
+    def pre_fork(server, worker):  # the master, before each worker's fork
+        from . import prom
+
+        if prom.REQUESTS:
+            used = {getattr(w, "active_slot", None) for w in server.WORKERS.values()}
+            worker.active_slot = prom.ACTIVE.claim(used)
+
+    def post_fork(server, worker):  # the new worker
+        from . import prom
+
+        if prom.REQUESTS:
+            prom.ACTIVE.slot = worker.active_slot
+
     def child_exit(server, worker):
         from prometheus_client import multiprocess
 
+        from . import prom
+
         multiprocess.mark_process_dead(worker.pid)
+        if prom.REQUESTS:
+            prom.ACTIVE.release(getattr(worker, "active_slot", None))
 
     def on_exit(server):
         if fresh:
@@ -138,6 +155,8 @@ def main(started: float, load_app) -> None:
             "graceful_timeout": shutdown_timeout,
             "control_socket_disable": True,  # its default path is shared by all instances
             "when_ready": when_ready,
+            "pre_fork": pre_fork,
+            "post_fork": post_fork,
             "child_exit": child_exit,
             "on_exit": on_exit,
         },

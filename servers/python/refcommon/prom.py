@@ -2,10 +2,13 @@
 under PROMETHEUS_MULTIPROC_DIR and a scrape sums them (master.py sets and cleans the dir).
 Import after PROMETHEUS_MULTIPROC_DIR is set."""
 
+import multiprocessing
+import os
 import platform
 import re
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .master import request_metrics
@@ -14,6 +17,45 @@ disable_created_metrics()
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class ActiveRequests:
+    """http_server_active_requests: each gunicorn worker's requests in flight in a slot of its
+    own in shared memory made before the workers fork (this module is loaded by the master:
+    preload_app), summed at a scrape. A slot is written by its worker only, so inc and dec are
+    one store each: no lock, no file, no getpid — prometheus_client's multiprocess gauge took
+    all three twice per request (docs/performance.md, "Reference servers"). The master gives a
+    forked worker a free slot (claim) and clears a dead worker's (release), as the livesum mode
+    dropped dead processes."""
+
+    def __init__(self, slots: int):
+        self._slots = multiprocessing.RawArray("q", slots)
+        self.slot = 0  # this process's; a worker's is set after its fork
+
+    def inc(self) -> None:
+        self._slots[self.slot] += 1
+
+    def dec(self) -> None:
+        self._slots[self.slot] -= 1
+
+    def claim(self, used: set) -> int:
+        """A cleared slot no live worker holds (the master, before a fork). There are twice as
+        many as workers; were all held, the last would be shared."""
+        free = next((i for i in range(len(self._slots)) if i not in used), len(self._slots) - 1)
+        self._slots[free] = 0
+        return free
+
+    def release(self, slot) -> None:
+        if slot is not None:
+            self._slots[slot] = 0
+
+    def value(self) -> int:
+        return sum(self._slots)
+
+    def collect(self):  # a prometheus_client collector for the scrape's registry
+        yield GaugeMetricFamily("http_server_active_requests", "HTTP requests being handled now.",
+                                value=float(self.value()))
+
 
 # Whether requests are recorded (REQUEST_METRICS): the middleware checks it first and, when
 # False, passes the request straight on; DURATION and ACTIVE are then never created, so no
@@ -26,7 +68,7 @@ if REQUESTS:
         ["method", "route", "status"],
         buckets=BUCKETS,
     )
-    ACTIVE = Gauge("http_server_active_requests", "HTTP requests being handled now.", multiprocess_mode="livesum")
+    ACTIVE = ActiveRequests(2 * int(os.environ.get("WORKERS") or 4) + 2)
 BUILD_INFO = Gauge(
     "refserver_build_info",
     "Reference server runtime and framework; always 1.",
@@ -76,4 +118,6 @@ def exposition() -> bytes:
     """The Prometheus text exposition, summed over all processes."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
+    if REQUESTS:
+        registry.register(ACTIVE)
     return _WHOLE_LE.sub(rb'\1"', generate_latest(registry))
