@@ -3,7 +3,7 @@ memory, a slot each (refcommon/prom.py ActiveRequests): a request in flight in o
 in a scrape another worker answers; a worker SIGKILLed in the middle of a request takes its
 count with it once the master has replaced it, and the other workers' counts stay.
 
-Three workers: two are held by a slow request each (naive fib(34) in CPython: seconds), the third
+Three workers: two are held by a slow request each (fib(38): ~6 s here), the third
 answers /metrics. Every wait is bounded."""
 
 import os
@@ -16,7 +16,7 @@ import pytest
 from launch import request, running
 
 PYTHON_SERVERS = ["django", "flask"]
-SLOW = "/fib?n=34"
+SLOW = "/fib?n=38"
 
 
 @pytest.fixture(scope="module")
