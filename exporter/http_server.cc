@@ -81,6 +81,7 @@ struct ServerState {
   std::chrono::milliseconds healthz_max_age{10000};
   WebSecurity security;
   HttpLimits limits;
+  std::shared_ptr<HttpDrops> drops;
 };
 
 class HttpServer::Loop {
@@ -229,15 +230,11 @@ void HttpServer::Loop::Run() {
   }
 }
 
-// Accepts what is waiting (at most 64 at a time, so that the others get their turn).
+// Accepts what is waiting (at most 64 at a time, so that the others get their turn). At the cap
+// a connection is accepted first and room made for it after, so that none is dropped for a
+// connection that was not there.
 void HttpServer::Loop::AcceptAll() {
   for (int i = 0; i < 64; ++i) {
-    if (connections_.size() >= state_.limits.max_connections && !MakeRoom()) {
-      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) return;
-      ::close(fd);  // every connection is being answered: no room for another
-      continue;
-    }
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       const bool out_of_fds = errno == EMFILE || errno == ENFILE;
@@ -246,6 +243,11 @@ void HttpServer::Loop::AcceptAll() {
         accept_paused_ = true;  // until the next sweep, not a busy loop
       }
       return;
+    }
+    if (connections_.size() >= state_.limits.max_connections && !MakeRoom()) {
+      ::close(fd);  // every connection is being answered: no room for another
+      state_.drops->connection_cap.fetch_add(1, std::memory_order_relaxed);
+      continue;
     }
     auto c = std::make_unique<Connection>();
     c->fd = fd;
@@ -272,6 +274,7 @@ bool HttpServer::Loop::MakeRoom() {
   }
   if (oldest == nullptr) return false;
   Close(oldest);
+  state_.drops->connection_cap.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -457,11 +460,22 @@ void HttpServer::Loop::Close(Connection* c) {
   connections_.erase(c->fd);  // closing the fd removes it from the epoll set
 }
 
-// Drops connections past their deadline; listens again after running out of fds.
+// Drops connections past their deadline (a lingering one has been answered: not counted);
+// listens again after running out of fds.
 void HttpServer::Loop::Sweep() {
   const Clock::time_point now = Clock::now();
   for (auto it = connections_.begin(); it != connections_.end();) {
-    it = it->second->until <= now ? connections_.erase(it) : std::next(it);
+    const Connection& c = *it->second;
+    if (c.until > now) {
+      ++it;
+      continue;
+    }
+    if (c.phase == Connection::Phase::kHead) {
+      state_.drops->head_timeout.fetch_add(1, std::memory_order_relaxed);
+    } else if (c.phase == Connection::Phase::kAnswer) {
+      state_.drops->send_stall.fetch_add(1, std::memory_order_relaxed);
+    }
+    it = connections_.erase(it);
   }
   if (accept_paused_) {
     epoll_event ev{EPOLLIN, {.u64 = kListenKey}};
@@ -524,7 +538,8 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& liste
   const bool tls = ctx != nullptr;
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->loop_ = std::make_unique<Loop>(
-      ServerState{std::move(store), healthz_max_age, std::move(security), limits}, ctx);
+      ServerState{std::move(store), healthz_max_age, std::move(security), limits, server->drops_},
+      ctx);
   if (Status s = server->loop_->Listen(*address, listen); !s.ok()) {
     std::string why = s.message() + (tls ? " (TLS)" : "");
     return s.code() == Status::Code::kInvalidData ? Status::InvalidData(why)

@@ -10,8 +10,10 @@
 // send of bytes already rendered. One per process.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -41,6 +43,20 @@ struct HttpLimits {
   size_t max_connections = 1024;  ///< at the cap the oldest still sending its head is dropped
 };
 
+/// Connections the server closed before it had answered them, by why (all counted from start).
+struct HttpDrops {
+  std::atomic<uint64_t> head_timeout{0};    ///< the head did not arrive within head_timeout
+  std::atomic<uint64_t> send_stall{0};      ///< the answer made no progress for send_stall
+  std::atomic<uint64_t> connection_cap{0};  ///< at max_connections: the oldest head, or a new one
+
+  /// By the `reason` label of podmeter_http_connections_dropped_total.
+  std::map<std::string, uint64_t> ByReason() const {
+    return {{"connection_cap", connection_cap.load(std::memory_order_relaxed)},
+            {"head_timeout", head_timeout.load(std::memory_order_relaxed)},
+            {"send_stall", send_stall.load(std::memory_order_relaxed)}};
+  }
+};
+
 class HttpServer {
  public:
   /// Starts listening on `listen`, with TLS and credentials as `security` says (LoadWebConfig
@@ -55,11 +71,14 @@ class HttpServer {
 
   /// The port actually bound (useful with port 0).
   int port() const { return port_; }
+  /// Connections dropped so far (thread-safe; the loop counts them).
+  const HttpDrops& drops() const { return *drops_; }
 
   class Loop;  // http_server.cc
 
  private:
   HttpServer() = default;
+  std::shared_ptr<HttpDrops> drops_ = std::make_shared<HttpDrops>();
   std::unique_ptr<Loop> loop_;
   int port_ = 0;
 };

@@ -110,8 +110,10 @@ int Run(const Config& config, const WebSecurity& security) {
     (*poller)->WaitForSuccess(0, std::chrono::milliseconds(1000));
   }
   if (*relay) (*relay)->Start();
-  Sampler sampler(config.sampler, std::move(collectors.value()), store.get(),
-                  Feed(poller->get(), relay->get()));
+  MetadataFeed feed = Feed(poller->get(), relay->get());
+  const HttpServer* http = server.value().get();  // outlives the sampler
+  feed.http_drops = [http] { return http->drops().ByReason(); };
+  Sampler sampler(config.sampler, std::move(collectors.value()), store.get(), std::move(feed));
   sampler.Start();
   int sig = WaitForStopSignal();  // SIGINT/SIGTERM stay pending until here (main blocks them)
   Log(LogLevel::kInfo,

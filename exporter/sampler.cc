@@ -226,6 +226,13 @@ std::vector<prometheus::MetricFamily> Sampler::Build(const std::vector<PodSample
                 {{"reason", reason}}, static_cast<double>(count));
     }
   }
+  if (metadata_.http_drops) {
+    for (const auto& [reason, count] : metadata_.http_drops()) {
+      b.Counter("podmeter_http_connections_dropped_total",
+                "Client connections the HTTP server closed before answering them, by reason.",
+                {{"reason", reason}}, static_cast<double>(count));
+    }
+  }
   ++counters_.samples;
   counters_.last_duration_seconds = SecondsSince(start);
   AddSelfMetrics(counters_, options_.version, &b);

@@ -48,6 +48,8 @@ struct MetadataFeed {
   std::function<std::map<std::string, uint64_t>()> error_counts;
   /// The metrics relay's latest round (null: none yet); empty when the relay is off.
   std::function<std::shared_ptr<const RelaySnapshot>()> relay;
+  /// The HTTP server's dropped connections by reason (HttpDrops); empty: no server (tests).
+  std::function<std::map<std::string, uint64_t>()> http_drops;
 };
 
 /// Runs the steps of one sample: read (discover the pod cgroups, run the collectors, drop the pod

@@ -4,6 +4,7 @@ second gets every answer, each within 1 s; podmeter's threads, RSS and private m
 bounded; oversized request lines and headers get a 4xx. Loopback only, about 25 s in all."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -99,6 +100,19 @@ def test_scrapes_answered_within_1s_under_hostile_clients(podmeter):
     assert peak["VmRSS"] <= MAX_RSS_KIB, peak
     assert peak["RssAnon"] <= MAX_ANON_KIB, peak
     assert proc.poll() is None
+    # Every slowloris and idle connection was dropped at its 2 s head deadline, at least once,
+    # and counted (the counters show from the next sample: within 1 s here).
+    dropped = None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        _, body, _ = http_get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        m = re.search(rb'^podmeter_http_connections_dropped_total\{reason="head_timeout"\} (\S+)$',
+                      body, re.M)
+        dropped = float(m.group(1)) if m else None
+        if dropped is not None and dropped >= SLOWLORIS + IDLE:
+            break
+        time.sleep(0.2)
+    assert dropped is not None and dropped >= SLOWLORIS + IDLE, dropped
 
 
 def raw_request(port, request):
