@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <string_view>
 
 #include "collectors/base/file_util.h"
 
@@ -32,11 +33,15 @@ size_t DefaultKeptOpenBudget() {
   return static_cast<size_t>(rl.rlim_cur / 2);
 }
 
-// Whether the filesystem of `fd` makes a file's content afresh on each read at offset 0.
-bool Regenerated(int fd) {
+// The filesystem type of `fd`, or 0.
+unsigned long FsType(int fd) {
   struct statfs fs {};
-  if (::fstatfs(fd, &fs) != 0) return false;
-  switch (static_cast<unsigned long>(fs.f_type)) {
+  return ::fstatfs(fd, &fs) == 0 ? static_cast<unsigned long>(fs.f_type) : 0;
+}
+
+// Whether a filesystem makes a file's content afresh on each read at offset 0.
+bool Regenerated(unsigned long fs_type) {
+  switch (fs_type) {
     case CGROUP_SUPER_MAGIC:
     case CGROUP2_SUPER_MAGIC:
     case SYSFS_MAGIC:
@@ -74,7 +79,10 @@ Status OpenFileCache::Open(const std::string& path, Entry* e) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, path);
   e->fd = fd;
-  e->regenerated = Regenerated(fd);
+  const unsigned long fs_type = FsType(fd);
+  e->regenerated = Regenerated(fs_type);
+  const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
+  e->keep = !(fs_type == CGROUP_SUPER_MAGIC && (name == "cgroup.procs" || name == "tasks"));
   ++open_;
   g_kept_open.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
@@ -122,7 +130,7 @@ Status OpenFileCache::Read(const std::string& path, std::string* out) {
   }
   Status s = Open(path, &e);
   if (s.ok()) s = ReadOpen(path, &e, out);
-  if (!s.ok()) {
+  if (!s.ok() || !e.keep) {
     Close(&e);
     files_.erase(it);
   }

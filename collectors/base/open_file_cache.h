@@ -22,6 +22,9 @@ constexpr std::chrono::seconds kLimitRefresh{10};
 /// kernfs (cgroupfs, sysfs) and procfs generate the content afresh. A file is reopened when a read
 /// fails (ENODEV: its cgroup was removed; ESRCH: its process exited; any other error once), and,
 /// on an ordinary filesystem (fixture trees), when it was replaced or removed (no links left).
+/// A cgroup v1 `cgroup.procs` or `tasks` is not kept: v1 lists a cgroup's tasks when the file is
+/// opened and a later read on the same open file takes that list again while it lives (freed
+/// 1 s after its last read), so it is opened, read and closed each time (v2 lists afresh).
 /// Sweep() closes the files not read since the previous Sweep().
 class OpenFileCache {
  public:
@@ -50,6 +53,7 @@ class OpenFileCache {
   struct Entry {
     int fd = -1;
     bool regenerated = false;  ///< kernfs or procfs: content made afresh on each read
+    bool keep = true;          ///< false: a v1 task list, read once per open (below)
     bool used = true;          ///< read since the last Sweep
     std::chrono::steady_clock::time_point absent_until{};  ///< ReadOptional found no file
   };

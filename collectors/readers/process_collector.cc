@@ -52,8 +52,9 @@ class ProcessCollector : public Collector {
     const std::string& dir =
         v2 ? dirs.unified
            : (!dirs.pids.empty() ? dirs.pids : (!dirs.cpu.empty() ? dirs.cpu : dirs.memory));
-    Status s = ReadList(JoinPath(dir, "cgroup.procs"), v2, &procs_);
-    if (s.ok()) s = ReadList(JoinPath(dir, v2 ? "cgroup.threads" : "tasks"), v2, &threads_);
+    // v1's lists are read afresh each time by the cache itself (open_file_cache.h).
+    Status s = files_.Read(JoinPath(dir, "cgroup.procs"), &procs_);
+    if (s.ok()) s = files_.Read(JoinPath(dir, v2 ? "cgroup.threads" : "tasks"), &threads_);
     if (!s.ok()) return s;
     pids_.clear();
     for (std::string_view line : SplitLines(procs_)) {
@@ -82,19 +83,6 @@ class ProcessCollector : public Collector {
   }
 
  private:
-  // A cgroup's process or thread list. v2 lists the cgroup's tasks afresh at every read from
-  // offset 0, so through a kept descriptor. v1 does not: it lists them into a "pidlist" when the
-  // file is opened and a read on the same open file takes that list again while it lives (it is
-  // freed 1 s after the last read), so a kept descriptor read every sample would serve the
-  // processes of its first read forever. v1's lists are opened and read anew each sample.
-  Status ReadList(const std::string& path, bool v2, std::string* out) {
-    if (v2) return files_.Read(path, out);
-    auto text = ReadFileToString(path);
-    if (!text.ok()) return text.status();
-    *out = std::move(*text);
-    return Status::Ok();
-  }
-
   ProcessTable* table_;
   OpenFileCache files_;
   std::string procs_, threads_;     // reused between calls

@@ -5,8 +5,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +159,41 @@ TEST_F(OpenFileCacheTest, PastTheBudgetFilesAreReadWithoutKeepingThem) {
     EXPECT_EQ(cache.opens(), 2u);
   }
   SetKeptOpenBudget(saved);
+}
+
+// cgroup v1 lists a cgroup's tasks when `cgroup.procs` is opened and a read on the same open file
+// would take that list again: the cache reads it afresh each time, keeping no descriptor. A v1
+// pids cgroup of the test's own (root only), a child moved in between two reads.
+TEST_F(OpenFileCacheTest, AV1TaskListIsReadAfreshEachTime) {
+  const fs::path top = "/sys/fs/cgroup/pids";
+  struct statfs st {};
+  if (::geteuid() != 0 || ::statfs(top.c_str(), &st) != 0 ||
+      static_cast<unsigned long>(st.f_type) != CGROUP_SUPER_MAGIC) {
+    GTEST_SKIP() << "needs root and a cgroup v1 pids hierarchy";
+  }
+  const fs::path cg = top / ("podmeter-unit-" + std::to_string(::getpid()));
+  ASSERT_TRUE(fs::create_directory(cg));
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    for (;;) ::pause();
+  }
+  OpenFileCache cache;
+  std::string first, second;
+  Status s1 = cache.Read((cg / "cgroup.procs").string(), &first);
+  Write(cg / "cgroup.procs", std::to_string(child));
+  Status s2 = cache.Read((cg / "cgroup.procs").string(), &second);
+  const size_t kept = cache.open_files();
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  for (int i = 0; i < 100 && ::rmdir(cg.c_str()) != 0; ++i) ::usleep(10000);
+  EXPECT_FALSE(fs::exists(cg));
+  ASSERT_TRUE(s1.ok()) << s1.message();
+  ASSERT_TRUE(s2.ok()) << s2.message();
+  EXPECT_EQ(first, "");
+  EXPECT_EQ(second, std::to_string(child) + "\n");
+  EXPECT_EQ(kept, 0u);
+  EXPECT_EQ(cache.opens(), 2u);
 }
 
 TEST_F(OpenFileCacheTest, AFileReplacedIsReopened) {
