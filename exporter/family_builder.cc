@@ -15,22 +15,30 @@ void FamilyBuilder::Gauge(const std::string& name, const std::string& help, Labe
   Add(name, help, prometheus::MetricType::Gauge, std::move(labels), value);
 }
 
-void FamilyBuilder::Add(const std::string& name, const std::string& help,
-                        prometheus::MetricType type, Labels labels, double value) {
+prometheus::MetricFamily& FamilyBuilder::Family(const std::string& name, std::string_view help,
+                                                prometheus::MetricType type) {
   prometheus::MetricFamily& family = families_[name];
   if (family.name.empty()) {
     family.name = name;
     family.help = help;
     family.type = type;
   }
-  prometheus::ClientMetric metric;
+  return family;
+}
+
+void FamilyBuilder::AddTo(prometheus::MetricFamily& family, Labels labels, double value) {
+  prometheus::ClientMetric& metric = family.metric.emplace_back();
   metric.label = std::move(labels);
-  if (type == prometheus::MetricType::Counter) {
+  if (family.type == prometheus::MetricType::Counter) {
     metric.counter.value = value;
   } else {
     metric.gauge.value = value;
   }
-  family.metric.push_back(std::move(metric));
+}
+
+void FamilyBuilder::Add(const std::string& name, const std::string& help,
+                        prometheus::MetricType type, Labels labels, double value) {
+  AddTo(Family(name, help, type), std::move(labels), value);
 }
 
 void FamilyBuilder::Histogram(const std::string& name, const std::string& help, Labels labels,
@@ -56,15 +64,18 @@ void FamilyBuilder::Histogram(const std::string& name, const std::string& help, 
 std::vector<prometheus::MetricFamily> FamilyBuilder::Take() {
   std::vector<prometheus::MetricFamily> out;
   out.reserve(families_.size());
+  const auto less = [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+    return std::lexicographical_compare(a.label.begin(), a.label.end(), b.label.begin(),
+                                        b.label.end(), [](const auto& x, const auto& y) {
+                                          return x.name != y.name ? x.name < y.name
+                                                                  : x.value < y.value;
+                                        });
+  };
   for (auto& [name, family] : families_) {
-    std::sort(family.metric.begin(), family.metric.end(),
-              [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
-                return std::lexicographical_compare(
-                    a.label.begin(), a.label.end(), b.label.begin(), b.label.end(),
-                    [](const auto& x, const auto& y) {
-                      return x.name != y.name ? x.name < y.name : x.value < y.value;
-                    });
-              });
+    // The largest families (per pod and container) come sorted already (AddResourceMetrics).
+    if (!std::is_sorted(family.metric.begin(), family.metric.end(), less)) {
+      std::sort(family.metric.begin(), family.metric.end(), less);
+    }
     out.push_back(std::move(family));
   }
   families_.clear();

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace podmeter {
@@ -21,6 +22,12 @@ class FamilyBuilder {
   void Histogram(const std::string& name, const std::string& help, Labels labels,
                  const std::vector<double>& bounds, const std::vector<uint64_t>& cumulative,
                  uint64_t count, double sum);
+  /// The family `name`, made (empty) if new: to add many series to one family without a lookup
+  /// each (AddResourceMetrics).
+  prometheus::MetricFamily& Family(const std::string& name, std::string_view help,
+                                   prometheus::MetricType type);
+  /// One counter or gauge series of `family` (the type says which).
+  static void AddTo(prometheus::MetricFamily& family, Labels labels, double value);
   /// Families sorted by name, each family's series sorted by label values. Empties the builder.
   std::vector<prometheus::MetricFamily> Take();
 

@@ -1,21 +1,66 @@
 #include "exporter/resource_metrics.h"
 
+#include <algorithm>
+#include <functional>
 #include <optional>
+#include <tuple>
 
 namespace podmeter {
 namespace {
 
-void AddRows(const std::string& prefix, const Labels& labels, const CgroupSample& sample,
+// Each pod or container series' sample and labels, pods by namespace and name, a pod's
+// containers by name: the order of each family's series (FamilyBuilder::Take then only checks
+// it).
+struct Series {
+  const CgroupSample* sample;
+  Labels labels;
+};
+
+std::vector<size_t> SortedOrder(size_t n, const std::function<bool(size_t, size_t)>& less) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), less);
+  return order;
+}
+
+void SortedSeries(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,
+                  std::vector<Series>* pod_series, std::vector<Series>* container_series) {
+  const size_t n = std::min(pods.size(), names.size());
+  for (size_t i : SortedOrder(n, [&](size_t a, size_t b) {
+         return std::tie(names[a].namespace_name, names[a].pod) <
+                std::tie(names[b].namespace_name, names[b].pod);
+       })) {
+    const PodNames& name = names[i];
+    pod_series->push_back({&pods[i].data, {{"namespace", name.namespace_name}, {"pod", name.pod}}});
+    const size_t m = std::min(pods[i].containers.size(), name.containers.size());
+    for (size_t c : SortedOrder(
+             m, [&](size_t a, size_t b) { return name.containers[a] < name.containers[b]; })) {
+      container_series->push_back({&pods[i].containers[c].data,
+                                   {{"namespace", name.namespace_name},
+                                    {"pod", name.pod},
+                                    {"container", name.containers[c]}}});
+    }
+  }
+}
+
+// One family per row: its series in `series`' order, those with a value.
+void AddRows(const std::string& prefix, const std::vector<Series>& series,
              const std::vector<const MetricRow*>& rows, FamilyBuilder* out) {
+  std::string name;
   for (const MetricRow* row : rows) {
-    std::optional<double> v = row->get(sample);
-    if (!v) continue;
-    std::string name = prefix;
-    name += row->suffix;
-    if (row->type == MetricType::kCounter) {
-      out->Counter(name, std::string(row->help), labels, *v);
-    } else {
-      out->Gauge(name, std::string(row->help), labels, *v);
+    prometheus::MetricFamily* family = nullptr;
+    for (const Series& s : series) {
+      std::optional<double> v = row->get(*s.sample);
+      if (!v) continue;
+      if (family == nullptr) {
+        name = prefix;
+        name += row->suffix;
+        family = &out->Family(name, row->help,
+                              row->type == MetricType::kCounter ? prometheus::MetricType::Counter
+                                                                : prometheus::MetricType::Gauge);
+        family->metric.reserve(family->metric.size() + series.size());
+      }
+      FamilyBuilder::AddTo(*family, s.labels, *v);
     }
   }
 }
@@ -33,17 +78,10 @@ std::vector<const MetricRow*> ResourceRows(
 
 void AddResourceMetrics(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,
                         const std::vector<const MetricRow*>& rows, FamilyBuilder* out) {
-  for (size_t i = 0; i < pods.size() && i < names.size(); ++i) {
-    const PodSample& pod = pods[i];
-    const PodNames& name = names[i];
-    AddRows("podmeter_pod_", {{"namespace", name.namespace_name}, {"pod", name.pod}}, pod.data,
-            rows, out);
-    for (size_t c = 0; c < pod.containers.size() && c < name.containers.size(); ++c) {
-      Labels labels = {
-          {"namespace", name.namespace_name}, {"pod", name.pod}, {"container", name.containers[c]}};
-      AddRows("podmeter_container_", labels, pod.containers[c].data, rows, out);
-    }
-  }
+  std::vector<Series> pod_series, container_series;
+  SortedSeries(pods, names, &pod_series, &container_series);
+  AddRows("podmeter_pod_", pod_series, rows, out);
+  AddRows("podmeter_container_", container_series, rows, out);
 }
 
 std::string ResourceMetricsTable(const std::vector<std::unique_ptr<Collector>>& collectors) {

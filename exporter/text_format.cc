@@ -15,7 +15,9 @@ void AppendValue(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
-    out += std::to_string(static_cast<int64_t>(v));  // integers as integers: 134217728
+    char buf[24];  // integers as integers: 134217728
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    out.append(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
   } else {
     // Shortest text that reads back as the same double, %g style like Go's client
     // ("0.0005", "1e-05"), so relayed `le` labels keep their spelling.
@@ -90,7 +92,12 @@ const char* TypeName(prometheus::MetricType t) {
 }  // namespace
 
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
+  // Room for the whole text at once (not doubled on the way: each doubling copies it): ~100 bytes
+  // a series is the size of podmeter's own lines.
+  size_t series = 0;
+  for (const auto& f : families) series += f.metric.size();
   std::string out;
+  out.reserve(series * 100 + families.size() * 200);
   for (const auto& f : families) {
     if (f.metric.empty()) continue;
     if (!f.help.empty()) out += "# HELP " + f.name + " " + f.help + "\n";

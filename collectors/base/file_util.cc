@@ -66,6 +66,23 @@ bool ParseUint64(std::string_view text, uint64_t* out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+bool SplitKeyValue(std::string_view line, std::string_view* key, uint64_t* value) {
+  constexpr std::string_view kBlank = " \t";
+  const size_t kb = line.find_first_not_of(kBlank);
+  if (kb == std::string_view::npos) return false;
+  const size_t ke = line.find_first_of(kBlank, kb);
+  if (ke == std::string_view::npos) return false;
+  const size_t vb = line.find_first_not_of(kBlank, ke);
+  if (vb == std::string_view::npos) return false;
+  const size_t ve = line.find_first_of(kBlank, vb);
+  if (ve != std::string_view::npos &&
+      line.find_first_not_of(kBlank, ve) != std::string_view::npos) {
+    return false;  // a third field
+  }
+  *key = line.substr(kb, ke - kb);
+  return ParseUint64(line.substr(vb, ve == std::string_view::npos ? ve : ve - vb), value);
+}
+
 std::vector<std::string_view> SplitLines(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {

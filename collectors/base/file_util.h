@@ -25,6 +25,20 @@ StatusOr<std::vector<std::string>> ListSubdirectories(const std::string& dir);
 /// Parses an unsigned decimal integer, allowing surrounding whitespace.
 bool ParseUint64(std::string_view text, uint64_t* out);
 
+/// Takes the next line (without its newline) off the front of *text; false when none is left.
+/// The allocation-free way through a file's lines on the sampler's path.
+inline bool NextLine(std::string_view* text, std::string_view* line) {
+  if (text->empty()) return false;
+  const size_t nl = text->find('\n');
+  *line = text->substr(0, nl);
+  text->remove_prefix(nl == std::string_view::npos ? text->size() : nl + 1);
+  return true;
+}
+
+/// Splits a "key value" line (blanks around and between, nothing after the value): false unless
+/// it has exactly these two fields and the value is a decimal number.
+bool SplitKeyValue(std::string_view line, std::string_view* key, uint64_t* value);
+
 /// Splits into lines, dropping a trailing empty line.
 std::vector<std::string_view> SplitLines(std::string_view text);
 

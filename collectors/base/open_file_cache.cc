@@ -63,7 +63,43 @@ constexpr size_t kSeqEnd = 3072;
 }  // namespace
 
 OpenFileCache::~OpenFileCache() {
-  for (auto& [path, e] : files_) Close(&e);
+  for (auto& [path, e] : files_) {
+    Close(&e);
+    CloseDirectory(&e);
+  }
+}
+
+void OpenFileCache::CloseDirectory(Entry* e) {
+  if (e->dir_fd < 0) return;
+  ::close(e->dir_fd);
+  e->dir_fd = -1;
+  --open_;
+  g_kept_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// After a v1 task list was read from its path: its directory kept (O_PATH), so the next read
+// opens it with one lookup instead of the whole path's. Without it (budget, error) the entry goes.
+void OpenFileCache::KeepDirectory(const std::string& path, Entry* e) {
+  if (g_kept_open.load(std::memory_order_relaxed) >= KeptOpenBudget()) return;
+  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  const int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  e->dir_fd = fd;
+  ++open_;
+  g_kept_open.fetch_add(1, std::memory_order_relaxed);
+}
+
+// A v1 task list opened afresh relative to its kept directory, read whole and closed.
+Status OpenFileCache::ReadAt(const std::string& path, Entry* e, std::string* out) {
+  ++opens_;
+  const char* name = path.c_str() + path.rfind('/') + 1;
+  const int fd = ::openat(e->dir_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, path);
+  e->fd = fd;
+  Status s = ReadOpen(path, e, out);
+  ::close(fd);
+  e->fd = -1;
+  return s;
 }
 
 void OpenFileCache::Close(Entry* e) {
@@ -120,6 +156,10 @@ Status OpenFileCache::Read(const std::string& path, std::string* out) {
     if (ReadOpen(path, &e, out).ok()) return Status::Ok();
     Close(&e);  // gone, replaced or failing: once more from the path
   }
+  if (e.dir_fd >= 0) {
+    if (ReadAt(path, &e, out).ok()) return Status::Ok();
+    CloseDirectory(&e);  // the cgroup went, or the read failed: once more from the path
+  }
   if (g_kept_open.load(std::memory_order_relaxed) >= KeptOpenBudget()) {
     files_.erase(it);
     ++opens_;
@@ -130,7 +170,11 @@ Status OpenFileCache::Read(const std::string& path, std::string* out) {
   }
   Status s = Open(path, &e);
   if (s.ok()) s = ReadOpen(path, &e, out);
-  if (!s.ok() || !e.keep) {
+  if (s.ok() && !e.keep) {
+    Close(&e);
+    KeepDirectory(path, &e);
+  }
+  if (!s.ok() || (!e.keep && e.dir_fd < 0)) {
     Close(&e);
     files_.erase(it);
   }
@@ -139,7 +183,8 @@ Status OpenFileCache::Read(const std::string& path, std::string* out) {
 
 Status OpenFileCache::ReadOptional(const std::string& dir, const char* file, std::string* out) {
   std::string path = JoinPath(dir, file);
-  if (auto it = files_.find(path); it != files_.end() && it->second.fd < 0) {
+  if (auto it = files_.find(path);
+      it != files_.end() && it->second.fd < 0 && it->second.dir_fd < 0) {
     it->second.used = true;
     if (clock_() < it->second.absent_until) {
       out->clear();
@@ -163,6 +208,7 @@ void OpenFileCache::Sweep() {
       ++it;
     } else {
       Close(&it->second);
+      CloseDirectory(&it->second);
       it = files_.erase(it);
     }
   }

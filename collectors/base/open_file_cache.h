@@ -24,7 +24,9 @@ constexpr std::chrono::seconds kLimitRefresh{10};
 /// on an ordinary filesystem (fixture trees), when it was replaced or removed (no links left).
 /// A cgroup v1 `cgroup.procs` or `tasks` is not kept: v1 lists a cgroup's tasks when the file is
 /// opened and a later read on the same open file takes that list again while it lives (freed
-/// 1 s after its last read), so it is opened, read and closed each time (v2 lists afresh).
+/// 1 s after its last read), so it is opened, read and closed each time (v2 lists afresh) —
+/// through `openat` on a descriptor of its directory (O_PATH) kept instead, which spares the
+/// kernel the walk of the whole path.
 /// Sweep() closes the files not read since the previous Sweep().
 class OpenFileCache {
  public:
@@ -52,6 +54,7 @@ class OpenFileCache {
  private:
   struct Entry {
     int fd = -1;
+    int dir_fd = -1;           ///< a v1 task list's directory (O_PATH), while fd is not kept
     bool regenerated = false;  ///< kernfs or procfs: content made afresh on each read
     bool keep = true;          ///< false: a v1 task list, read once per open (below)
     bool used = true;          ///< read since the last Sweep
@@ -59,7 +62,10 @@ class OpenFileCache {
   };
   Status Open(const std::string& path, Entry* e);
   Status ReadOpen(const std::string& path, Entry* e, std::string* out);
+  Status ReadAt(const std::string& path, Entry* e, std::string* out);
+  void KeepDirectory(const std::string& path, Entry* e);
   void Close(Entry* e);
+  void CloseDirectory(Entry* e);
 
   Clock clock_;
   std::unordered_map<std::string, Entry> files_;

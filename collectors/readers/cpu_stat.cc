@@ -1,7 +1,8 @@
 #include "collectors/readers/cpu_stat.h"
 
+#include <array>
 #include <charconv>
-#include <map>
+#include <optional>
 #include <string>
 
 #include "collectors/base/file_util.h"
@@ -9,29 +10,31 @@
 namespace podmeter {
 namespace {
 
-// Reads "key value" lines into a map; any line that is not two fields with a number is an error.
-StatusOr<std::map<std::string, uint64_t, std::less<>>> ParseKeyValues(std::string_view text,
-                                                                      std::string_view what) {
-  std::map<std::string, uint64_t, std::less<>> kv;
-  for (std::string_view line : SplitLines(text)) {
+// The values of `keys` in "key value" lines (the first line of a key counts); any line that is
+// not two fields with a number is an error. No allocation: this runs for every cgroup each sample.
+template <size_t N>
+Status ScanKeyValues(std::string_view text, std::string_view what,
+                     const std::array<std::string_view, N>& keys,
+                     std::array<std::optional<uint64_t>, N>* values) {
+  std::string_view line, key;
+  while (NextLine(&text, &line)) {
     if (line.empty()) continue;
-    std::vector<std::string_view> f = SplitFields(line);
     uint64_t v = 0;
-    if (f.size() != 2 || !ParseUint64(f[1], &v)) {
+    if (!SplitKeyValue(line, &key, &v)) {
       return Status::InvalidData(std::string(what) + ": bad line '" + std::string(line) + "'");
     }
-    kv.emplace(std::string(f[0]), v);
+    for (size_t i = 0; i < N; ++i) {
+      if (key == keys[i] && !(*values)[i]) (*values)[i] = v;
+    }
   }
-  return kv;
+  return Status::Ok();
 }
 
-Status Require(const std::map<std::string, uint64_t, std::less<>>& kv, std::string_view key,
-               std::string_view what, uint64_t* out) {
-  auto it = kv.find(key);
-  if (it == kv.end()) {
+Status Require(const std::optional<uint64_t>& value, std::string_view key, std::string_view what,
+               uint64_t* out) {
+  if (!value)
     return Status::InvalidData(std::string(what) + ": missing '" + std::string(key) + "'");
-  }
-  *out = it->second;
+  *out = *value;
   return Status::Ok();
 }
 
@@ -45,24 +48,27 @@ bool ParseInt64(std::string_view text, int64_t* out) {
 }  // namespace
 
 Status ParseCpuStatV1(std::string_view text, CpuSample* out) {
-  auto kv = ParseKeyValues(text, "cpu.stat");
-  if (!kv.ok()) return kv.status();
+  static constexpr std::array<std::string_view, 3> kKeys = {"nr_periods", "nr_throttled",
+                                                            "throttled_time"};
+  std::array<std::optional<uint64_t>, 3> v;
+  Status s = ScanKeyValues(text, "cpu.stat", kKeys, &v);
   uint64_t throttled_ns = 0;
-  Status s = Require(*kv, "nr_periods", "cpu.stat", &out->cfs_periods);
-  if (s.ok()) s = Require(*kv, "nr_throttled", "cpu.stat", &out->cfs_throttled_periods);
-  if (s.ok()) s = Require(*kv, "throttled_time", "cpu.stat", &throttled_ns);
+  if (s.ok()) s = Require(v[0], kKeys[0], "cpu.stat", &out->cfs_periods);
+  if (s.ok()) s = Require(v[1], kKeys[1], "cpu.stat", &out->cfs_throttled_periods);
+  if (s.ok()) s = Require(v[2], kKeys[2], "cpu.stat", &throttled_ns);
   out->cfs_throttled_seconds = static_cast<double>(throttled_ns) / 1e9;
   return s;
 }
 
 Status ParseCpuacctStat(std::string_view text, long ticks_per_second, CpuSample* out) {
   if (ticks_per_second <= 0) return Status::InvalidData("cpuacct.stat: bad tick rate");
-  auto kv = ParseKeyValues(text, "cpuacct.stat");
-  if (!kv.ok()) return kv.status();
+  static constexpr std::array<std::string_view, 2> kKeys = {"user", "system"};
+  std::array<std::optional<uint64_t>, 2> v;
+  Status s = ScanKeyValues(text, "cpuacct.stat", kKeys, &v);
   uint64_t user = 0;
   uint64_t system = 0;
-  Status s = Require(*kv, "user", "cpuacct.stat", &user);
-  if (s.ok()) s = Require(*kv, "system", "cpuacct.stat", &system);
+  if (s.ok()) s = Require(v[0], kKeys[0], "cpuacct.stat", &user);
+  if (s.ok()) s = Require(v[1], kKeys[1], "cpuacct.stat", &system);
   out->user_seconds = static_cast<double>(user) / static_cast<double>(ticks_per_second);
   out->system_seconds = static_cast<double>(system) / static_cast<double>(ticks_per_second);
   return s;
@@ -76,24 +82,24 @@ Status ParseCpuacctUsage(std::string_view text, CpuSample* out) {
 }
 
 Status ParseCpuStatV2(std::string_view text, CpuSample* out) {
-  auto kv = ParseKeyValues(text, "cpu.stat");
-  if (!kv.ok()) return kv.status();
+  static constexpr std::array<std::string_view, 6> kKeys = {
+      "usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec"};
+  std::array<std::optional<uint64_t>, 6> v;
+  Status s = ScanKeyValues(text, "cpu.stat", kKeys, &v);
   uint64_t usage = 0;
   uint64_t user = 0;
   uint64_t system = 0;
-  Status s = Require(*kv, "usage_usec", "cpu.stat", &usage);
-  if (s.ok()) s = Require(*kv, "user_usec", "cpu.stat", &user);
-  if (s.ok()) s = Require(*kv, "system_usec", "cpu.stat", &system);
+  if (s.ok()) s = Require(v[0], kKeys[0], "cpu.stat", &usage);
+  if (s.ok()) s = Require(v[1], kKeys[1], "cpu.stat", &user);
+  if (s.ok()) s = Require(v[2], kKeys[2], "cpu.stat", &system);
   if (!s.ok()) return s;
   out->usage_seconds = static_cast<double>(usage) / 1e6;
   out->user_seconds = static_cast<double>(user) / 1e6;
   out->system_seconds = static_cast<double>(system) / 1e6;
   // The throttling keys exist only where the cpu controller is enabled.
-  if (auto it = kv->find("nr_periods"); it != kv->end()) out->cfs_periods = it->second;
-  if (auto it = kv->find("nr_throttled"); it != kv->end()) out->cfs_throttled_periods = it->second;
-  if (auto it = kv->find("throttled_usec"); it != kv->end()) {
-    out->cfs_throttled_seconds = static_cast<double>(it->second) / 1e6;
-  }
+  if (v[3]) out->cfs_periods = *v[3];
+  if (v[4]) out->cfs_throttled_periods = *v[4];
+  if (v[5]) out->cfs_throttled_seconds = static_cast<double>(*v[5]) / 1e6;
   return Status::Ok();
 }
 

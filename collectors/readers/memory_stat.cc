@@ -11,7 +11,8 @@ namespace {
 // Finds one key of a "key value" file without building a map (the sampler's hot path).
 Status FindKey(std::string_view stat, std::string_view key, uint64_t* out,
                std::string_view file = "memory.stat") {
-  for (std::string_view line : SplitLines(stat)) {
+  std::string_view line;
+  while (NextLine(&stat, &line)) {
     if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ') {
       if (ParseUint64(line.substr(key.size() + 1), out)) return Status::Ok();
       return Status::InvalidData(std::string(file) + ": bad value for '" + std::string(key) + "'");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "collectors/base/file_util.h"
+
 namespace podmeter {
 namespace {
 
@@ -26,6 +28,29 @@ TEST(ParseCpuStatV1, RejectsMissingKeyAndGarbage) {
   EXPECT_FALSE(ParseCpuStatV1("nr_periods 1\nnr_throttled 0\n", &s).ok());
   EXPECT_FALSE(ParseCpuStatV1("nr_periods x\nnr_throttled 0\nthrottled_time 0\n", &s).ok());
   EXPECT_FALSE(ParseCpuStatV1("", &s).ok());
+}
+
+TEST(ParseCpuStatV1, RejectsALineOfOneOrThreeFieldsAndTakesAKeysFirstLine) {
+  CpuSample s;
+  EXPECT_FALSE(ParseCpuStatV1("nr_periods 1 2\nnr_throttled 0\nthrottled_time 0\n", &s).ok());
+  EXPECT_FALSE(ParseCpuStatV1("nr_periods\nnr_throttled 0\nthrottled_time 0\n", &s).ok());
+  EXPECT_FALSE(ParseCpuStatV1("nr_periods -1\nnr_throttled 0\nthrottled_time 0\n", &s).ok());
+  ASSERT_TRUE(
+      ParseCpuStatV1(" nr_periods\t7 \nnr_throttled 3\nnr_periods 9\nthrottled_time 5", &s).ok());
+  EXPECT_EQ(s.cfs_periods, 7u);
+  EXPECT_EQ(s.cfs_throttled_periods, 3u);
+  EXPECT_DOUBLE_EQ(s.cfs_throttled_seconds, 5e-9);
+}
+
+TEST(NextLine, TakesEachLineAndTheLastWithoutItsNewline) {
+  std::string_view text = "a 1\n\nb 2", line;
+  std::vector<std::string_view> lines;
+  while (NextLine(&text, &line)) lines.push_back(line);
+  EXPECT_EQ(lines, (std::vector<std::string_view>{"a 1", "", "b 2"}));
+  text = "x\n";
+  ASSERT_TRUE(NextLine(&text, &line));
+  EXPECT_EQ(line, "x");
+  EXPECT_FALSE(NextLine(&text, &line));
 }
 
 TEST(ParseCpuacctStat, ConvertsTicks) {

@@ -164,7 +164,7 @@ TEST_F(OpenFileCacheTest, PastTheBudgetFilesAreReadWithoutKeepingThem) {
 // cgroup v1 lists a cgroup's tasks when `cgroup.procs` is opened and a read on the same open file
 // would take that list again: the cache reads it afresh each time, keeping no descriptor. A v1
 // pids cgroup of the test's own (root only), a child moved in between two reads.
-TEST_F(OpenFileCacheTest, AV1TaskListIsReadAfreshEachTime) {
+TEST_F(OpenFileCacheTest, AV1TaskListIsReadAfreshEachTimeThroughItsKeptDirectory) {
   const fs::path top = "/sys/fs/cgroup/pids";
   struct statfs st {};
   if (::geteuid() != 0 || ::statfs(top.c_str(), &st) != 0 ||
@@ -179,8 +179,11 @@ TEST_F(OpenFileCacheTest, AV1TaskListIsReadAfreshEachTime) {
     for (;;) ::pause();
   }
   OpenFileCache cache;
-  std::string first, second;
+  const size_t fds = OpenFds();
+  std::string first, second, third;
   Status s1 = cache.Read((cg / "cgroup.procs").string(), &first);
+  const size_t kept_after_first = cache.open_files();
+  const size_t fds_after_first = OpenFds();
   Write(cg / "cgroup.procs", std::to_string(child));
   Status s2 = cache.Read((cg / "cgroup.procs").string(), &second);
   const size_t kept = cache.open_files();
@@ -188,12 +191,20 @@ TEST_F(OpenFileCacheTest, AV1TaskListIsReadAfreshEachTime) {
   ::waitpid(child, nullptr, 0);
   for (int i = 0; i < 100 && ::rmdir(cg.c_str()) != 0; ++i) ::usleep(10000);
   EXPECT_FALSE(fs::exists(cg));
+  Status s3 = cache.Read((cg / "cgroup.procs").string(), &third);  // its cgroup is gone
+  const size_t kept_after_gone = cache.open_files();
   ASSERT_TRUE(s1.ok()) << s1.message();
   ASSERT_TRUE(s2.ok()) << s2.message();
   EXPECT_EQ(first, "");
   EXPECT_EQ(second, std::to_string(child) + "\n");
-  EXPECT_EQ(kept, 0u);
-  EXPECT_EQ(cache.opens(), 2u);
+  EXPECT_TRUE(s3.IsNotFound()) << s3.message();
+  // The list itself is never kept, its directory is: one descriptor, until the cgroup goes.
+  EXPECT_EQ(kept_after_first, 1u);
+  EXPECT_EQ(fds_after_first, fds + 1);
+  EXPECT_EQ(kept, 1u);
+  EXPECT_EQ(kept_after_gone, 0u);
+  EXPECT_EQ(OpenFds(), fds);
+  EXPECT_EQ(cache.opens(), 4u);  // open, openat, openat that failed, open that failed
 }
 
 TEST_F(OpenFileCacheTest, AFileReplacedIsReopened) {
