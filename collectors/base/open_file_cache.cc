@@ -7,6 +7,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <string_view>
@@ -63,10 +64,48 @@ constexpr size_t kSeqEnd = 3072;
 }  // namespace
 
 OpenFileCache::~OpenFileCache() {
-  for (auto& [path, e] : files_) {
-    Close(&e);
-    CloseDirectory(&e);
+  for (auto& [path, dir] : dirs_) {
+    for (Entry& e : dir.files) {
+      Close(&e);
+      CloseDirectory(&e);
+    }
   }
+}
+
+OpenFileCache::Entry& OpenFileCache::Find(const std::string& dir, std::string_view file) {
+  if (last_dir_ == nullptr || *last_key_ != dir) {
+    auto [it, inserted] = dirs_.try_emplace(dir);
+    last_key_ = &it->first;
+    last_dir_ = &it->second;
+  }
+  last_dir_->used = true;
+  for (Entry& e : last_dir_->files) {
+    if (e.name == file) return e;
+  }
+  Entry& e = last_dir_->files.emplace_back();
+  e.name = file;
+  return e;
+}
+
+// Drops the entry of `dir`/`file` (its descriptors already closed): the next read starts anew.
+void OpenFileCache::Forget(const std::string& dir, std::string_view file) {
+  auto it = dirs_.find(dir);
+  if (it == dirs_.end()) return;
+  auto& files = it->second.files;
+  for (auto f = files.begin(); f != files.end(); ++f) {
+    if (f->name == file) {
+      files.erase(f);
+      return;
+    }
+  }
+}
+
+void OpenFileCache::Close(Entry* e) {
+  if (e->fd < 0) return;
+  ::close(e->fd);
+  e->fd = -1;
+  --open_;
+  g_kept_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void OpenFileCache::CloseDirectory(Entry* e) {
@@ -75,6 +114,19 @@ void OpenFileCache::CloseDirectory(Entry* e) {
   e->dir_fd = -1;
   --open_;
   g_kept_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Status OpenFileCache::Open(const std::string& path, Entry* e) {
+  ++opens_;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, path);
+  e->fd = fd;
+  const unsigned long fs_type = FsType(fd);
+  e->regenerated = Regenerated(fs_type);
+  e->keep = !(fs_type == CGROUP_SUPER_MAGIC && (e->name == "cgroup.procs" || e->name == "tasks"));
+  ++open_;
+  g_kept_open.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
 }
 
 // After a v1 task list was read from its path: its directory kept (O_PATH), so the next read
@@ -92,8 +144,7 @@ void OpenFileCache::KeepDirectory(const std::string& path, Entry* e) {
 // A v1 task list opened afresh relative to its kept directory, read whole and closed.
 Status OpenFileCache::ReadAt(const std::string& path, Entry* e, std::string* out) {
   ++opens_;
-  const char* name = path.c_str() + path.rfind('/') + 1;
-  const int fd = ::openat(e->dir_fd, name, O_RDONLY | O_CLOEXEC);
+  const int fd = ::openat(e->dir_fd, e->name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, path);
   e->fd = fd;
   Status s = ReadOpen(path, e, out);
@@ -102,30 +153,8 @@ Status OpenFileCache::ReadAt(const std::string& path, Entry* e, std::string* out
   return s;
 }
 
-void OpenFileCache::Close(Entry* e) {
-  if (e->fd < 0) return;
-  ::close(e->fd);
-  e->fd = -1;
-  --open_;
-  g_kept_open.fetch_sub(1, std::memory_order_relaxed);
-}
-
-Status OpenFileCache::Open(const std::string& path, Entry* e) {
-  ++opens_;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, path);
-  e->fd = fd;
-  const unsigned long fs_type = FsType(fd);
-  e->regenerated = Regenerated(fs_type);
-  const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
-  e->keep = !(fs_type == CGROUP_SUPER_MAGIC && (name == "cgroup.procs" || name == "tasks"));
-  ++open_;
-  g_kept_open.fetch_add(1, std::memory_order_relaxed);
-  return Status::Ok();
-}
-
 // One whole read at offset 0 of an open file; NotFound with errno ESTALE semantics when an
-// ordinary file was replaced or removed (the caller reopens it).
+// ordinary file was replaced or removed (the caller reopens it). `path` only names it in errors.
 Status OpenFileCache::ReadOpen(const std::string& path, Entry* e, std::string* out) {
   out->clear();
   if (!e->regenerated) {
@@ -149,67 +178,87 @@ Status OpenFileCache::ReadOpen(const std::string& path, Entry* e, std::string* o
 }
 
 Status OpenFileCache::Read(const std::string& path, std::string* out) {
-  auto [it, inserted] = files_.try_emplace(path);
-  Entry& e = it->second;
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return Read(std::string(), path, out);
+  return Read(path.substr(0, slash), std::string_view(path).substr(slash + 1), out);
+}
+
+Status OpenFileCache::Read(const std::string& dir, std::string_view file, std::string* out) {
+  Entry& e = Find(dir, file);
   e.used = true;
+  // The path is made only for what needs it: an error, an open.
+  auto path = [&] { return dir.empty() ? std::string(file) : JoinPath(dir, file); };
   if (e.fd >= 0) {
-    if (ReadOpen(path, &e, out).ok()) return Status::Ok();
+    Status s = ReadOpen(e.regenerated ? std::string() : path(), &e, out);
+    if (s.ok()) return s;
     Close(&e);  // gone, replaced or failing: once more from the path
   }
   if (e.dir_fd >= 0) {
-    if (ReadAt(path, &e, out).ok()) return Status::Ok();
+    if (ReadAt(path(), &e, out).ok()) return Status::Ok();
     CloseDirectory(&e);  // the cgroup went, or the read failed: once more from the path
   }
+  const std::string full = path();
   if (g_kept_open.load(std::memory_order_relaxed) >= KeptOpenBudget()) {
-    files_.erase(it);
+    Forget(dir, file);
     ++opens_;
-    auto content = ReadFileToString(path);
+    auto content = ReadFileToString(full);
     if (!content.ok()) return content.status();
     *out = std::move(content.value());
     return Status::Ok();
   }
-  Status s = Open(path, &e);
-  if (s.ok()) s = ReadOpen(path, &e, out);
+  Status s = Open(full, &e);
+  if (s.ok()) s = ReadOpen(full, &e, out);
   if (s.ok() && !e.keep) {
     Close(&e);
-    KeepDirectory(path, &e);
+    KeepDirectory(full, &e);
   }
   if (!s.ok() || (!e.keep && e.dir_fd < 0)) {
     Close(&e);
-    files_.erase(it);
+    Forget(dir, file);
   }
   return s;
 }
 
-Status OpenFileCache::ReadOptional(const std::string& dir, const char* file, std::string* out) {
-  std::string path = JoinPath(dir, file);
-  if (auto it = files_.find(path);
-      it != files_.end() && it->second.fd < 0 && it->second.dir_fd < 0) {
-    it->second.used = true;
-    if (clock_() < it->second.absent_until) {
+Status OpenFileCache::ReadOptional(const std::string& dir, std::string_view file,
+                                   std::string* out) {
+  Entry& e = Find(dir, file);
+  if (e.fd < 0 && e.dir_fd < 0 && e.absent_until != std::chrono::steady_clock::time_point{}) {
+    e.used = true;
+    if (clock_() < e.absent_until) {
       out->clear();
       return Status::Ok();
     }
-    files_.erase(it);
+    e.absent_until = {};  // looked for again
   }
-  Status s = Read(path, out);
+  Status s = Read(dir, file, out);
   if (s.ok() || !s.IsNotFound()) return s;
   if (::access(dir.c_str(), F_OK) != 0) return s;  // the cgroup itself is gone
-  Entry& e = files_[path];
-  e.absent_until = clock_() + kLimitRefresh;
+  Entry& absent = Find(dir, file);
+  absent.absent_until = clock_() + kLimitRefresh;
   out->clear();
   return Status::Ok();
 }
 
 void OpenFileCache::Sweep() {
-  for (auto it = files_.begin(); it != files_.end();) {
-    if (it->second.used) {
-      it->second.used = false;
-      ++it;
+  last_dir_ = nullptr;
+  last_key_ = nullptr;
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    Dir& dir = it->second;
+    for (auto f = dir.files.begin(); f != dir.files.end();) {
+      if (dir.used && f->used) {
+        f->used = false;
+        ++f;
+      } else {
+        Close(&*f);
+        CloseDirectory(&*f);
+        f = dir.files.erase(f);
+      }
+    }
+    if (dir.files.empty()) {
+      it = dirs_.erase(it);
     } else {
-      Close(&it->second);
-      CloseDirectory(&it->second);
-      it = files_.erase(it);
+      dir.used = false;
+      ++it;
     }
   }
 }
@@ -217,47 +266,74 @@ void OpenFileCache::Sweep() {
 RarelyChangingFiles::RarelyChangingFiles(std::chrono::steady_clock::duration refresh, Clock clock)
     : refresh_(refresh), clock_(std::move(clock)) {}
 
+RarelyChangingFiles::Dir& RarelyChangingFiles::FindDir(const std::string& dir) {
+  if (last_dir_ == nullptr || *last_key_ != dir) {
+    auto [it, inserted] = dirs_.try_emplace(dir);
+    last_key_ = &it->first;
+    last_dir_ = &it->second;
+  }
+  last_dir_->used = true;
+  return *last_dir_;
+}
+
 Status RarelyChangingFiles::Read(const std::string& dir, const char* file, bool optional,
                                  std::string* out) {
-  std::string path = JoinPath(dir, file);
   const auto now = clock_();
-  auto it = files_.find(path);
-  if (it != files_.end()) {
-    Entry& e = it->second;
-    e.used = true;
-    if (now - e.first_read >= refresh_ && now - e.last_read < refresh_) {
-      *out = e.content;
+  Dir& d = FindDir(dir);
+  auto it =
+      std::find_if(d.files.begin(), d.files.end(), [&](const Entry& e) { return e.name == file; });
+  if (it != d.files.end()) {
+    it->used = true;
+    if (now - it->first_read >= refresh_ && now - it->last_read < refresh_) {
+      *out = it->content;
       return Status::Ok();
     }
   }
   ++reads_;
-  auto content = ReadFileToString(path);
+  auto content = ReadFileToString(JoinPath(dir, file));
   if (!content.ok() && optional && content.status().IsNotFound() &&
       ::access(dir.c_str(), F_OK) == 0) {
     content = std::string();  // the file alone is absent: a controller not enabled here
   }
   if (!content.ok()) {
-    if (it != files_.end()) files_.erase(it);
+    if (it != d.files.end()) {
+      d.files.erase(it);
+      --size_;
+    }
     return content.status();
   }
-  if (it == files_.end()) {
-    it = files_.emplace(std::move(path), Entry{}).first;
-    it->second.first_read = now;
+  if (it == d.files.end()) {
+    it = d.files.insert(d.files.end(), Entry{});
+    it->name = file;
+    it->first_read = now;
+    ++size_;
   }
-  it->second.last_read = now;
-  it->second.used = true;
-  it->second.content = content.value();
+  it->last_read = now;
+  it->used = true;
+  it->content = content.value();
   *out = std::move(content.value());
   return Status::Ok();
 }
 
 void RarelyChangingFiles::Sweep() {
-  for (auto it = files_.begin(); it != files_.end();) {
-    if (it->second.used) {
-      it->second.used = false;
-      ++it;
+  last_dir_ = nullptr;
+  last_key_ = nullptr;
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    Dir& dir = it->second;
+    for (auto f = dir.files.begin(); f != dir.files.end();) {
+      if (dir.used && f->used) {
+        f->used = false;
+        ++f;
+      } else {
+        f = dir.files.erase(f);
+        --size_;
+      }
+    }
+    if (dir.files.empty()) {
+      it = dirs_.erase(it);
     } else {
-      it = files_.erase(it);
+      dir.used = false;
+      ++it;
     }
   }
 }

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "collectors/base/status.h"
 
@@ -40,10 +42,13 @@ class OpenFileCache {
   /// Reads `path` whole into *out (its old content replaced). Errors as ReadFileToString's: a
   /// missing file, or a cgroup or process that went, is NotFound.
   Status Read(const std::string& path, std::string* out);
+  /// The same for `dir`/`file`: the sampler's way, one lookup of `dir` for all its files (a
+  /// collector reads a cgroup's files one after the other), no path made unless a file is opened.
+  Status Read(const std::string& dir, std::string_view file, std::string* out);
   /// Reads `dir`/`file`, which may be absent while `dir` exists (a controller not enabled there):
   /// then "" with Ok, and the absence is kept for kLimitRefresh (no open each sample). NotFound
   /// when `dir` itself is gone.
-  Status ReadOptional(const std::string& dir, const char* file, std::string* out);
+  Status ReadOptional(const std::string& dir, std::string_view file, std::string* out);
   /// Closes every file not read since the previous call (their cgroups or processes are gone).
   void Sweep();
 
@@ -53,6 +58,7 @@ class OpenFileCache {
 
  private:
   struct Entry {
+    std::string name;  ///< the file's name in its directory
     int fd = -1;
     int dir_fd = -1;           ///< a v1 task list's directory (O_PATH), while fd is not kept
     bool regenerated = false;  ///< kernfs or procfs: content made afresh on each read
@@ -60,6 +66,13 @@ class OpenFileCache {
     bool used = true;          ///< read since the last Sweep
     std::chrono::steady_clock::time_point absent_until{};  ///< ReadOptional found no file
   };
+  /// The files of one directory (a cgroup's, a process's): a handful, found by name.
+  struct Dir {
+    std::vector<Entry> files;
+    bool used = true;
+  };
+  Entry& Find(const std::string& dir, std::string_view file);
+  void Forget(const std::string& dir, std::string_view file);
   Status Open(const std::string& path, Entry* e);
   Status ReadOpen(const std::string& path, Entry* e, std::string* out);
   Status ReadAt(const std::string& path, Entry* e, std::string* out);
@@ -68,7 +81,9 @@ class OpenFileCache {
   void CloseDirectory(Entry* e);
 
   Clock clock_;
-  std::unordered_map<std::string, Entry> files_;
+  std::unordered_map<std::string, Dir> dirs_;
+  const std::string* last_key_ = nullptr;  ///< the directory of the last Find (a key of dirs_)
+  Dir* last_dir_ = nullptr;
   size_t open_ = 0;
   uint64_t opens_ = 0;
 };
@@ -88,19 +103,30 @@ class RarelyChangingFiles {
   Status Read(const std::string& dir, const char* file, bool optional, std::string* out);
   void Sweep();
 
-  size_t size() const { return files_.size(); }
+  size_t size() const { return size_; }
   /// Reads that went to the file.
   uint64_t reads() const { return reads_; }
 
  private:
   struct Entry {
+    std::string name;  ///< the file's name in its directory
     std::string content;
     std::chrono::steady_clock::time_point first_read, last_read;
     bool used = true;
   };
+  /// The files of one directory, found by name (one lookup of the directory for all of them).
+  struct Dir {
+    std::vector<Entry> files;
+    bool used = true;
+  };
+  Dir& FindDir(const std::string& dir);
+
   std::chrono::steady_clock::duration refresh_;
   Clock clock_;
-  std::unordered_map<std::string, Entry> files_;
+  std::unordered_map<std::string, Dir> dirs_;
+  const std::string* last_key_ = nullptr;  ///< the directory of the last FindDir (a key of dirs_)
+  Dir* last_dir_ = nullptr;
+  size_t size_ = 0;
   uint64_t reads_ = 0;
 };
 

@@ -66,12 +66,12 @@ class CpuCollector : public Collector {
  private:
   Status CollectV1(const CgroupDirs& dirs, CpuSample* cpu) {
     if (dirs.cpuacct.empty()) return Status::Unavailable("cpuacct controller is not mounted");
-    Status s = files_.Read(JoinPath(dirs.cpuacct, "cpuacct.usage"), &text_);
+    Status s = files_.Read(dirs.cpuacct, "cpuacct.usage", &text_);
     if (s.ok()) s = ParseCpuacctUsage(text_, cpu);
-    if (s.ok()) s = files_.Read(JoinPath(dirs.cpuacct, "cpuacct.stat"), &text_);
+    if (s.ok()) s = files_.Read(dirs.cpuacct, "cpuacct.stat", &text_);
     if (s.ok()) s = ParseCpuacctStat(text_, ticks_per_second_, cpu);
     if (!s.ok() || dirs.cpu.empty()) return s;
-    s = files_.Read(JoinPath(dirs.cpu, "cpu.stat"), &text_);
+    s = files_.Read(dirs.cpu, "cpu.stat", &text_);
     if (s.ok()) s = ParseCpuStatV1(text_, cpu);
     if (s.ok()) s = limits_.Read(dirs.cpu, "cpu.cfs_quota_us", /*optional=*/false, &text_);
     if (s.ok()) s = limits_.Read(dirs.cpu, "cpu.cfs_period_us", /*optional=*/false, &period_);
@@ -83,7 +83,7 @@ class CpuCollector : public Collector {
   }
 
   Status CollectV2(const CgroupDirs& dirs, CpuSample* cpu) {
-    Status s = files_.Read(JoinPath(dirs.unified, "cpu.stat"), &text_);
+    Status s = files_.Read(dirs.unified, "cpu.stat", &text_);
     if (s.ok()) s = ParseCpuStatV2(text_, cpu);
     if (s.ok()) s = limits_.Read(dirs.unified, "cpu.max", /*optional=*/true, &text_);
     if (!s.ok()) return s;

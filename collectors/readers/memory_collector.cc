@@ -71,8 +71,8 @@ class MemoryCollector : public Collector {
     const bool v2 = dirs.version == CgroupMounts::Version::kV2;
     const std::string& dir = v2 ? dirs.unified : dirs.memory;
     if (dir.empty()) return Status::Unavailable("memory controller is not mounted");
-    Status s = files_.Read(JoinPath(dir, v2 ? "memory.current" : "memory.usage_in_bytes"), &usage_);
-    if (s.ok()) s = files_.Read(JoinPath(dir, "memory.stat"), &text_);
+    Status s = files_.Read(dir, v2 ? "memory.current" : "memory.usage_in_bytes", &usage_);
+    if (s.ok()) s = files_.Read(dir, "memory.stat", &text_);
     MemorySample mem;
     if (s.ok()) s = v2 ? ParseMemoryV2(usage_, text_, &mem) : ParseMemoryV1(usage_, text_, &mem);
     if (s.ok()) {

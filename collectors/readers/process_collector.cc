@@ -53,8 +53,8 @@ class ProcessCollector : public Collector {
         v2 ? dirs.unified
            : (!dirs.pids.empty() ? dirs.pids : (!dirs.cpu.empty() ? dirs.cpu : dirs.memory));
     // v1's lists are read afresh each time by the cache itself (open_file_cache.h).
-    Status s = files_.Read(JoinPath(dir, "cgroup.procs"), &procs_);
-    if (s.ok()) s = files_.Read(JoinPath(dir, v2 ? "cgroup.threads" : "tasks"), &threads_);
+    Status s = files_.Read(dir, "cgroup.procs", &procs_);
+    if (s.ok()) s = files_.Read(dir, v2 ? "cgroup.threads" : "tasks", &threads_);
     if (!s.ok()) return s;
     pids_.clear();
     for (std::string_view line : SplitLines(procs_)) {

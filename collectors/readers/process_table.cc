@@ -92,16 +92,23 @@ class ProcfsProcessTable : public ProcessTable {
     dir_ = proc_root_;
     dir_ += '/';
     dir_ += std::to_string(pid);
-    Status s = files_.Read(dir_ + "/statm", &text_);
+    Status s = files_.Read(dir_, "statm", &text_);
     if (!s.ok()) return s;
-    std::vector<std::string_view> f = SplitFields(text_);
+    // "size resident shared text lib data dt": the second field.
+    const std::string_view statm = text_;
+    const size_t b = statm.find(' ');
+    const size_t e = b == std::string_view::npos ? b : statm.find(' ', b + 1);
+    const std::string_view resident =
+        b == std::string_view::npos
+            ? std::string_view()
+            : statm.substr(b + 1, e == std::string_view::npos ? e : e - b - 1);
     uint64_t resident_pages = 0;
-    if (f.size() < 2 || !ParseUint64(f[1], &resident_pages)) {
+    if (!ParseUint64(resident, &resident_pages)) {
       return Status::InvalidData(dir_ + "/statm: malformed");
     }
     p->resident_bytes = resident_pages * page_size_;
     if (!names) return Status::Ok();
-    s = files_.Read(dir_ + "/comm", &p->comm);
+    s = files_.Read(dir_, "comm", &p->comm);
     if (s.ok() && !p->comm.empty() && p->comm.back() == '\n') p->comm.pop_back();
     return s;
   }
