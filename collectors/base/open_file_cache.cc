@@ -64,40 +64,10 @@ constexpr size_t kSeqEnd = 3072;
 }  // namespace
 
 OpenFileCache::~OpenFileCache() {
-  for (auto& [path, dir] : dirs_) {
-    for (Entry& e : dir.files) {
-      Close(&e);
-      CloseDirectory(&e);
-    }
-  }
-}
-
-OpenFileCache::Entry& OpenFileCache::Find(const std::string& dir, std::string_view file) {
-  if (last_dir_ == nullptr || *last_key_ != dir) {
-    auto [it, inserted] = dirs_.try_emplace(dir);
-    last_key_ = &it->first;
-    last_dir_ = &it->second;
-  }
-  last_dir_->used = true;
-  for (Entry& e : last_dir_->files) {
-    if (e.name == file) return e;
-  }
-  Entry& e = last_dir_->files.emplace_back();
-  e.name = file;
-  return e;
-}
-
-// Drops the entry of `dir`/`file` (its descriptors already closed): the next read starts anew.
-void OpenFileCache::Forget(const std::string& dir, std::string_view file) {
-  auto it = dirs_.find(dir);
-  if (it == dirs_.end()) return;
-  auto& files = it->second.files;
-  for (auto f = files.begin(); f != files.end(); ++f) {
-    if (f->name == file) {
-      files.erase(f);
-      return;
-    }
-  }
+  files_.ForEach([this](Entry& e) {
+    Close(&e);
+    CloseDirectory(&e);
+  });
 }
 
 void OpenFileCache::Close(Entry* e) {
@@ -184,7 +154,7 @@ Status OpenFileCache::Read(const std::string& path, std::string* out) {
 }
 
 Status OpenFileCache::Read(const std::string& dir, std::string_view file, std::string* out) {
-  Entry& e = Find(dir, file);
+  Entry& e = files_.FindOrAdd(dir, file);
   e.used = true;
   // The path is made only for what needs it: an error, an open.
   auto path = [&] { return dir.empty() ? std::string(file) : JoinPath(dir, file); };
@@ -199,7 +169,7 @@ Status OpenFileCache::Read(const std::string& dir, std::string_view file, std::s
   }
   const std::string full = path();
   if (g_kept_open.load(std::memory_order_relaxed) >= KeptOpenBudget()) {
-    Forget(dir, file);
+    files_.Erase(dir, file);
     ++opens_;
     auto content = ReadFileToString(full);
     if (!content.ok()) return content.status();
@@ -214,14 +184,14 @@ Status OpenFileCache::Read(const std::string& dir, std::string_view file, std::s
   }
   if (!s.ok() || (!e.keep && e.dir_fd < 0)) {
     Close(&e);
-    Forget(dir, file);
+    files_.Erase(dir, file);
   }
   return s;
 }
 
 Status OpenFileCache::ReadOptional(const std::string& dir, std::string_view file,
                                    std::string* out) {
-  Entry& e = Find(dir, file);
+  Entry& e = files_.FindOrAdd(dir, file);
   if (e.fd < 0 && e.dir_fd < 0 && e.absent_until != std::chrono::steady_clock::time_point{}) {
     e.used = true;
     if (clock_() < e.absent_until) {
@@ -233,59 +203,29 @@ Status OpenFileCache::ReadOptional(const std::string& dir, std::string_view file
   Status s = Read(dir, file, out);
   if (s.ok() || !s.IsNotFound()) return s;
   if (::access(dir.c_str(), F_OK) != 0) return s;  // the cgroup itself is gone
-  Entry& absent = Find(dir, file);
+  Entry& absent = files_.FindOrAdd(dir, file);
   absent.absent_until = clock_() + kLimitRefresh;
   out->clear();
   return Status::Ok();
 }
 
 void OpenFileCache::Sweep() {
-  last_dir_ = nullptr;
-  last_key_ = nullptr;
-  for (auto it = dirs_.begin(); it != dirs_.end();) {
-    Dir& dir = it->second;
-    for (auto f = dir.files.begin(); f != dir.files.end();) {
-      if (dir.used && f->used) {
-        f->used = false;
-        ++f;
-      } else {
-        Close(&*f);
-        CloseDirectory(&*f);
-        f = dir.files.erase(f);
-      }
-    }
-    if (dir.files.empty()) {
-      it = dirs_.erase(it);
-    } else {
-      dir.used = false;
-      ++it;
-    }
-  }
+  files_.Sweep([this](Entry& e) {
+    Close(&e);
+    CloseDirectory(&e);
+  });
 }
 
 RarelyChangingFiles::RarelyChangingFiles(std::chrono::steady_clock::duration refresh, Clock clock)
     : refresh_(refresh), clock_(std::move(clock)) {}
 
-RarelyChangingFiles::Dir& RarelyChangingFiles::FindDir(const std::string& dir) {
-  if (last_dir_ == nullptr || *last_key_ != dir) {
-    auto [it, inserted] = dirs_.try_emplace(dir);
-    last_key_ = &it->first;
-    last_dir_ = &it->second;
-  }
-  last_dir_->used = true;
-  return *last_dir_;
-}
-
 Status RarelyChangingFiles::Read(const std::string& dir, const char* file, bool optional,
                                  std::string* out) {
   const auto now = clock_();
-  Dir& d = FindDir(dir);
-  auto it =
-      std::find_if(d.files.begin(), d.files.end(), [&](const Entry& e) { return e.name == file; });
-  if (it != d.files.end()) {
-    it->used = true;
-    if (now - it->first_read >= refresh_ && now - it->last_read < refresh_) {
-      *out = it->content;
+  if (Entry* e = files_.Find(dir, file)) {
+    e->used = true;
+    if (now - e->first_read >= refresh_ && now - e->last_read < refresh_) {
+      *out = e->content;
       return Status::Ok();
     }
   }
@@ -296,46 +236,23 @@ Status RarelyChangingFiles::Read(const std::string& dir, const char* file, bool 
     content = std::string();  // the file alone is absent: a controller not enabled here
   }
   if (!content.ok()) {
-    if (it != d.files.end()) {
-      d.files.erase(it);
-      --size_;
-    }
+    files_.Erase(dir, file);
     return content.status();
   }
-  if (it == d.files.end()) {
-    it = d.files.insert(d.files.end(), Entry{});
-    it->name = file;
-    it->first_read = now;
-    ++size_;
+  Entry* e = files_.Find(dir, file);
+  if (e == nullptr) {
+    e = &files_.FindOrAdd(dir, file);
+    e->first_read = now;
   }
-  it->last_read = now;
-  it->used = true;
-  it->content = content.value();
+  e->last_read = now;
+  e->used = true;
+  e->content = content.value();
   *out = std::move(content.value());
   return Status::Ok();
 }
 
 void RarelyChangingFiles::Sweep() {
-  last_dir_ = nullptr;
-  last_key_ = nullptr;
-  for (auto it = dirs_.begin(); it != dirs_.end();) {
-    Dir& dir = it->second;
-    for (auto f = dir.files.begin(); f != dir.files.end();) {
-      if (dir.used && f->used) {
-        f->used = false;
-        ++f;
-      } else {
-        f = dir.files.erase(f);
-        --size_;
-      }
-    }
-    if (dir.files.empty()) {
-      it = dirs_.erase(it);
-    } else {
-      dir.used = false;
-      ++it;
-    }
-  }
+  files_.Sweep([](Entry&) {});
 }
 
 size_t KeptOpenBudget() {

@@ -9,9 +9,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
+#include "collectors/base/dir_table.h"
 #include "collectors/base/status.h"
 
 namespace podmeter {
@@ -66,13 +65,6 @@ class OpenFileCache {
     bool used = true;          ///< read since the last Sweep
     std::chrono::steady_clock::time_point absent_until{};  ///< ReadOptional found no file
   };
-  /// The files of one directory (a cgroup's, a process's): a handful, found by name.
-  struct Dir {
-    std::vector<Entry> files;
-    bool used = true;
-  };
-  Entry& Find(const std::string& dir, std::string_view file);
-  void Forget(const std::string& dir, std::string_view file);
   Status Open(const std::string& path, Entry* e);
   Status ReadOpen(const std::string& path, Entry* e, std::string* out);
   Status ReadAt(const std::string& path, Entry* e, std::string* out);
@@ -81,9 +73,7 @@ class OpenFileCache {
   void CloseDirectory(Entry* e);
 
   Clock clock_;
-  std::unordered_map<std::string, Dir> dirs_;
-  const std::string* last_key_ = nullptr;  ///< the directory of the last Find (a key of dirs_)
-  Dir* last_dir_ = nullptr;
+  DirTable<Entry> files_;
   size_t open_ = 0;
   uint64_t opens_ = 0;
 };
@@ -103,7 +93,7 @@ class RarelyChangingFiles {
   Status Read(const std::string& dir, const char* file, bool optional, std::string* out);
   void Sweep();
 
-  size_t size() const { return size_; }
+  size_t size() const { return files_.size(); }
   /// Reads that went to the file.
   uint64_t reads() const { return reads_; }
 
@@ -114,19 +104,9 @@ class RarelyChangingFiles {
     std::chrono::steady_clock::time_point first_read, last_read;
     bool used = true;
   };
-  /// The files of one directory, found by name (one lookup of the directory for all of them).
-  struct Dir {
-    std::vector<Entry> files;
-    bool used = true;
-  };
-  Dir& FindDir(const std::string& dir);
-
   std::chrono::steady_clock::duration refresh_;
   Clock clock_;
-  std::unordered_map<std::string, Dir> dirs_;
-  const std::string* last_key_ = nullptr;  ///< the directory of the last FindDir (a key of dirs_)
-  Dir* last_dir_ = nullptr;
-  size_t size_ = 0;
+  DirTable<Entry> files_;
   uint64_t reads_ = 0;
 };
 
