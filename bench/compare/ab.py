@@ -9,9 +9,14 @@ times: each round's ratio B/A sees the same machine. Prints each round and the m
 Root, cgroup v1, the host lock (as compare.py); everything it made is removed.
 
   bench/compare/ab.py OLD_PODMETER NEW_PODMETER [--pods 110] [--rounds 6] [--window 10]
+  bench/compare/ab.py build/exporter/podmeter build/exporter/podmeter --b-args="--kept-open-files 0"
+
+Each round also prints each one's memory cgroup charge beyond file pages and its kernel part (as
+compare.py's table), so a flag that trades CPU for memory shows both sides.
 """
 import argparse
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -30,6 +35,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--window", type=float, default=10.0)
     p.add_argument("--warmup", type=float, default=5.0)
+    p.add_argument("--a-args", default="", help="more podmeter flags for A (one string)")
+    p.add_argument("--b-args", default="", help="more podmeter flags for B (one string)")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("ab: needs root (real cgroups)")
@@ -59,7 +66,7 @@ def main(argv=None):
 def run(node, args, workdir):
     procs, cgroups = [], []
     try:
-        for tag, binary in (("a", args.a), ("b", args.b)):
+        for tag, binary, extra in (("a", args.a, args.a_args), ("b", args.b, args.b_args)):
             cg = compare.ToolCgroup(f"ab-{tag}").__enter__()
             cgroups.append(cg)
             port = compare.free_port()
@@ -67,7 +74,7 @@ def run(node, args, workdir):
             with open(log, "w") as logf:
                 proc = subprocess.Popen(
                     [binary, "--listen", f"127.0.0.1:{port}", "--interval", "1",
-                     "--pods-file", node.pods_file],
+                     "--pods-file", node.pods_file] + shlex.split(extra),
                     stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     preexec_fn=cg.join)
             procs.append(proc)
@@ -85,7 +92,10 @@ def run(node, args, workdir):
             t = time.monotonic()
             a, b = ((n - l) / 1e6 / (t - t_last) for n, l in zip(now, last))
             ratios.append(b / a)
-            print(f"round {i + 1}: A {a:.1f} ms/s, B {b:.1f} ms/s, B/A {b / a:.3f}", flush=True)
+            (ca, ka), (cb, kb) = (cg.charged_kib() for cg in cgroups)
+            print(f"round {i + 1}: A {a:.1f} ms/s, B {b:.1f} ms/s, B/A {b / a:.3f}; charged "
+                  f"beyond files A {ca / 1024:.1f} MiB ({ka / 1024:.1f} kernel), "
+                  f"B {cb / 1024:.1f} MiB ({kb / 1024:.1f} kernel)", flush=True)
             last, t_last = now, t
         print(f"median B/A over {len(ratios)} rounds of {args.window:g} s: "
               f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")

@@ -12,7 +12,11 @@ same window, sampled/scraped every second by a bounded loopback scraper:
                   Go module proxy does not serve (bench/compare/cadvisor)
   process-exporter  github.com/ncabatoff/process-exporter, its defaults, grouped by cgroup
   node_exporter   Debian's prometheus-node-exporter, a few collectors, for scale
-  floor           a C program that opens/reads/closes once a second the files podmeter reads
+  floor           a C program that opens/reads/closes once a second the files podmeter reads:
+                  for each pod and container the 11 cgroup files, for each container tasks and
+                  cgroup.procs, for each process /proc/<pid>/statm (the issue's naive reader)
+  floor-libproc2  the same with /proc/<pid>/stat, status and statm per process: what podmeter
+                  read through libproc2 before issue 16 (the floor of the first runs)
 
 and prints CPU ms per s (cpuacct.usage of a cgroup of its own: the tool and its children, in ns), peak RSS
 (VmHWM), steady RSS (median VmRSS over the window) and of it private (median RssAnon: heap,
@@ -50,7 +54,7 @@ from kubepods_v1 import KubepodsPod, podlist, v1_mounts, wait_empty  # noqa: E40
 
 CACHE = os.environ.get("PODMETER_COMPARE_CACHE", "/var/cache/podmeter/compare")
 LOCK = "/run/lock/podmeter-host.lock"
-TOOLS = ("podmeter", "cadvisor-lib", "process-exporter", "node_exporter", "floor")
+TOOLS = ("podmeter", "cadvisor-lib", "process-exporter", "node_exporter", "floor", "floor-libproc2")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PROCS_PER_POD = (5, 4)  # processes in container 0 and 1 of each pod: 9 per pod, 990 at 110
 
@@ -120,12 +124,13 @@ class SyntheticNode:
     def containers(self):
         return [c for _, _, _, cs in self.entries for _, c, _ in cs]
 
-    def floor_list(self, path):
+    def floor_list(self, path, libproc2=False):
         """The files podmeter's readers read (collectors/readers, cgroup v1): for each pod and
         container cpu (cpuacct.usage, cpuacct.stat, cpu.stat, cpu.cfs_quota_us,
         cpu.cfs_period_us), memory (memory.usage_in_bytes, memory.stat, memory.limit_in_bytes,
         memory.oom_control), pids (pids.current, pids.max); for each container processes
-        (cgroup.procs, tasks, and each pid's /proc stat, status, statm as libproc2 reads them)."""
+        (tasks, cgroup.procs, and each pid's /proc statm — with `libproc2`, stat, status and
+        statm as libproc2 read them)."""
         files = {"cpuacct": ("cpuacct.usage", "cpuacct.stat"),
                  "cpu": ("cpu.stat", "cpu.cfs_quota_us", "cpu.cfs_period_us"),
                  "memory": ("memory.usage_in_bytes", "memory.stat", "memory.limit_in_bytes",
@@ -138,7 +143,7 @@ class SyntheticNode:
                     lines += [f"f {os.path.join(dirs[ctl], n)}" for n in names]
             for c in pod.containers:
                 lines.append(f"f {os.path.join(c.dirs['pids'], 'tasks')}")
-                lines.append(f"p {os.path.join(c.dirs['pids'], 'cgroup.procs')}")
+                lines.append(f"{'p' if libproc2 else 's'} {os.path.join(c.dirs['pids'], 'cgroup.procs')}")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
         return path
@@ -439,9 +444,10 @@ def tool_command(tool, node, port, args, workdir):
                 f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
                 "--collector.cpu", "--collector.meminfo", "--collector.loadavg",
                 "--collector.stat"], "/metrics"
-    if tool == "floor":
-        return [floor_binary(), node.floor_list(os.path.join(workdir, "floor.list")), "0",
-                str(int(args.interval * 1000))], None
+    if tool in ("floor", "floor-libproc2"):
+        listing = node.floor_list(os.path.join(workdir, f"{tool}.list"),
+                                  libproc2=tool == "floor-libproc2")
+        return [floor_binary(), listing, "0", str(int(args.interval * 1000))], None
     raise ValueError(tool)
 
 
@@ -454,7 +460,7 @@ def missing(tool, args):
         return f"{path} not built ({hint})"
     if tool == "node_exporter" and not shutil.which("prometheus-node-exporter"):
         return "prometheus-node-exporter not installed (apt-get install prometheus-node-exporter)"
-    if tool == "floor" and not shutil.which("cc"):
+    if tool.startswith("floor") and not shutil.which("cc"):
         return "no C compiler"
     return None
 
@@ -478,7 +484,7 @@ def run_tool(tool, node, args, workdir):
                     result["opens_per_sample"], result["opens_by_kind"] = opens
         finally:
             stop(proc)
-    if tool == "floor":
+    if tool.startswith("floor"):
         with open(log) as f:
             tail = f.read().strip().splitlines()
         result["floor"] = tail[-1] if tail else ""
@@ -547,7 +553,8 @@ LABELS = {
     "cadvisor-lib": "cAdvisor v0.60.5 library (our main stands in for its binary; housekeeping 1 s, cpu/memory/process/oom only, /kubepods only)",
     "process-exporter": "process-exporter v0.8.7 (the node's processes grouped by cgroup, its defaults)",
     "node_exporter": "node_exporter (Debian; cpu, meminfo, loadavg, stat collectors, for scale)",
-    "floor": "floor: open/read/close of the same files once, in C",
+    "floor": "floor: open/read/close of the same files once, in C (statm per process)",
+    "floor-libproc2": "floor as before issue 16: /proc stat, status and statm per process",
 }
 
 
@@ -677,8 +684,9 @@ def main(argv=None):
         print("\ncAdvisor: its cmd module is not served by the Go module proxy, so a small main of "
               "ours over cAdvisor's library packages (bench/compare/cadvisor) stands in for its "
               "binary.")
-    if "floor" in results and "skipped" not in results["floor"]:
-        print(f"floor per sample: {results['floor'].get('floor', '')}")
+    for floor in ("floor", "floor-libproc2"):
+        if floor in results and "skipped" not in results[floor]:
+            print(f"{floor} per sample: {results[floor].get('floor', '')}")
     pm = results.get("podmeter") or {}
     if pm.get("opens_per_sample") is not None:
         kinds = ", ".join(f"{k} {v:.0f}" for k, v in pm["opens_by_kind"].items() if v >= 0.5)

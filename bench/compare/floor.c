@@ -1,12 +1,14 @@
 /* floor: the naive cost of the information podmeter exports. Once per interval it opens, reads
  * and closes each file named in a list (the cgroup files podmeter's readers read for every pod
- * and container) and, for each `p` line, reads that cgroup.procs and then /proc/<pid>/stat,
- * status and statm of every pid in it (what libproc2 reads for podmeter). Nothing is parsed or
+ * and container) and, for each `s` line, reads that cgroup.procs and then /proc/<pid>/statm of
+ * every pid in it (the one file per process podmeter reads), for each `p` line /proc/<pid>/stat,
+ * status and statm (what libproc2 read for podmeter before issue 16). Nothing is parsed or
  * kept: this is the floor of the I/O alone.
  *
  *   floor LIST [ROUNDS [INTERVAL_MS]]   (ROUNDS 0: until SIGTERM/SIGINT)
  *
- * LIST lines: "f <path>" (read it) or "p <path to cgroup.procs>" (read it and its pids' files).
+ * LIST lines: "f <path>" (read it), "s <path to cgroup.procs>" or "p <path to cgroup.procs>"
+ * (read it and its pids' files).
  * On exit it prints "rounds=R opens=O bytes=B failed=F" (per-round means of opens and bytes). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,13 +53,14 @@ static ssize_t read_file(const char *path) {
   return total;
 }
 
-static void read_procs(const char *procs) {
-  static const char *const kFiles[] = {"stat", "status", "statm"};
+static void read_procs(const char *procs, int libproc2) {
+  static const char *const kFiles[] = {"statm", "stat", "status"};
+  const size_t files = libproc2 ? 3 : 1;
   if (read_file(procs) < 0) return;
   char *list = strdup(buf), *save = NULL, path[64];
   if (!list) return;
   for (char *tok = strtok_r(list, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
-    for (size_t i = 0; i < sizeof kFiles / sizeof *kFiles; i++) {
+    for (size_t i = 0; i < files; i++) {
       snprintf(path, sizeof path, "/proc/%s/%s", tok, kFiles[i]);
       read_file(path);
     }
@@ -75,7 +78,7 @@ static size_t load(const char *file, struct entry *out) {
   size_t n = 0;
   while (n < kMaxEntries && fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = '\0';
-    if ((line[0] != 'f' && line[0] != 'p') || line[1] != ' ') continue;
+    if ((line[0] != 'f' && line[0] != 'p' && line[0] != 's') || line[1] != ' ') continue;
     out[n].kind = line[0];
     out[n].path = strdup(line + 2);
     if (out[n].path) n++;
@@ -103,7 +106,7 @@ int main(int argc, char **argv) {
       if (entries[i].kind == 'f')
         read_file(entries[i].path);
       else
-        read_procs(entries[i].path);
+        read_procs(entries[i].path, entries[i].kind == 'p');
     }
     rounds++;
     if (rounds_max != 0 && rounds >= rounds_max) break;

@@ -34,18 +34,19 @@ def test_floor_reads_each_listed_file_and_each_pids_proc_files(tmp_path, monkeyp
     procs = tmp_path / "cgroup.procs"
     procs.write_text("".join(f"{p}\n" for p in pids))
     listing = tmp_path / "list"
-    listing.write_text("".join(f"f {p}\n" for p in files) + f"p {procs}\n"
+    listing.write_text("".join(f"f {p}\n" for p in files) + f"p {procs}\ns {procs}\n"
                        f"f {tmp_path / 'absent'}\n# comment\n")
     res = subprocess.run([compare.floor_binary(), str(listing), "3", "10"], capture_output=True,
                          text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     got = dict(kv.split("=") for kv in res.stdout.split())
     assert got["rounds"] == "3"
-    assert int(got["opens"]) == len(files) + 1 + 3 * len(pids) + 1  # + cgroup.procs + absent
+    # The files, cgroup.procs and 3 files per pid (p), cgroup.procs and statm per pid (s), absent.
+    assert int(got["opens"]) == len(files) + 1 + 3 * len(pids) + 1 + len(pids) + 1
     assert got["failed"] == "1"
-    listed = sum(p.stat().st_size for p in files) + procs.stat().st_size
-    # /proc files of two live processes: stat, status and statm hold at least ~100 bytes each.
-    assert listed + 3 * len(pids) * 20 < int(got["bytes"]) < listed + 3 * len(pids) * 4096
+    listed = sum(p.stat().st_size for p in files) + 2 * procs.stat().st_size
+    # /proc files of two live processes: stat, status and statm hold at least ~20 bytes each.
+    assert listed + 4 * len(pids) * 20 < int(got["bytes"]) < listed + 4 * len(pids) * 4096
 
 
 def _run(tmp_path, tools, pods=2, window=3):
@@ -87,7 +88,7 @@ def _pod_dirs():
 @needs_v1
 def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     before = _pod_dirs()
-    data = _run(tmp_path, ["podmeter", "floor"])
+    data = _run(tmp_path, ["podmeter", "floor", "floor-libproc2"])
     pm, fl = data["main"]["podmeter"], data["main"]["floor"]
     # 3 s at 1 s: three scrapes of a /metrics that holds both pods' series.
     assert pm["scrapes"] == 3
@@ -103,10 +104,15 @@ def test_podmeter_and_floor_on_two_pods_leave_nothing_behind(tmp_path, capsys):
     assert pm["steady_charged_mib"] > 0.5 * pm["steady_anon_mib"]
     assert pm["p50_ms"] <= pm["p99_ms"]
     # The floor's opens per sample: per pod 3 cgroups × 11 cgroup files, per container tasks and
-    # cgroup.procs, per process stat/status/statm (9 processes per pod), none failed.
+    # cgroup.procs, per process statm (9 processes per pod), none failed; the floor as before
+    # issue 16 read stat, status and statm per process.
     floor = dict(kv.split("=") for kv in fl["floor"].split())
-    assert int(floor["opens"]) == 2 * (3 * 11 + 2 * 2 + 9 * 3), floor
+    assert int(floor["opens"]) == 2 * (3 * 11 + 2 * 2 + 9 * 1), floor
     assert floor["failed"] == "0"
+    old = dict(kv.split("=") for kv in data["main"]["floor-libproc2"]["floor"].split())
+    assert int(old["opens"]) == 2 * (3 * 11 + 2 * 2 + 9 * 3), old
+    assert old["failed"] == "0"
+    assert data["main"]["floor-libproc2"]["cpu_ms_per_s"] > 0
     assert fl["p99_ms"] is None and fl["bytes"] is None
     printed = capsys.readouterr().out
     assert "| podmeter | " in printed and "| floor: " in printed
@@ -173,3 +179,27 @@ def _listens(pid, port):
             return f"127.0.0.1:{port}".encode() in f.read()
     except OSError:
         return False
+
+
+@needs_v1
+def test_ab_runs_two_builds_at_once_and_leaves_nothing_behind(tmp_path, capsys):
+    """bench/compare/ab.py with the same build twice (an A/A run): each round reads both
+    builds' CPU from their own cpuacct cgroups on one synthetic node, then everything goes."""
+    import ab  # noqa: E402  (bench/compare/ab.py)
+
+    before = _pod_dirs()
+    ab.main([podmeter_bin(), podmeter_bin(), "--pods", "2", "--rounds", "2", "--window", "1",
+             "--warmup", "1"])
+    printed = capsys.readouterr().out
+    rounds = [line for line in printed.splitlines() if line.startswith("round ")]
+    assert len(rounds) == 2, printed
+    for line in rounds:
+        # "round 1: A 3.1 ms/s, B 3.0 ms/s, B/A 0.968": both measured, in nanoseconds.
+        fields = line.replace(",", "").split()
+        assert float(fields[3]) > 0 and float(fields[6]) > 0, line
+    assert "median B/A over 2 rounds of 1 s" in printed
+    assert _sleepers() == []
+    assert _pod_dirs() == before
+    for ctl in ("cpuacct", "memory"):
+        top = v1_mounts()[ctl]
+        assert [d for d in os.listdir(top) if d.startswith("podmeter-compare-")] == [], ctl
