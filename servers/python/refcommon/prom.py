@@ -90,11 +90,6 @@ def set_build_info(framework: str) -> None:
     BUILD_INFO.labels("python", framework, platform.python_version()).set(1)
 
 
-def method_label(method: str) -> str:
-    """The method, or _OTHER for non-standard ones, to bound label cardinality."""
-    return method if method in _KNOWN_METHODS else "_OTHER"
-
-
 def attach(slot: int) -> None:
     """Makes this process (a worker, after its fork) the writer of the request metrics' `slot`."""
     ACTIVE.slot = slot
@@ -102,7 +97,8 @@ def attach(slot: int) -> None:
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    """Records one request's duration in http_server_request_duration_seconds."""
+    """Records one request's duration in http_server_request_duration_seconds; the method
+    label is the method, or _OTHER for a non-standard one (bounded label values)."""
     DURATION.observe((method if method in _KNOWN_METHODS else "_OTHER", route, status), seconds)
 
 
