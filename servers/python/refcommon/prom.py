@@ -45,8 +45,10 @@ class ActiveRequests:
         self._slots[self.slot] -= 1
 
     def claim(self, used: set) -> int:
-        """A cleared slot no live worker holds (the master, before a fork). There are twice as
-        many as workers; were all held, the last would be shared."""
+        """A slot no live worker holds (the master, before a fork), its in-flight count cleared
+        (its histogram series stay: RequestDurations). There are 2 x WORKERS + 2 (gunicorn has
+        at most 2 x WORKERS alive, during a reload); were all held, the last would be shared,
+        and its two writers could lose each other's updates."""
         free = next((i for i in range(len(self._slots)) if i not in used), len(self._slots) - 1)
         self._slots[free] = 0
         return free
