@@ -17,14 +17,18 @@ prom.set_build_info("flask")
 _REQUEST = "refserver.request"  # the environ key of the request's Flask Request, for track
 
 
-class App(Flask):
+class TrackedFlask(Flask):
+    """Flask leaving each request's Request in the environ, where track reads its matched rule
+    after the response (and removes it)."""
+
     def request_context(self, environ):
         context = super().request_context(environ)
-        environ[_REQUEST] = context.request  # its matched rule, after the response (track)
+        environ[_REQUEST] = context.request
         return context
 
 
-app = App(__name__)
+# With REQUEST_METRICS=off nothing is recorded: a plain Flask, not wrapped (track, below).
+app = TrackedFlask(__name__) if prom.REQUESTS else Flask(__name__)
 app.url_map.merge_slashes = False  # paths match exactly: "//fib" is unknown, not a redirect
 ids = work.Snowflake(work.machine_id(os.environ.get("MACHINE_ID")))
 
@@ -71,7 +75,7 @@ def track(wsgi_app):
     """WSGI middleware: records duration (routing, hooks, handler, error handlers: until the
     response is ready) and in-flight count of every request except /metrics. Around the app
     rather than in before/after_request hooks: no Werkzeug context proxy, no `g`; the route
-    comes from the Request that App.request_context left in the environ."""
+    comes from the Request that TrackedFlask.request_context left in the environ."""
 
     def tracked(environ, start_response):
         if environ.get("PATH_INFO") == "/metrics":
@@ -96,7 +100,7 @@ def track(wsgi_app):
     return tracked
 
 
-if prom.REQUESTS:  # with REQUEST_METRICS=off nothing is recorded: the app is not wrapped
+if prom.REQUESTS:
     app.wsgi_app = track(app.wsgi_app)
 
 

@@ -121,3 +121,13 @@ def test_metrics_duration_covers_the_handler(client):
     assert sample(after, f"{name}_count{series}") - sample(before, f"{name}_count{series}") == 1
     recorded = sample(after, f"{name}_sum{series}") - sample(before, f"{name}_sum{series}")
     assert compute <= recorded <= elapsed, (compute, recorded, elapsed)
+
+
+def test_metrics_leave_no_request_in_the_environ():
+    """The middleware takes back the Request it had Flask leave in the environ: no reference
+    cycle environ -> request -> environ is left for the garbage collector."""
+    environ = EnvironBuilder(path="/id").get_environ()
+    started = []
+    body = server.app(environ, lambda status, headers, exc_info=None: started.append(status))
+    assert started == ["200 OK"] and b"".join(body).startswith(b'{"id":')
+    assert not [key for key in environ if key.startswith("refserver.")]
