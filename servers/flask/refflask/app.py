@@ -1,20 +1,34 @@
 """Endpoints of the Flask server. Every route answers GET and HEAD only (Flask adds HEAD
 to GET routes; its automatic OPTIONS is off), and every error is JSON. Loaded once in the
 gunicorn master (preload_app): the id generator's shared state is created before the
-workers fork."""
+workers fork. The request metrics are a WSGI middleware around the app (track)."""
 
 import json
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from refcommon import prom, work
 from refcommon.master import stopping
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 prom.set_build_info("flask")
 
-app = Flask(__name__)
+_REQUEST = "refserver.request"  # the environ key of the request's Flask Request, for track
+
+
+class TrackedFlask(Flask):
+    """Flask leaving each request's Request in the environ, where track reads its matched rule
+    after the response (and removes it)."""
+
+    def request_context(self, environ):
+        context = super().request_context(environ)
+        environ[_REQUEST] = context.request
+        return context
+
+
+# With REQUEST_METRICS=off nothing is recorded: a plain Flask, not wrapped (track, below).
+app = TrackedFlask(__name__) if prom.REQUESTS else Flask(__name__)
 app.url_map.merge_slashes = False  # paths match exactly: "//fib" is unknown, not a redirect
 ids = work.Snowflake(work.machine_id(os.environ.get("MACHINE_ID")))
 
@@ -40,37 +54,54 @@ def param(name: str, default: int, cap: int) -> int:
 
 
 @app.before_request
-def start_tracking():
-    """Records duration and in-flight count of every request except /metrics (with
-    finish_tracking; Flask calls both for routing errors and error handlers too; nothing
-    with REQUEST_METRICS=off)."""
-    if request.path == "/metrics":
-        return
-    if prom.REQUESTS:
-        g.started = time.perf_counter()
-        prom.ACTIVE.inc()
+def paths_match_exactly():
+    """Werkzeug strips leading slashes before routing ("//fib" would be "/fib"); paths match
+    exactly in every reference server."""
     if request.environ.get("PATH_INFO", "").startswith("//"):
-        # Werkzeug strips leading slashes before routing ("//fib" would be "/fib"); paths
-        # match exactly in every reference server.
         request.url_rule, request.routing_exception = None, NotFound()
         raise request.routing_exception
 
 
-@app.after_request
-def finish_tracking(response: Response) -> Response:
-    if not prom.REQUESTS:
-        return response
-    started = g.pop("started", None)
-    if started is not None:
-        if request.url_rule is not None:
-            template = request.url_rule.rule
-        elif isinstance(request.routing_exception, MethodNotAllowed):
-            template = request.path  # the path matched a route (exact paths), not its methods
-        else:
-            template = "unmatched"
-        prom.observe(request.method, template, response.status_code, time.perf_counter() - started)
-        prom.ACTIVE.dec()
-    return response
+def route_template(request) -> str:
+    """The route label of a request Flask has handled."""
+    if request.url_rule is not None:
+        return request.url_rule.rule
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return request.path  # the path matched a route (exact paths), not its methods
+    return "unmatched"
+
+
+def track(wsgi_app):
+    """WSGI middleware: records duration (routing, hooks, handler, error handlers: until the
+    response is ready) and in-flight count of every request except /metrics. Around the app
+    rather than in before/after_request hooks: no Werkzeug context proxy, no `g`; the route
+    comes from the Request that TrackedFlask.request_context left in the environ."""
+
+    def tracked(environ, start_response):
+        if environ.get("PATH_INFO") == "/metrics":
+            return wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        prom.ACTIVE.inc()
+        status = []
+
+        def start(line, headers, exc_info=None):
+            status.append(line)
+            return start_response(line, headers, exc_info)
+
+        try:
+            body = wsgi_app(environ, start)
+            method = environ["REQUEST_METHOD"].upper()  # as Werkzeug's request.method
+            prom.observe(method, route_template(environ[_REQUEST]), int(status[-1][:3]), time.perf_counter() - started)
+            return body
+        finally:
+            environ.pop(_REQUEST, None)  # no cycle environ -> request -> environ left behind
+            prom.ACTIVE.dec()
+
+    return tracked
+
+
+if prom.REQUESTS:
+    app.wsgi_app = track(app.wsgi_app)
 
 
 @app.errorhandler(work.BadParam)

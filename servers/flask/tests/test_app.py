@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 from refflask import app as server
@@ -95,3 +96,38 @@ def test_paths_match_exactly(client):
     environ["PATH_INFO"] = "//fib"
     response = client.open(environ)
     assert (response.status_code, response.data) == (404, b'{"error":"not found"}')
+
+
+def test_metrics_route_of_a_leading_double_slash_is_unmatched(client):
+    series = 'http_server_request_duration_seconds_count{method="GET",route="unmatched",status="404"}'
+    before = sample(client.get("/metrics").get_data(as_text=True), series)
+    environ = EnvironBuilder(path="/x").get_environ()
+    environ["PATH_INFO"] = "//metrics"
+    assert client.open(environ).status_code == 404
+    assert sample(client.get("/metrics").get_data(as_text=True), series) - before == 1
+
+
+def test_metrics_duration_covers_the_handler(client):
+    """The recorded duration of /compute is at least the prime loop's, which the handler
+    measures itself (Server-Timing), and at most the test's own time around the request."""
+    series = '{method="GET",route="/compute",status="200"}'
+    before = client.get("/metrics").get_data(as_text=True)
+    started = time.perf_counter()
+    response = client.get("/compute?n=200000")
+    elapsed = time.perf_counter() - started
+    compute = float(response.headers["Server-Timing"].split("dur=")[1]) / 1e3
+    after = client.get("/metrics").get_data(as_text=True)
+    name = "http_server_request_duration_seconds"
+    assert sample(after, f"{name}_count{series}") - sample(before, f"{name}_count{series}") == 1
+    recorded = sample(after, f"{name}_sum{series}") - sample(before, f"{name}_sum{series}")
+    assert compute <= recorded <= elapsed, (compute, recorded, elapsed)
+
+
+def test_metrics_leave_no_request_in_the_environ():
+    """The middleware takes back the Request it had Flask leave in the environ: no reference
+    cycle environ -> request -> environ is left for the garbage collector."""
+    environ = EnvironBuilder(path="/id").get_environ()
+    started = []
+    body = server.app(environ, lambda status, headers, exc_info=None: started.append(status))
+    assert started == ["200 OK"] and b"".join(body).startswith(b'{"id":')
+    assert not [key for key in environ if key.startswith("refserver.")]

@@ -129,7 +129,7 @@ def main(started: float, load_app) -> None:
         from . import prom
 
         if prom.REQUESTS:
-            prom.ACTIVE.slot = worker.active_slot
+            prom.attach(worker.active_slot)
 
     def child_exit(server, worker):
         from prometheus_client import multiprocess

@@ -1,22 +1,28 @@
-"""Prometheus metrics in multiprocess mode: every gunicorn worker writes its own files
-under PROMETHEUS_MULTIPROC_DIR and a scrape sums them (master.py sets and cleans the dir).
-Import after PROMETHEUS_MULTIPROC_DIR is set."""
+"""The Prometheus metrics of the Python reference servers, summed over the gunicorn workers.
+The request families are in shared memory made by the master before the workers fork, a slot
+per worker (ActiveRequests here, RequestDurations in histogram.py); refserver_* are set by the
+master in prometheus_client's multiprocess mode (files under PROMETHEUS_MULTIPROC_DIR, which
+master.py sets and cleans). Import after PROMETHEUS_MULTIPROC_DIR is set."""
 
 import multiprocessing
 import os
 import platform
 import re
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .histogram import RequestDurations
 from .master import request_metrics
 
 disable_created_metrics()
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Room per worker slot for http_server_request_duration_seconds series (method label, route,
+# status): the reachable ones are ~100 (most of them errors); more are counted, not recorded.
+SERIES_PER_SLOT = 256
 
 
 class ActiveRequests:
@@ -39,8 +45,10 @@ class ActiveRequests:
         self._slots[self.slot] -= 1
 
     def claim(self, used: set) -> int:
-        """A cleared slot no live worker holds (the master, before a fork). There are twice as
-        many as workers; were all held, the last would be shared."""
+        """A slot no live worker holds (the master, before a fork), its in-flight count cleared
+        (its histogram series stay: RequestDurations). There are 2 x WORKERS + 2 (gunicorn has
+        at most 2 x WORKERS alive, during a reload); were all held, the last would be shared,
+        and its two writers could lose each other's updates."""
         free = next((i for i in range(len(self._slots)) if i not in used), len(self._slots) - 1)
         self._slots[free] = 0
         return free
@@ -58,17 +66,13 @@ class ActiveRequests:
 
 
 # Whether requests are recorded (REQUEST_METRICS): the middleware checks it first and, when
-# False, passes the request straight on; DURATION and ACTIVE are then never created, so no
-# worker writes their files and a scrape has no http_server_* family.
+# False, passes the request straight on; DURATION and ACTIVE are then never created and a
+# scrape has no http_server_* family.
 REQUESTS = request_metrics()
 if REQUESTS:
-    DURATION = Histogram(
-        "http_server_request_duration_seconds",
-        "Duration of HTTP requests handled by the application.",
-        ["method", "route", "status"],
-        buckets=BUCKETS,
-    )
-    ACTIVE = ActiveRequests(2 * int(os.environ.get("WORKERS") or 4) + 2)
+    _SLOTS = 2 * int(os.environ.get("WORKERS") or 4) + 2
+    DURATION = RequestDurations(BUCKETS, _SLOTS, SERIES_PER_SLOT)
+    ACTIVE = ActiveRequests(_SLOTS)
 BUILD_INFO = Gauge(
     "refserver_build_info",
     "Reference server runtime and framework; always 1.",
@@ -88,25 +92,16 @@ def set_build_info(framework: str) -> None:
     BUILD_INFO.labels("python", framework, platform.python_version()).set(1)
 
 
-def method_label(method: str) -> str:
-    """The method, or _OTHER for non-standard ones, to bound label cardinality."""
-    return method if method in _KNOWN_METHODS else "_OTHER"
-
-
-# The histogram's series by (method label, route, status code): a request looks its series up
-# once in a dict instead of going through labels() (label strings, a tuple, a lock), which made
-# it ~1.5 % of Django's CPU per request dearer (docs/performance.md, "Reference servers").
-# Bounded: the method label, the route templates and the status codes are.
-_SERIES: dict = {}
+def attach(slot: int) -> None:
+    """Makes this process (a worker, after its fork) the writer of the request metrics' `slot`."""
+    ACTIVE.slot = slot
+    DURATION.attach(slot)
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    """Records one request's duration in http_server_request_duration_seconds."""
-    key = (method_label(method), route, status)
-    series = _SERIES.get(key)
-    if series is None:
-        series = _SERIES[key] = DURATION.labels(key[0], route, str(status))
-    series.observe(seconds)
+    """Records one request's duration in http_server_request_duration_seconds; the method
+    label is the method, or _OTHER for a non-standard one (bounded label values)."""
+    DURATION.observe((method if method in _KNOWN_METHODS else "_OTHER", route, status), seconds)
 
 
 # prometheus_client prints whole bucket bounds as "1.0" where the Go and Rust clients
@@ -119,5 +114,6 @@ def exposition() -> bytes:
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
     if REQUESTS:
+        registry.register(DURATION)
         registry.register(ACTIVE)
     return _WHOLE_LE.sub(rb'\1"', generate_latest(registry))
