@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <string_view>
 #include <tuple>
+#include <utility>
 
 namespace podmeter {
 namespace {
@@ -74,6 +77,45 @@ std::vector<const MetricRow*> ResourceRows(
     for (const MetricRow& row : c->rows()) rows.push_back(&row);
   }
   return rows;
+}
+
+std::vector<DirectFamily> ResourceFamilies(const std::vector<PodSample>& pods,
+                                           const std::vector<PodNames>& names,
+                                           const std::vector<const MetricRow*>& rows) {
+  std::vector<Series> pod_series, container_series;
+  SortedSeries(pods, names, &pod_series, &container_series);
+  // Per series its sample and its labels' text, shared by the families' writers.
+  using Lines = std::vector<std::pair<const CgroupSample*, std::string>>;
+  auto lines = std::make_shared<std::pair<Lines, Lines>>();
+  for (const Series& s : pod_series) lines->first.emplace_back(s.sample, LabelsText(s.labels));
+  for (const Series& s : container_series) {
+    lines->second.emplace_back(s.sample, LabelsText(s.labels));
+  }
+  std::vector<DirectFamily> out;
+  for (const auto& [prefix, list] :
+       {std::pair<std::string_view, const Lines*>{"podmeter_pod_", &lines->first},
+        {"podmeter_container_", &lines->second}}) {
+    for (const MetricRow* row : rows) {
+      const bool any = std::any_of(list->begin(), list->end(),
+                                   [row](const auto& l) { return row->get(*l.first).has_value(); });
+      if (!any) continue;  // no family without a series, as FamilyBuilder
+      std::string name(prefix);
+      name += row->suffix;
+      out.push_back({name, [lines, list, row, name](std::string& text) {
+                       AppendHeader(text, name, row->help,
+                                    row->type == MetricType::kCounter
+                                        ? prometheus::MetricType::Counter
+                                        : prometheus::MetricType::Gauge);
+                       for (const auto& [sample, labels] : *list) {
+                         if (std::optional<double> v = row->get(*sample)) {
+                           AppendLine(text, name, labels, *v);
+                         }
+                       }
+                     }});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
 }
 
 void AddResourceMetrics(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,

@@ -10,6 +10,7 @@
 #include "collectors/readers/metric_row.h"
 #include "collectors/readers/samples.h"
 #include "exporter/family_builder.h"
+#include "exporter/text_format.h"
 #include "tracking/pod_tracker.h"
 
 namespace podmeter {
@@ -22,6 +23,13 @@ std::vector<const MetricRow*> ResourceRows(
 /// names of `names` (the join's output: one per pod, in the same order).
 void AddResourceMetrics(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,
                         const std::vector<const MetricRow*>& rows, FamilyBuilder* out);
+
+/// The same series as families written straight into the text (text_format.h), one per row with
+/// a value, sorted by name: the sampler's way (no MetricFamily, no label vector per series; each
+/// pod's and container's labels escaped once). They refer to `pods`: write them before it goes.
+std::vector<DirectFamily> ResourceFamilies(const std::vector<PodSample>& pods,
+                                           const std::vector<PodNames>& names,
+                                           const std::vector<const MetricRow*>& rows);
 
 /// docs/metrics.md's table of the resource series (metric, type, unit, v1 and v2 source), one
 /// line per row of `collectors`; rows of collectors that skip pod cgroups say "(container only)".

@@ -210,12 +210,14 @@ std::vector<PodNames> Sampler::Join(const std::vector<PodSample>& pods,
   return names;
 }
 
-// Step 3, build: every family of /metrics, sorted by name.
-std::vector<prometheus::MetricFamily> Sampler::Build(const std::vector<PodSample>& pods,
-                                                     const std::vector<PodNames>& names,
-                                                     std::chrono::steady_clock::time_point start) {
+// Step 3, build: every family of /metrics, sorted by name; the resource families (most of the
+// series) are written straight into the text by Publish.
+Sampler::Built Sampler::Build(const std::vector<PodSample>& pods,
+                              const std::vector<PodNames>& names,
+                              std::chrono::steady_clock::time_point start) {
+  Built built;
+  built.direct = ResourceFamilies(pods, names, rows_);
   FamilyBuilder b;
-  AddResourceMetrics(pods, names, rows_, &b);
   static const std::map<std::string, uint64_t> kNoOomKills;
   AddTrackerMetrics(tracker_, oom_ ? oom_->totals() : kNoOomKills, &b);
   if (oom_) AddOomSourceMetrics(oom_->counted_by_source(), &b);
@@ -239,10 +241,11 @@ std::vector<prometheus::MetricFamily> Sampler::Build(const std::vector<PodSample
   std::shared_ptr<const RelaySnapshot> relay;
   if (metadata_.relay) relay = metadata_.relay();
   if (relay) AddRelayMetrics(*relay, &b);
-  auto families = b.Take();
-  // Type conflicts are counted from the next sample on.
-  if (relay) counters_.errors["relay"] += MergeRelayed(relay->families, &families);
-  return families;
+  built.families = b.Take();
+  // Type conflicts are counted from the next sample on. The relay refuses podmeter_* families,
+  // so none meets a direct one.
+  if (relay) counters_.errors["relay"] += MergeRelayed(relay->families, &built.families);
+  return built;
 }
 
 void Sampler::SampleOnce() {
@@ -252,7 +255,8 @@ void Sampler::SampleOnce() {
     if (metadata_.latest) meta = metadata_.latest();
     std::vector<PodSample> pods = Read(meta.get());
     std::vector<PodNames> names = Join(pods, meta.get());
-    store_->Publish(Build(pods, names, start));
+    Built built = Build(pods, names, start);
+    store_->Publish(built.families, built.direct);
   }
   // The sample's intermediate structs are freed by now: give the heap's free pages back, so
   // private memory stays what the snapshot and the tracker hold (docs/performance.md).

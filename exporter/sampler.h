@@ -77,9 +77,14 @@ class Sampler {
   void StartStartupWatcher();
   std::vector<PodSample> Read(const std::vector<PodMeta>* meta);
   std::vector<PodNames> Join(const std::vector<PodSample>& pods, const std::vector<PodMeta>* meta);
-  std::vector<prometheus::MetricFamily> Build(const std::vector<PodSample>& pods,
-                                              const std::vector<PodNames>& names,
-                                              std::chrono::steady_clock::time_point start);
+  /// What one sample publishes: the families built series by series (self, tracker, relay) and
+  /// the per-pod and per-container ones written straight into the text (they refer to `pods`).
+  struct Built {
+    std::vector<prometheus::MetricFamily> families;
+    std::vector<DirectFamily> direct;
+  };
+  Built Build(const std::vector<PodSample>& pods, const std::vector<PodNames>& names,
+              std::chrono::steady_clock::time_point start);
   void Loop();
 
   SamplerOptions options_;

@@ -6,9 +6,10 @@
 
 namespace podmeter {
 
-void SnapshotStore::Publish(const Families& families) {
+void SnapshotStore::Publish(const Families& families, const std::vector<DirectFamily>& direct) {
   auto next = std::make_shared<Exposition>();
-  next->text = SerializeText(families);
+  next->text = SerializeText(families, direct, last_size_);
+  last_size_ = next->text.size();
   next->gzip = Gzip(next->text);
   std::shared_ptr<const Exposition> old;  // freed after the lock is released
   std::lock_guard<std::mutex> lock(mutex_);

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "exporter/text_format.h"
+
 namespace podmeter {
 
 /// One sample's /metrics answer. Immutable once published.
@@ -25,8 +27,8 @@ class SnapshotStore {
  public:
   using Families = std::vector<prometheus::MetricFamily>;
 
-  /// Renders `families` (text and gzip) and swaps the result in.
-  void Publish(const Families& families);
+  /// Renders `families` and `direct` (text and gzip) and swaps the result in.
+  void Publish(const Families& families, const std::vector<DirectFamily>& direct = {});
   /// The latest exposition; before the first Publish an empty one.
   std::shared_ptr<const Exposition> Latest() const;
   /// True once the first complete sample has been published.
@@ -39,6 +41,7 @@ class SnapshotStore {
   mutable std::mutex mutex_;
   std::shared_ptr<const Exposition> latest_;         // GUARDED_BY(mutex_)
   std::chrono::steady_clock::time_point published_;  // GUARDED_BY(mutex_)
+  size_t last_size_ = 0;  ///< the last text's size (Publish's caller's thread only)
 };
 
 }  // namespace podmeter

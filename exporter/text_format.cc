@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -27,7 +28,7 @@ void AppendValue(std::string& out, double v) {
   }
 }
 
-void AppendEscaped(std::string& out, const std::string& value) {
+void AppendEscaped(std::string& out, std::string_view value) {
   for (char c : value) {
     if (c == '\\') {
       out += "\\\\";
@@ -91,46 +92,100 @@ const char* TypeName(prometheus::MetricType t) {
 
 }  // namespace
 
-std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
-  // Room for the whole text at once (not doubled on the way: each doubling copies it): ~100 bytes
-  // a series is the size of podmeter's own lines.
+namespace {
+
+void AppendFamily(std::string& out, const prometheus::MetricFamily& f) {
+  if (f.metric.empty()) return;
+  AppendHeader(out, f.name, f.help, f.type);
+  for (const auto& m : f.metric) {
+    switch (f.type) {
+      case prometheus::MetricType::Counter:
+        AppendSample(out, f.name, m, nullptr, 0, m.counter.value);
+        break;
+      case prometheus::MetricType::Gauge:
+        AppendSample(out, f.name, m, nullptr, 0, m.gauge.value);
+        break;
+      case prometheus::MetricType::Histogram:
+        for (const auto& b : m.histogram.bucket) {
+          AppendSample(out, f.name + "_bucket", m, "le", b.upper_bound,
+                       static_cast<double>(b.cumulative_count));
+        }
+        AppendSample(out, f.name + "_sum", m, nullptr, 0, m.histogram.sample_sum);
+        AppendSample(out, f.name + "_count", m, nullptr, 0,
+                     static_cast<double>(m.histogram.sample_count));
+        break;
+      case prometheus::MetricType::Summary:
+        for (const auto& q : m.summary.quantile) {
+          AppendSample(out, f.name, m, "quantile", q.quantile, q.value);
+        }
+        AppendSample(out, f.name + "_sum", m, nullptr, 0, m.summary.sample_sum);
+        AppendSample(out, f.name + "_count", m, nullptr, 0,
+                     static_cast<double>(m.summary.sample_count));
+        break;
+      default:
+        AppendSample(out, f.name, m, nullptr, 0, m.untyped.value);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view help,
+                  prometheus::MetricType type) {
+  if (!help.empty()) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += '\n';
+  }
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += TypeName(type);
+  out += '\n';
+}
+
+std::string LabelsText(const std::vector<prometheus::ClientMetric::Label>& labels) {
+  std::string out;
+  for (const auto& l : labels) {
+    if (!out.empty()) out += ',';
+    out += l.name;
+    out += "=\"";
+    AppendEscaped(out, l.value);
+    out += '"';
+  }
+  return out;
+}
+
+void AppendLine(std::string& out, std::string_view name, std::string_view labels, double value) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  AppendValue(out, value);
+  out += '\n';
+}
+
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families,
+                          const std::vector<DirectFamily>& direct, size_t size_hint) {
+  // Room for the whole text at once (not doubled on the way: each doubling copies it): the
+  // previous text's size, or ~100 bytes a series (podmeter's own lines).
   size_t series = 0;
   for (const auto& f : families) series += f.metric.size();
   std::string out;
-  out.reserve(series * 100 + families.size() * 200);
-  for (const auto& f : families) {
-    if (f.metric.empty()) continue;
-    if (!f.help.empty()) out += "# HELP " + f.name + " " + f.help + "\n";
-    out += "# TYPE " + f.name + " " + TypeName(f.type) + "\n";
-    for (const auto& m : f.metric) {
-      switch (f.type) {
-        case prometheus::MetricType::Counter:
-          AppendSample(out, f.name, m, nullptr, 0, m.counter.value);
-          break;
-        case prometheus::MetricType::Gauge:
-          AppendSample(out, f.name, m, nullptr, 0, m.gauge.value);
-          break;
-        case prometheus::MetricType::Histogram:
-          for (const auto& b : m.histogram.bucket) {
-            AppendSample(out, f.name + "_bucket", m, "le", b.upper_bound,
-                         static_cast<double>(b.cumulative_count));
-          }
-          AppendSample(out, f.name + "_sum", m, nullptr, 0, m.histogram.sample_sum);
-          AppendSample(out, f.name + "_count", m, nullptr, 0,
-                       static_cast<double>(m.histogram.sample_count));
-          break;
-        case prometheus::MetricType::Summary:
-          for (const auto& q : m.summary.quantile) {
-            AppendSample(out, f.name, m, "quantile", q.quantile, q.value);
-          }
-          AppendSample(out, f.name + "_sum", m, nullptr, 0, m.summary.sample_sum);
-          AppendSample(out, f.name + "_count", m, nullptr, 0,
-                       static_cast<double>(m.summary.sample_count));
-          break;
-        default:
-          AppendSample(out, f.name, m, nullptr, 0, m.untyped.value);
-          break;
-      }
+  out.reserve(std::max(size_hint + size_hint / 16, series * 100 + families.size() * 200));
+  auto f = families.begin();
+  auto d = direct.begin();
+  while (f != families.end() || d != direct.end()) {
+    if (d == direct.end() || (f != families.end() && f->name < d->name)) {
+      AppendFamily(out, *f++);
+    } else {
+      (d++)->write(out);
     }
   }
   return out;

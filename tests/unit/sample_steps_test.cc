@@ -278,6 +278,53 @@ TEST(BuildStep, ResourceSeriesCarryTheJoinedNamesAndOnlyValuesRead) {
   EXPECT_EQ(text.find("processes"), std::string::npos);
 }
 
+// Pods out of order, a label value to escape, values that are not integers, rows read for one
+// container only: the families written straight into the text are byte for byte what the
+// families built series by series serialize to, and they merge with other families by name.
+TEST(BuildStep, ResourceFamiliesWrittenDirectlyAreTheTextOfTheBuiltOnes) {
+  auto collectors = BuildCollectors({}, nullptr);
+  ASSERT_TRUE(collectors.ok());
+  const auto rows = ResourceRows(collectors.value());
+  auto make_pod = [](const char* uid, double usage, std::vector<std::optional<double>> cpus) {
+    PodSample pod;
+    pod.uid = uid;
+    pod.data.memory = MemorySample{};
+    pod.data.memory->usage_bytes = static_cast<uint64_t>(usage);
+    for (size_t i = 0; i < cpus.size(); ++i) {
+      ContainerSample c;
+      c.id = kIdRust;
+      if (cpus[i]) {
+        c.data.cpu = CpuSample{};
+        c.data.cpu->usage_seconds = *cpus[i];
+        c.data.cpu->user_seconds = *cpus[i] / 3;
+      }
+      pod.containers.push_back(c);
+    }
+    return pod;
+  };
+  std::vector<PodSample> pods = {make_pod("u2", 7e9, {0.1, std::nullopt}),
+                                 make_pod("u1", 1000, {1.0 / 3, 2.5e-7}), make_pod("u3", 12, {})};
+  std::vector<PodNames> names = {{"zeta", "web-1", {"b", "a"}},
+                                 {"alpha", "quote\"back\\slash\nnl", {"web", "side"}},
+                                 {"alpha", "api-0", {}}};
+  FamilyBuilder b;
+  AddResourceMetrics(pods, names, rows, &b);
+  b.Gauge("podmeter_build_info", "Build.", {{"version", "x"}}, 1);
+  b.Gauge("podmeter_zz_last", "Last.", {}, 2);
+  auto built = b.Take();
+  const std::string want = SerializeText(built);
+  std::vector<prometheus::MetricFamily> others;
+  for (auto& f : built) {
+    if (f.name.rfind("podmeter_pod_", 0) != 0 && f.name.rfind("podmeter_container_", 0) != 0) {
+      others.push_back(f);
+    }
+  }
+  ASSERT_EQ(others.size(), 2u);
+  const std::string got = SerializeText(others, ResourceFamilies(pods, names, rows), want.size());
+  EXPECT_EQ(got, want);
+  EXPECT_NE(got.find("pod=\"quote\\\"back\\\\slash\\nnl\""), std::string::npos) << got;
+}
+
 prometheus::MetricFamily Family(const std::string& name, prometheus::MetricType type, double v) {
   prometheus::MetricFamily f;
   f.name = name;
