@@ -70,21 +70,18 @@ OpenFileCache::~OpenFileCache() {
   });
 }
 
-void OpenFileCache::Close(Entry* e) {
-  if (e->fd < 0) return;
-  ::close(e->fd);
-  e->fd = -1;
+// Closes a kept descriptor (a file's or a v1 task list's directory) and counts it gone.
+void OpenFileCache::Release(int* fd) {
+  if (*fd < 0) return;
+  ::close(*fd);
+  *fd = -1;
   --open_;
   g_kept_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void OpenFileCache::CloseDirectory(Entry* e) {
-  if (e->dir_fd < 0) return;
-  ::close(e->dir_fd);
-  e->dir_fd = -1;
-  --open_;
-  g_kept_open.fetch_sub(1, std::memory_order_relaxed);
-}
+void OpenFileCache::Close(Entry* e) { Release(&e->fd); }
+
+void OpenFileCache::CloseDirectory(Entry* e) { Release(&e->dir_fd); }
 
 Status OpenFileCache::Open(const std::string& path, Entry* e) {
   ++opens_;

@@ -69,6 +69,7 @@ class OpenFileCache {
   Status ReadOpen(const std::string& path, Entry* e, std::string* out);
   Status ReadAt(const std::string& path, Entry* e, std::string* out);
   void KeepDirectory(const std::string& path, Entry* e);
+  void Release(int* fd);
   void Close(Entry* e);
   void CloseDirectory(Entry* e);
 

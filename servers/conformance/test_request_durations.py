@@ -9,18 +9,11 @@ import re
 import signal
 
 import pytest
-from launch import request, running
-from test_active_requests import wait_for, workers
+from launch import request
+# The same servers fixture (django and flask, 3 workers each), started once for this module.
+from test_active_requests import PYTHON_SERVERS, servers, wait_for, workers  # noqa: F401
 
-PYTHON_SERVERS = ["django", "flask"]
 SERIES = '{method="GET",route="/id",status="200"}'
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    log_dir = tmp_path_factory.mktemp("logs")
-    with running(names=PYTHON_SERVERS, env={"WORKERS": "3"}, log_dir=str(log_dir)) as running_servers:
-        yield running_servers
 
 
 def scrape(port) -> bytes:
