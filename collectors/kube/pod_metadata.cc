@@ -1,6 +1,7 @@
 #include "collectors/kube/pod_metadata.h"
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -331,6 +332,27 @@ StatusOr<std::vector<PodMeta>> ParsePodList(std::string_view text, size_t* skipp
       ++*skipped;
     }
   }
+  return pods;
+}
+
+StatusOr<std::vector<PodMeta>> PodListParser::Parse(std::string_view json, size_t* skipped) {
+  const size_t hash = std::hash<std::string_view>{}(json);
+  if (last_ && hash == hash_ && json.size() == size_) {
+    if (skipped != nullptr) *skipped = last_skipped_;
+    return *last_;
+  }
+  ++parses_;
+  size_t n = 0;
+  StatusOr<std::vector<PodMeta>> pods = ParsePodList(json, &n);
+  if (skipped != nullptr) *skipped = n;
+  if (!pods.ok()) {
+    last_.reset();
+    return pods;
+  }
+  last_ = pods.value();
+  last_skipped_ = n;
+  hash_ = hash;
+  size_ = json.size();
   return pods;
 }
 

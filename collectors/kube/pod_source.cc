@@ -89,7 +89,7 @@ class FilePodSource : public PodSource {
   StatusOr<std::vector<PodMeta>> Fetch(std::string* reason) override {
     StatusOr<std::string> text = Read(reason);
     if (!text.ok()) return text.status();
-    StatusOr<std::vector<PodMeta>> pods = ParsePodList(*text);
+    StatusOr<std::vector<PodMeta>> pods = parser_.Parse(*text);
     if (!pods.ok()) {
       *reason = "parse";
       return Status::InvalidData(path_ + ": " + pods.status().message());
@@ -139,6 +139,7 @@ class FilePodSource : public PodSource {
   const std::string path_;
   const size_t max_;
   std::optional<FileIdentity> last_;  // of the last Fetch's file, or of its failure
+  PodListParser parser_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +260,7 @@ class HttpPodSource : public PodSource {
       *reason = "http_status";
       return Status::Unavailable(s_.url + ": HTTP " + std::to_string(status));
     }
-    StatusOr<std::vector<PodMeta>> pods = ParsePodList(body.data);
+    StatusOr<std::vector<PodMeta>> pods = parser_.Parse(body.data);
     if (!pods.ok()) {
       *reason = "parse";
       return Status::InvalidData(s_.url + ": " + pods.status().message());
@@ -271,6 +272,8 @@ class HttpPodSource : public PodSource {
   const HttpSettings s_;
   CURL* const curl_;
   std::atomic<bool> interrupted_{false};
+  // Fetch runs on one thread at a time (the poller's fetch mutex); Response is const.
+  mutable PodListParser parser_;
 };
 
 // The kubelet's /pods URL: --kubelet-url, else https://<node>:10250/pods.

@@ -115,6 +115,36 @@ TEST(PodMetadataParse, KubeletPodsFixture) {
   EXPECT_EQ(django.containers[0].started_at, 1795464182.0);
 }
 
+TEST(PodListParser, ParsesATextOnceUntilItChangesAndKeepsNoFailure) {
+  PodListParser parser;
+  const std::string text = Fixture();
+  auto first = parser.Parse(text);
+  auto again = parser.Parse(std::string(text));  // the same bytes, another buffer
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(parser.parses(), 1u);
+  ASSERT_EQ(again->size(), first->size());
+  for (size_t i = 0; i < first->size(); ++i) {
+    EXPECT_EQ((*again)[i].uid, (*first)[i].uid);
+    EXPECT_EQ((*again)[i].name, (*first)[i].name);
+  }
+  // One pod renamed: parsed again, the new name seen.
+  std::string renamed = text;
+  const size_t at = renamed.find("\"name\": \"");
+  ASSERT_NE(at, std::string::npos);
+  renamed.insert(at + 9, "x");
+  auto changed = parser.Parse(renamed);
+  ASSERT_TRUE(changed.ok()) << changed.status().message();
+  EXPECT_EQ(parser.parses(), 2u);
+  bool seen = false;
+  for (const PodMeta& p : *changed) seen = seen || p.name.rfind('x', 0) == 0;
+  EXPECT_TRUE(seen);
+  // A broken text is an error every time, and the good one after it is parsed anew.
+  EXPECT_FALSE(parser.Parse("{").ok());
+  EXPECT_FALSE(parser.Parse("{").ok());
+  EXPECT_TRUE(parser.Parse(text).ok());
+  EXPECT_EQ(parser.parses(), 5u);
+}
+
 TEST(PodMetadataParse, RuntimePrefixes) {
   const char* json = R"({"kind":"PodList","items":[{"metadata":{"uid":"u"},"status":{
     "containerStatuses":[
