@@ -192,32 +192,50 @@ Authenticator::Authenticator(std::map<std::string, std::string> basic_users,
 bool Authenticator::AllowsBasic(const std::string& user, const std::string& password) {
   auto found = basic_users_.find(user);
   std::string sha = Sha256(user + '\0' + password);
-  std::lock_guard<std::mutex> lock(mu_);
   if (found == basic_users_.end()) {
     // As long as a known user's check, so that timing does not tell which users exist.
+    std::lock_guard<std::mutex> lock(verify_mu_);
     if (!basic_users_.empty()) verify_(basic_users_.begin()->second, password);
     return false;
   }
-  auto good = good_password_sha_.find(user);
-  if (good != good_password_sha_.end() && !sha.empty() && ConstantTimeEquals(good->second, sha)) {
-    return true;
+  {
+    std::lock_guard<std::mutex> lock(good_mu_);
+    auto good = good_password_sha_.find(user);
+    if (good != good_password_sha_.end() && !sha.empty() && ConstantTimeEquals(good->second, sha)) {
+      return true;
+    }
   }
-  if (!verify_(found->second, password)) return false;
+  {
+    std::lock_guard<std::mutex> lock(verify_mu_);
+    if (!verify_(found->second, password)) return false;
+  }
+  std::lock_guard<std::mutex> lock(good_mu_);
   good_password_sha_[user] = sha;
   return true;
 }
 
 bool Authenticator::Allows(std::optional<std::string_view> authorization) {
+  if (std::optional<bool> quick = Quick(authorization)) return *quick;
+  Credentials c = ParseAuthorization(*authorization);  // Basic: Quick had no answer
+  return AllowsBasic(c.user, c.secret);
+}
+
+std::optional<bool> Authenticator::Quick(std::optional<std::string_view> authorization) {
   if (!required()) return true;
   if (!authorization) return false;
   Credentials c = ParseAuthorization(*authorization);
   if (c.scheme == Credentials::Scheme::kBearer) {
     return !bearer_token_.empty() && ConstantTimeEquals(c.secret, bearer_token_);
   }
-  if (c.scheme == Credentials::Scheme::kBasic) {
-    return !basic_users_.empty() && AllowsBasic(c.user, c.secret);
+  if (c.scheme != Credentials::Scheme::kBasic || basic_users_.empty()) return false;
+  if (basic_users_.count(c.user) == 0) return std::nullopt;
+  std::string sha = Sha256(c.user + '\0' + c.secret);
+  std::lock_guard<std::mutex> lock(good_mu_);
+  auto good = good_password_sha_.find(c.user);
+  if (good != good_password_sha_.end() && !sha.empty() && ConstantTimeEquals(good->second, sha)) {
+    return true;
   }
-  return false;
+  return std::nullopt;
 }
 
 std::string Authenticator::Challenge() const {
@@ -227,7 +245,11 @@ std::string Authenticator::Challenge() const {
   return challenge;
 }
 
-HttpDecision DecideRequest(const HttpRequest& request, Authenticator* auth) {
+namespace {
+
+// The routing, with `allowed` deciding /metrics (called only when it is asked for).
+template <typename Allowed>
+HttpDecision Decide(const HttpRequest& request, Allowed allowed) {
   HttpDecision d;
   using Page = HttpDecision::Page;
   if (request.path == "/metrics") d.page = Page::kMetrics;
@@ -241,7 +263,7 @@ HttpDecision DecideRequest(const HttpRequest& request, Authenticator* auth) {
     return d;
   }
   if (d.page == Page::kMetrics) {
-    if (auth != nullptr && !auth->Allows(request.Header("Authorization"))) {
+    if (!allowed()) {
       d.status = 401;
       d.page = Page::kNone;
       return d;
@@ -251,6 +273,21 @@ HttpDecision DecideRequest(const HttpRequest& request, Authenticator* auth) {
   }
   d.status = 200;
   return d;
+}
+
+}  // namespace
+
+HttpDecision DecideRequest(const HttpRequest& request, Authenticator* auth) {
+  return Decide(request,
+                [&] { return auth == nullptr || auth->Allows(request.Header("Authorization")); });
+}
+
+HttpDecision DecideRequest(const HttpRequest& request, bool allowed) {
+  return Decide(request, [allowed] { return allowed; });
+}
+
+bool AsksForMetrics(const HttpRequest& request) {
+  return request.path == "/metrics" && (request.method == "GET" || request.method == "HEAD");
 }
 
 }  // namespace podmeter

@@ -49,7 +49,9 @@ Credentials ParseAuthorization(std::string_view header);
 /// The credentials /metrics asks for (--web.config.file): basic_auth_users (name → bcrypt hash)
 /// and/or a bearer token; either is enough. Without both, every request is allowed. A good
 /// password's SHA-256 is remembered per user (bcrypt takes ~70 ms at cost 10), and bcrypt runs
-/// one at a time, so wrong passwords cost at most one core.
+/// one at a time, so wrong passwords cost at most one core. Quick() answers what needs no bcrypt:
+/// the HTTP server asks it on its loop and runs Allows() for the rest on a thread of its own, so
+/// a flood of wrong passwords never holds up another client.
 class Authenticator {
  public:
   /// Checks `password` against a bcrypt `hash`.
@@ -61,8 +63,13 @@ class Authenticator {
   Authenticator& operator=(const Authenticator&) = delete;
 
   bool required() const { return !basic_users_.empty() || !bearer_token_.empty(); }
+  bool has_basic_users() const { return !basic_users_.empty(); }
   /// True when the Authorization header value (nullopt: none sent) carries good credentials.
   bool Allows(std::optional<std::string_view> authorization);
+  /// Allows() when it needs no bcrypt (no or malformed credentials, a bearer token, a Basic
+  /// password known good); nullopt when only bcrypt can tell (a user unknown too: as long as a
+  /// known one's check, so that timing does not tell which users exist).
+  std::optional<bool> Quick(std::optional<std::string_view> authorization);
   /// The WWW-Authenticate value of a 401: Basic and/or Bearer challenges.
   std::string Challenge() const;
 
@@ -72,7 +79,8 @@ class Authenticator {
   const std::map<std::string, std::string> basic_users_;
   const std::string bearer_token_;
   const Verifier verify_;
-  std::mutex mu_;                                         // serializes verify_ and guards:
+  std::mutex verify_mu_;                                  // serializes verify_
+  std::mutex good_mu_;                                    // guards:
   std::map<std::string, std::string> good_password_sha_;  // user → SHA-256 of the last good one
 };
 
@@ -93,5 +101,10 @@ struct HttpDecision {
 /// Routes /metrics (credentials checked when `auth` requires them), /healthz and / (never
 /// behind credentials: they tell nothing, and the kubelet's probes send none).
 HttpDecision DecideRequest(const HttpRequest& request, Authenticator* auth);
+/// The same with the credentials already judged (`allowed`: Authenticator::Quick's answer, or
+/// Allows' from the server's verifier thread): no check of its own.
+HttpDecision DecideRequest(const HttpRequest& request, bool allowed);
+/// True for a GET or HEAD of /metrics: the only page behind credentials.
+bool AsksForMetrics(const HttpRequest& request);
 
 }  // namespace podmeter

@@ -13,9 +13,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <string_view>
 #include <thread>
 
@@ -38,7 +41,8 @@ constexpr char kText[] = "text/plain; charset=utf-8";
 
 // One client connection, from accept to close.
 struct Connection {
-  enum class Phase { kHead, kAnswer, kLinger };
+  // kVerify: its Basic password is with the verifier thread (the fd out of the epoll set).
+  enum class Phase { kHead, kVerify, kAnswer, kLinger };
   int fd = -1;
   SSL* ssl = nullptr;
   Phase phase = Phase::kHead;
@@ -95,6 +99,10 @@ class HttpServer::Loop {
   int port() const;
   void Start() {
     thread_ = std::thread([this] { Run(); });
+    // bcrypt off the loop: only where Basic passwords are asked for.
+    if (state_.security.auth != nullptr && state_.security.auth->has_basic_users()) {
+      verifier_ = std::thread([this] { RunVerifier(); });
+    }
   }
 
  private:
@@ -103,7 +111,10 @@ class HttpServer::Loop {
   bool MakeRoom();
   void Handle(Connection* c);
   void ReadHead(Connection* c);
-  void Answer(Connection* c, std::string_view head);
+  void Answer(Connection* c, std::string_view head, std::optional<bool> allowed = std::nullopt);
+  void Verify(Connection* c, std::string_view authorization);
+  void RunVerifier();
+  void TakeVerified();
   void AnswerMetrics(Connection* c, const HttpDecision& d);
   void AnswerHealthz(Connection* c, const HttpDecision& d);
   void SendAnswer(Connection* c);
@@ -125,13 +136,30 @@ class HttpServer::Loop {
   std::thread thread_;
   std::map<int, std::unique_ptr<Connection>> connections_;  // by fd
   uint64_t accepted_ = 0;
-  bool accept_paused_ = false;  // out of fds: the listener is unwatched until the next sweep
+
+  // The verifier thread: Basic passwords that need bcrypt (Authenticator::Allows), so that the
+  // loop answers every other client meanwhile. Results come back through verified_fd_.
+  struct VerifyJob {
+    int fd;
+    uint64_t serial;  // the connection's: a closed fd's number may be taken again meanwhile
+    std::string authorization;
+    bool allowed = false;
+  };
+  std::thread verifier_;
+  std::mutex verify_mu_;
+  std::condition_variable verify_cv_;
+  std::deque<VerifyJob> to_verify_;  // GUARDED_BY(verify_mu_)
+  std::vector<VerifyJob> verified_;  // GUARDED_BY(verify_mu_)
+  int verified_fd_ = -1;             // eventfd: the verifier wrote a result
+  size_t verifying_ = 0;             // jobs given and not yet taken back (the loop's)
+  bool accept_paused_ = false;       // out of fds: the listener is unwatched until the next sweep
 };
 
 namespace {
 
 constexpr uint64_t kListenKey = ~uint64_t{0};
 constexpr uint64_t kWakeKey = ~uint64_t{0} - 1;
+constexpr uint64_t kVerifiedKey = ~uint64_t{0} - 2;
 
 Status Errno(const std::string& what, const std::string& listen) {
   return Status::Unavailable("cannot listen on '" + listen + "': " + what + ": " +
@@ -176,11 +204,14 @@ Status HttpServer::Loop::Listen(const ListenAddress& address, const std::string&
   if (::listen(listen_fd_, 1024) != 0) return Errno("listen", listen);
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return Errno("epoll", listen);
+  verified_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || verified_fd_ < 0) return Errno("epoll", listen);
   epoll_event ev{EPOLLIN, {.u64 = kListenKey}};
   epoll_event wake{EPOLLIN, {.u64 = kWakeKey}};
+  epoll_event verified{EPOLLIN, {.u64 = kVerifiedKey}};
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0 ||
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0 ||
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, verified_fd_, &verified) != 0) {
     return Errno("epoll_ctl", listen);
   }
   state_.limits.max_connections = ConnectionCap(state_.limits.max_connections);
@@ -202,8 +233,16 @@ HttpServer::Loop::~Loop() {
     [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
     thread_.join();
   }
+  if (verifier_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(verify_mu_);
+      to_verify_.clear();
+    }
+    verify_cv_.notify_all();
+    verifier_.join();
+  }
   connections_.clear();
-  for (int fd : {listen_fd_, epoll_fd_, wake_fd_}) {
+  for (int fd : {listen_fd_, epoll_fd_, wake_fd_, verified_fd_}) {
     if (fd >= 0) ::close(fd);
   }
   if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
@@ -218,6 +257,8 @@ void HttpServer::Loop::Run() {
       const uint64_t key = events[i].data.u64;
       if (key == kListenKey) {
         AcceptAll();
+      } else if (key == kVerifiedKey) {
+        TakeVerified();
       } else if (key != kWakeKey) {
         auto it = connections_.find(static_cast<int>(key));
         if (it != connections_.end()) Handle(it->second.get());
@@ -283,6 +324,8 @@ void HttpServer::Loop::Handle(Connection* c) {
     case Connection::Phase::kHead:
       ReadHead(c);
       break;
+    case Connection::Phase::kVerify:
+      break;  // out of the epoll set: nothing comes
     case Connection::Phase::kAnswer:
       SendAnswer(c);
       break;
@@ -314,11 +357,19 @@ void HttpServer::Loop::ReadHead(Connection* c) {
   }
 }
 
-// Decides the answer to a complete head and starts sending it.
-void HttpServer::Loop::Answer(Connection* c, std::string_view head) {
+// Decides the answer to a complete head and starts sending it; a Basic password that needs
+// bcrypt goes to the verifier first (`allowed`: its answer, when it comes back).
+void HttpServer::Loop::Answer(Connection* c, std::string_view head, std::optional<bool> allowed) {
   ParsedHead parsed = ParseHead(head);
-  HttpDecision d = parsed.error == 0 ? DecideRequest(parsed.request(), state_.security.auth.get())
-                                     : HttpDecision{parsed.error};
+  Authenticator* auth = state_.security.auth.get();
+  if (parsed.error == 0 && !allowed && auth != nullptr && AsksForMetrics(parsed.request())) {
+    std::optional<std::string_view> authorization = parsed.request().Header("Authorization");
+    allowed = auth->Quick(authorization);
+    if (!allowed) return Verify(c, *authorization);
+  }
+  HttpDecision d = parsed.error != 0 ? HttpDecision{parsed.error}
+                   : allowed         ? DecideRequest(parsed.request(), *allowed)
+                                     : DecideRequest(parsed.request(), auth);
   switch (d.status) {
     case 400:
       SetOwnAnswer(c, d, 400, "Bad Request", kText, "malformed request\n");
@@ -347,6 +398,63 @@ void HttpServer::Loop::Answer(Connection* c, std::string_view head) {
   c->phase = Connection::Phase::kAnswer;
   c->until = Clock::now() + state_.limits.send_stall;
   SendAnswer(c);
+}
+
+// Hands the password to the verifier thread, or answers 429 when max_verifying are there already.
+void HttpServer::Loop::Verify(Connection* c, std::string_view authorization) {
+  if (verifying_ >= state_.limits.max_verifying) {
+    HttpDecision d;
+    SetOwnAnswer(c, d, 429, "Too Many Requests", kText,
+                 "too many passwords being checked; try again\n", "Retry-After: 1\r\n");
+    c->phase = Connection::Phase::kAnswer;
+    c->until = Clock::now() + state_.limits.send_stall;
+    return SendAnswer(c);
+  }
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  c->events = 0;
+  c->phase = Connection::Phase::kVerify;
+  c->until = Clock::now() + state_.limits.verify_timeout;
+  ++verifying_;
+  {
+    std::lock_guard<std::mutex> lock(verify_mu_);
+    to_verify_.push_back({c->fd, c->serial, std::string(authorization)});
+  }
+  verify_cv_.notify_one();
+}
+
+void HttpServer::Loop::RunVerifier() {
+  std::unique_lock<std::mutex> lock(verify_mu_);
+  while (true) {
+    verify_cv_.wait(lock, [this] { return stop_ || !to_verify_.empty(); });
+    if (stop_) return;
+    VerifyJob job = std::move(to_verify_.front());
+    to_verify_.pop_front();
+    lock.unlock();
+    job.allowed = state_.security.auth->Allows(job.authorization);  // bcrypt: the slow part
+    lock.lock();
+    verified_.push_back(std::move(job));
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(verified_fd_, &one, sizeof(one));
+  }
+}
+
+// Answers the connections whose passwords came back (those still there: not timed out).
+void HttpServer::Loop::TakeVerified() {
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = ::read(verified_fd_, &count, sizeof(count));
+  std::vector<VerifyJob> jobs;
+  {
+    std::lock_guard<std::mutex> lock(verify_mu_);
+    jobs.swap(verified_);
+  }
+  for (const VerifyJob& job : jobs) {
+    --verifying_;
+    auto it = connections_.find(job.fd);
+    if (it == connections_.end()) continue;
+    Connection* c = it->second.get();
+    if (c->serial != job.serial || c->phase != Connection::Phase::kVerify) continue;
+    Answer(c, std::string_view(c->in).substr(0, HeadLength(c->in)), job.allowed);
+  }
 }
 
 // The latest sample's exposition as rendered once by the sampler, its gzip when asked: a scrape
@@ -472,6 +580,8 @@ void HttpServer::Loop::Sweep() {
     }
     if (c.phase == Connection::Phase::kHead) {
       state_.drops->head_timeout.fetch_add(1, std::memory_order_relaxed);
+    } else if (c.phase == Connection::Phase::kVerify) {
+      state_.drops->auth_timeout.fetch_add(1, std::memory_order_relaxed);
     } else if (c.phase == Connection::Phase::kAnswer) {
       state_.drops->send_stall.fetch_add(1, std::memory_order_relaxed);
     }

@@ -41,6 +41,8 @@ struct HttpLimits {
   std::chrono::milliseconds linger{1000};        ///< reading what the client still sends, after
   size_t max_head_bytes = 8192;                  ///< a longer head gets 431
   size_t max_connections = 1024;  ///< at the cap the oldest still sending its head is dropped
+  size_t max_verifying = 16;      ///< Basic passwords waiting for bcrypt; past it 429
+  std::chrono::milliseconds verify_timeout{30000};  ///< a password's bcrypt, queue included
 };
 
 /// Connections the server closed before it had answered them, by why (all counted from start).
@@ -48,10 +50,12 @@ struct HttpDrops {
   std::atomic<uint64_t> head_timeout{0};    ///< the head did not arrive within head_timeout
   std::atomic<uint64_t> send_stall{0};      ///< the answer made no progress for send_stall
   std::atomic<uint64_t> connection_cap{0};  ///< at max_connections: the oldest head, or a new one
+  std::atomic<uint64_t> auth_timeout{0};    ///< its password's bcrypt took over verify_timeout
 
   /// By the `reason` label of podmeter_http_connections_dropped_total.
   std::map<std::string, uint64_t> ByReason() const {
-    return {{"connection_cap", connection_cap.load(std::memory_order_relaxed)},
+    return {{"auth_timeout", auth_timeout.load(std::memory_order_relaxed)},
+            {"connection_cap", connection_cap.load(std::memory_order_relaxed)},
             {"head_timeout", head_timeout.load(std::memory_order_relaxed)},
             {"send_stall", send_stall.load(std::memory_order_relaxed)}};
   }

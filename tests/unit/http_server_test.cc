@@ -8,14 +8,18 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "collectors/base/file_util.h"
 #include "exporter/family_builder.h"
+#include "exporter/http_request.h"
 #include "exporter/text_format.h"
 
 namespace podmeter {
@@ -207,9 +211,10 @@ TEST(HttpServer, ClosesAHeadThatDoesNotArriveInTime) {
   int fd = Connect(server.value()->port());
   EXPECT_EQ(Exchange(fd, "GET /metrics HTTP/1.1\r\n"), "");  // closed without an answer
   ::close(fd);
-  EXPECT_EQ(server.value()->drops().ByReason(),
-            (std::map<std::string, uint64_t>{
-                {"connection_cap", 0}, {"head_timeout", 1}, {"send_stall", 0}}));
+  EXPECT_EQ(
+      server.value()->drops().ByReason(),
+      (std::map<std::string, uint64_t>{
+          {"auth_timeout", 0}, {"connection_cap", 0}, {"head_timeout", 1}, {"send_stall", 0}}));
 }
 
 TEST(HttpServer, AnswersBadHeads) {
@@ -233,6 +238,82 @@ TEST(HttpServer, AnswersBadHeads) {
   std::string answer = Exchange(fd, head);
   ::close(fd);
   EXPECT_EQ(answer.size(), answer.find("\r\n\r\n") + 4) << answer;  // no body for HEAD
+}
+
+// bcrypt runs off the loop: while wrong passwords wait for it (a verifier held until the test
+// lets it go), a client whose password is known good and a probe are answered; past
+// max_verifying a wrong password gets 429 at once; let go, the waiting ones get 401.
+TEST(HttpServer, PasswordsWaitingForBcryptHoldUpNoOtherClient) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  int checked = 0;
+  auto verify = [&](const std::string&, const std::string& password) {
+    std::unique_lock<std::mutex> lock(mu);
+    ++checked;
+    cv.notify_all();
+    if (password == "right") return true;
+    cv.wait(lock, [&] { return released; });
+    return false;
+  };
+  auto release = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+    cv.notify_all();
+  };
+  WebSecurity security;
+  security.auth = std::make_shared<Authenticator>(
+      std::map<std::string, std::string>{{"alice", "h"}}, "", verify);
+  HttpLimits limits;
+  limits.max_verifying = 2;
+  auto store = std::make_shared<SnapshotStore>();
+  store->Publish(OneCounter(3));
+  auto server = HttpServer::Start("127.0.0.1:0", store, std::chrono::seconds(10), security, limits);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  const int port = server.value()->port();
+  auto get = [&](int fd, const char* basic) {  // base64 of "alice:<password>"
+    return Exchange(
+        fd, std::string("GET /metrics HTTP/1.1\r\nAuthorization: Basic ") + basic + "\r\n\r\n");
+  };
+  const char kRight[] = "YWxpY2U6cmlnaHQ=";  // alice:right
+  const char kWrong[] = "YWxpY2U6d3Jvbmc=";  // alice:wrong
+  int fd = Connect(port);
+  EXPECT_EQ(get(fd, kRight).rfind("HTTP/1.1 200 OK\r\n", 0), 0u);  // checked once, remembered
+  ::close(fd);
+  std::vector<int> waiting;
+  for (int i = 0; i < 2; ++i) {
+    waiting.push_back(Connect(port));
+    const std::string request =
+        std::string("GET /metrics HTTP/1.1\r\nAuthorization: Basic ") + kWrong + "\r\n\r\n";
+    ::send(waiting.back(), request.data(), request.size(), MSG_NOSIGNAL);
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);  // the first wrong one is in bcrypt
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return checked == 2; }));
+  }
+  fd = Connect(port);
+  std::string busy = get(fd, kWrong);  // two are waiting already
+  ::close(fd);
+  fd = Connect(port);
+  std::string good = get(fd, kRight);
+  ::close(fd);
+  const int probe = GetStatus(port, "/healthz");
+  release();
+  std::vector<std::string> refused;
+  for (int w : waiting) {
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(w, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+    refused.push_back(answer.substr(0, answer.find("\r\n")));
+    ::close(w);
+  }
+  EXPECT_EQ(busy.rfind("HTTP/1.1 429 Too Many Requests\r\n", 0), 0u) << busy;
+  EXPECT_NE(busy.find("Retry-After: 1\r\n"), std::string::npos) << busy;
+  EXPECT_EQ(good.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << good;
+  EXPECT_EQ(probe, 200);
+  EXPECT_EQ(refused, (std::vector<std::string>(2, "HTTP/1.1 401 Unauthorized")));
+  EXPECT_EQ(checked, 3);  // right once, the two waiting wrong ones; not the refused one
 }
 
 }  // namespace
