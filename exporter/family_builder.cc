@@ -72,7 +72,8 @@ std::vector<prometheus::MetricFamily> FamilyBuilder::Take() {
                                         });
   };
   for (auto& [name, family] : families_) {
-    // The largest families (per pod and container) come sorted already (AddResourceMetrics).
+    // Families added in label order (AddResourceMetrics, the tests' and benchmarks' way to the
+    // resource families; the sampler writes those directly) are only checked, not sorted.
     if (!std::is_sorted(family.metric.begin(), family.metric.end(), less)) {
       std::sort(family.metric.begin(), family.metric.end(), less);
     }
