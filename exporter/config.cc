@@ -33,6 +33,7 @@ struct RawFlags {
   std::string kubelet_cgroup_root = "auto";
   std::string pod_uid;
   std::string kept_open_files = "auto";
+  double process_interval_s = 5.0;
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -64,6 +65,13 @@ void AddSamplingFlags(CLI::App& app, Config* c, RawFlags* raw) {
         return v == "auto" || ParseUint64(v, &n) ? std::string()
                                                  : std::string("must be auto or a count");
       })
+      ->capture_default_str();
+  app.add_option("--process-interval", raw->process_interval_s,
+                 "Seconds between two reads of a process's own figures (process_resident_bytes "
+                 "from <pid>/statm), rounded to whole samples and staggered over them; a process "
+                 "is read the first sample it appears in. The cgroup files, and the process and "
+                 "thread counts, are read every sample. 0: every sample")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app.add_option(
          "--kubelet-cgroup-root", raw->kubelet_cgroup_root,
@@ -155,6 +163,8 @@ void Resolve(const RawFlags& raw, const std::string& version, Config* c) {
   c->sampler.version = version;
   c->sampler.stale_after_seconds = raw.stale_after_s;
   c->sampler.startup_timeout = Millis(raw.startup_timeout_s);
+  c->process_every_samples =
+      static_cast<unsigned>(std::max(1L, std::lround(raw.process_interval_s / raw.interval_s)));
   uint64_t kept = 0;
   if (raw.kept_open_files != "auto" && ParseUint64(raw.kept_open_files, &kept)) {
     c->kept_open_files = static_cast<size_t>(kept);

@@ -24,6 +24,8 @@ struct Config {
   /// Descriptors the collectors keep open between samples (--kept-open-files); nullopt: half
   /// the open-file limit.
   std::optional<size_t> kept_open_files;
+  /// A process's own figures are read once every this many samples (--process-interval).
+  unsigned process_every_samples = 1;
 };
 
 /// Parses the command line into `config`. Returns the exit code when podmeter must stop at once

@@ -86,7 +86,8 @@ int Run(const Config& config, const WebSecurity& security) {
   if (!poller.ok()) return Fail(poller.status(), 2);
   auto relay = NewRelayFor(config, poller->get());
   if (!relay.ok()) return Fail(relay.status(), 2);
-  std::unique_ptr<ProcessTable> processes = NewProcfsProcessTable(config.sampler.proc_root);
+  std::unique_ptr<ProcessTable> processes = NewStaggeredProcessTable(
+      NewProcfsProcessTable(config.sampler.proc_root), config.process_every_samples);
   auto collectors = BuildCollectors(config.disabled_collectors, processes.get());
   if (!collectors.ok()) return Fail(collectors.status(), 2);
   auto store = std::make_shared<SnapshotStore>();

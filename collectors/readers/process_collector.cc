@@ -1,5 +1,6 @@
 // processes: process and thread counts (cgroup.procs; v1 tasks, v2 cgroup.threads) and the sum of
-// the processes' resident memory, read through a ProcessTable (each /proc/<pid>/statm).
+// the processes' resident memory, read through a ProcessTable (each /proc/<pid>/statm; the
+// daemon's table re-reads a process every --process-interval, process_table.h).
 #include "collectors/readers/process_collector.h"
 
 #include "collectors/base/file_util.h"
@@ -19,8 +20,9 @@ const std::vector<MetricRow>& ProcessRows() {
        FieldOf(&CgroupSample::processes, &ProcessSample::threads)},
       {"process_resident_bytes", MetricType::kGauge, "bytes",
        "Sum of the resident memory of the cgroup's processes, in bytes.", "",
-       "Σ over `cgroup.procs` of `/proc/<pid>/statm` resident × page size", "same",
-       FieldOf(&CgroupSample::processes, &ProcessSample::resident_bytes)},
+       "Σ over `cgroup.procs` of `/proc/<pid>/statm` resident × page size (a process read when "
+       "it appears, then every `--process-interval`)",
+       "same", FieldOf(&CgroupSample::processes, &ProcessSample::resident_bytes)},
   };
   return rows;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "collectors/base/file_util.h"
 #include "collectors/base/open_file_cache.h"
@@ -119,6 +120,60 @@ class ProcfsProcessTable : public ProcessTable {
   std::string dir_, text_;  // reused between calls
 };
 
+class StaggeredProcessTable : public ProcessTable {
+ public:
+  StaggeredProcessTable(std::unique_ptr<ProcessTable> inner, unsigned every)
+      : inner_(std::move(inner)), every_(std::max(every, 1u)) {}
+
+  Status Read(const std::vector<int>& pids, bool names, std::vector<ProcessInfo>* out) override {
+    out->clear();
+    due_.clear();
+    for (int pid : pids) {
+      auto it = kept_.find(pid);
+      const bool due = it == kept_.end() || (names && !it->second.named) ||
+                       (static_cast<uint64_t>(pid) + sample_) % every_ == 0;
+      if (due) {
+        due_.push_back(pid);
+        continue;
+      }
+      it->second.listed_in = sample_;
+      out->push_back(it->second.info);
+    }
+    if (due_.empty()) return Status::Ok();
+    Status s = inner_->Read(due_, names, &fresh_);
+    if (!s.ok()) return s;
+    for (int pid : due_) kept_.erase(pid);  // those not read again have exited
+    for (ProcessInfo& p : fresh_) {
+      Kept& k = kept_[p.pid];
+      k.info = p;
+      k.named = names;
+      k.listed_in = sample_;
+      out->push_back(std::move(p));
+    }
+    return Status::Ok();
+  }
+
+  void EndSample() override {
+    std::erase_if(kept_, [this](const auto& entry) { return entry.second.listed_in != sample_; });
+    ++sample_;
+    if (sample_ % every_ == 0) inner_->EndSample();
+  }
+
+ private:
+  struct Kept {
+    ProcessInfo info;
+    bool named = false;      // info.comm was asked for
+    uint64_t listed_in = 0;  // the last sample that listed it
+  };
+
+  std::unique_ptr<ProcessTable> inner_;
+  uint64_t every_;
+  uint64_t sample_ = 0;
+  std::unordered_map<int, Kept> kept_;
+  std::vector<int> due_;            // reused between calls
+  std::vector<ProcessInfo> fresh_;  // reused between calls
+};
+
 }  // namespace
 
 std::unique_ptr<ProcessTable> NewLibproc2ProcessTable() {
@@ -127,6 +182,12 @@ std::unique_ptr<ProcessTable> NewLibproc2ProcessTable() {
 
 std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root) {
   return std::make_unique<ProcfsProcessTable>(std::move(proc_root));
+}
+
+std::unique_ptr<ProcessTable> NewStaggeredProcessTable(std::unique_ptr<ProcessTable> inner,
+                                                       unsigned every) {
+  if (every <= 1) return inner;
+  return std::make_unique<StaggeredProcessTable>(std::move(inner), every);
 }
 
 }  // namespace podmeter

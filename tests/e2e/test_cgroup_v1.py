@@ -18,7 +18,8 @@ HOLD_64MIB = ("import sys, time\n"
               "for i in range(0, len(b), 4096): b[i] = 1\n"
               "print('ready', flush=True)\n"
               "time.sleep(120)\n")
-BUSY = "import time\nend = time.time() + 120\nwhile time.time() < end: pass\n"
+BUSY = ("import time\nprint('ready', flush=True)\n"
+        "end = time.time() + 120\nwhile time.time() < end: pass\n")
 
 
 def vmrss_bytes(pid):
@@ -68,9 +69,13 @@ def test_quota_throttling_and_memory_match_the_kernel(kept):
         c.write("cpu", "cpu.cfs_quota_us", 5000)
         holder = c.spawn(["python3", "-c", HOLD_64MIB], stdout=subprocess.PIPE, text=True)
         assert holder.stdout.readline().strip() == "ready"
-        busy = c.spawn(["python3", "-c", BUSY])
+        # Both have started (under the quota python takes a second or so) before podmeter first
+        # reads their statm; each is then re-read every 0.5 s (--process-interval).
+        busy = c.spawn(["python3", "-c", BUSY], stdout=subprocess.PIPE, text=True)
+        assert busy.stdout.readline().strip() == "ready"
         labels = dict(pod=c.pod_uid, container=c.container_id[:12])
-        with running_podmeter("--interval", "0.1", "--kept-open-files", kept) as base:
+        with running_podmeter("--interval", "0.1", "--process-interval", "0.5",
+                              "--kept-open-files", kept) as base:
             time.sleep(1.0)
             s1, (k1, t1) = fresh_sample_and_kernel(base, c)
             time.sleep(5.0)
@@ -88,6 +93,12 @@ def test_quota_throttling_and_memory_match_the_kernel(kept):
             while str(late.pid) not in c.read("memory", "cgroup.procs").split():
                 assert time.monotonic() < deadline, "the late process never joined"
                 time.sleep(0.01)
+            # It joined as the shell that execs sleep; podmeter may have read the shell's statm
+            # first, and re-reads it within --process-interval.
+            while open(f"/proc/{late.pid}/comm").read().strip() != "sleep":
+                assert time.monotonic() < deadline, "the late process never became sleep"
+                time.sleep(0.01)
+            time.sleep(0.6)
             s3, _ = fresh_sample_and_kernel(base, c)
             s3, _ = fresh_sample_and_kernel(base, c)  # a whole sample after the join
             late_rss = vmrss_bytes(late.pid)

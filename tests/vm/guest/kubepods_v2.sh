@@ -17,6 +17,7 @@ ip link set lo up
 CG=/sys/fs/cgroup
 PORT=10101
 INTERVAL=0.2
+PROCESS_INTERVAL=1 PROCESS_SAMPLES=5  # --process-interval, in samples of INTERVAL
 CONTROLLERS="+cpuset +cpu +io +memory +pids +hugetlb"
 
 finish() {
@@ -94,9 +95,9 @@ stats() {
 # per-CPU counters (every 2 s on 6.1; a read flushes only past a threshold): seen as anon 1.2 MiB
 # short in podmeter's sample of the squeeze, read before that flush.
 frozen_still() { before=$(stats); sleep 2.5; [ "$before" = "$(stats)" ]; }
-# snapshot <tag>: freezes both kubepods trees, waits until they are still, lets podmeter take two
-# samples of the frozen state, prints its /metrics and every pod and container cgroup's files,
-# then thaws.
+# snapshot <tag>: freezes both kubepods trees, waits until they are still, lets podmeter take
+# PROCESS_SAMPLES + 1 samples of the frozen state (each process's statm is re-read once every
+# PROCESS_SAMPLES), prints its /metrics and every pod and container cgroup's files, then thaws.
 snapshot() {
   for root in kubepods.slice kubepods; do echo 1 > "$CG/$root/cgroup.freeze"; done
   for root in kubepods.slice kubepods; do
@@ -108,7 +109,7 @@ snapshot() {
     [ $tries -lt 20 ] || fail "cpu.stat or memory.stat kept changing in the frozen trees"
   done
   echo "snapshot $1: still after $tries retries"
-  wait_samples 2
+  wait_samples $((PROCESS_SAMPLES + 1))
   echo "@@begin $1:metrics"
   wget -q -O - "http://127.0.0.1:$PORT/metrics"
   echo "@@end $1:metrics"
@@ -196,7 +197,8 @@ run_in $C_OOM sh -c 'read go < /tmp/oom.go && exec /opt/podmeter/hold_memory 64'
 wait_for 30 '[ $(wc -l < $CG/$C_OOM/cgroup.procs) -eq 5 ]' || fail "OOM container: 5 processes"
 
 /opt/podmeter/podmeter --listen 127.0.0.1:$PORT --interval $INTERVAL \
-  --pods-file /tmp/lab/pods.json --no-relay > /tmp/podmeter.log 2>&1 &
+  --process-interval $PROCESS_INTERVAL --pods-file /tmp/lab/pods.json --no-relay \
+  > /tmp/podmeter.log 2>&1 &
 PODMETER=$!
 wait_for 60 'wget -q -O /dev/null http://127.0.0.1:$PORT/healthz' || fail "podmeter not healthy"
 wait_samples 2
