@@ -101,10 +101,11 @@ void AddTrackerMetrics(const PodTracker& tracker, const std::map<std::string, ui
 
 void AddOomSourceMetrics(const std::map<std::string, uint64_t>& by_source, FamilyBuilder* out) {
   for (const auto& [source, kills] : by_source) {
-    out->Counter("podmeter_oom_kills_counted_total",
-                 "OOM kills added to podmeter_pod_oom_kills_total, by the path that saw them "
-                 "first (v1: eventfd, poll, sample; v2: container_events, pod_events).",
-                 {{"source", source}}, static_cast<double>(kills));
+    out->Counter(
+        "podmeter_oom_kills_counted_total",
+        "OOM kills added to podmeter_pod_oom_kills_total, by the path that saw them "
+        "first (v1: eventfd, poll, watch_start, sample; v2: container_events, pod_events).",
+        {{"source", source}}, static_cast<double>(kills));
   }
 }
 

@@ -5,9 +5,26 @@
 #include "collectors/cgroupfs/cgroup_dirs.h"
 
 namespace podmeter {
+namespace {
+
+const char* SourceName(OomWatcher::Source source) {
+  switch (source) {
+    case OomWatcher::Source::kEventfd:
+      return "eventfd";
+    case OomWatcher::Source::kPoll:
+      return "poll";
+    case OomWatcher::Source::kWatchStart:
+      return "watch_start";
+    case OomWatcher::Source::kSample:
+      return "sample";
+  }
+  return "sample";
+}
+
+}  // namespace
 
 OomAccounting::OomAccounting(std::unique_ptr<OomWatcher> watcher) : watcher_(std::move(watcher)) {
-  auto sources = watcher_ ? std::vector<const char*>{"eventfd", "poll", "sample"}
+  auto sources = watcher_ ? std::vector<const char*>{"eventfd", "poll", "sample", "watch_start"}
                           : std::vector<const char*>{"container_events", "pod_events"};
   for (const char* source : sources) counted_[source] = 0;
 }
@@ -43,18 +60,12 @@ size_t OomAccounting::ObserveV1(const std::vector<PodSample>& pods, const Cgroup
     }
   }
   size_t failures = watcher_->Watch(living);
-  // The watcher's readings first: taken at the OOM notification, before this sample's reads.
+  // Every reading of memory.oom_control is the watcher's (v1's sample does not read it).
   for (const OomWatcher::Reading& r : watcher_->TakeReadings()) {
-    const char* source = r.source == OomWatcher::Source::kEventfd ? "eventfd" : "poll";
-    Raise(&containers_[r.pod_uid][r.container_id], r.oom_kills, source);
+    Raise(&containers_[r.pod_uid][r.container_id], r.oom_kills, SourceName(r.source));
   }
   for (const PodSample& pod : pods) {
-    for (const ContainerSample& c : pod.containers) {
-      uint64_t& kills = containers_[pod.uid][c.id];
-      if (c.data.memory && c.data.memory->oom_kills) {
-        Raise(&kills, *c.data.memory->oom_kills, "sample");
-      }
-    }
+    for (const ContainerSample& c : pod.containers) containers_[pod.uid][c.id];  // total 0 at least
   }
   return failures;
 }

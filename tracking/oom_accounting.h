@@ -39,10 +39,11 @@ class OomAccounting {
   const std::map<std::string, uint64_t>& totals() const { return totals_; }
 
   /// Kills added to the totals, by the path that saw them first: v1 "eventfd" (read at the OOM
-  /// notification), "poll" (the watcher's reads where no eventfd could be registered), "sample"
-  /// (the sample's memory.oom_control); v2 "container_events" (a container's memory.events),
-  /// "pod_events" (the pod's memory.events: containers removed before a sample saw their kill).
-  /// Not reduced by Forget.
+  /// notification), "poll" (the watcher's reads where no eventfd could be registered),
+  /// "watch_start" (read as the eventfd was registered: a kill from before the watch), "sample"
+  /// (read at the sample: containers the watcher cannot watch, see OomWatcher); v2
+  /// "container_events" (a container's memory.events), "pod_events" (the pod's memory.events:
+  /// containers removed before a sample saw their kill). Not reduced by Forget.
   const std::map<std::string, uint64_t>& counted_by_source() const { return counted_; }
 
   /// The v1 watcher (null on v2): tell it about containers as their cgroups appear.

@@ -1,6 +1,7 @@
 // memory: usage, working set, RSS, page cache, the memory limit and OOM kills.
-// v1: memory.usage_in_bytes, memory.stat (total_*), memory.oom_control each sample;
-// memory.limit_in_bytes on the limits' timer.
+// v1: memory.usage_in_bytes, memory.stat (total_*) each sample; memory.limit_in_bytes on the
+// limits' timer. v1's OOM kills (memory.oom_control) are the OOM watcher's to read
+// (collectors/watchers/oom_watcher.h): at the notification, not each sample.
 // v2: memory.current, memory.stat (also anon/file/shmem as they are), memory.events (high, max,
 // oom_kill, oom_group_kill) each sample; memory.max, memory.oom.group on the limits' timer.
 #include "collectors/readers/memory_collector.h"
@@ -83,8 +84,10 @@ class MemoryCollector : public Collector {
     auto limit = v2 ? ParseMemoryMax(text_) : ParseMemoryLimitV1(text_);
     if (!limit.ok()) return limit.status();
     mem.limit_bytes = *limit;
-    s = v2 ? CollectEventsV2(dir, &mem) : CollectOomControlV1(dir, &mem);
-    if (!s.ok()) return s;
+    if (v2) {
+      s = CollectEventsV2(dir, &mem);
+      if (!s.ok()) return s;
+    }
     out->memory = mem;
     return Status::Ok();
   }
@@ -95,14 +98,6 @@ class MemoryCollector : public Collector {
   }
 
  private:
-  Status CollectOomControlV1(const std::string& dir, MemorySample* mem) {
-    Status s = files_.ReadOptional(dir, "memory.oom_control", &text_);
-    if (!s.ok()) return s;
-    auto kills = ParseOomControl(text_);
-    if (kills.ok()) mem->oom_kills = *kills;  // absent on kernels without the oom_kill line
-    return Status::Ok();
-  }
-
   Status CollectEventsV2(const std::string& dir, MemorySample* mem) {
     Status s = files_.ReadOptional(dir, "memory.events", &text_);
     if (!s.ok()) return s;

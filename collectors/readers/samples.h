@@ -34,7 +34,7 @@ struct MemorySample {
   uint64_t rss_bytes = 0;
   uint64_t cache_bytes = 0;
   std::optional<uint64_t> limit_bytes;  ///< absent when unlimited
-  /// OOM kills: v1 memory.oom_control (this cgroup only), v2 memory.events (hierarchical).
+  /// OOM kills: v2 memory.events (hierarchical); on v1 the OOM watcher reads them instead.
   std::optional<uint64_t> oom_kills;
   // v2 only:
   std::optional<uint64_t> anon_bytes, file_bytes, shmem_bytes;  ///< memory.stat as it is

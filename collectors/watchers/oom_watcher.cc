@@ -96,16 +96,19 @@ void OomWatcher::Release(Registration& w) {
 // The registration is in watches_ before its eventfd is in the epoll set, and both happen under
 // the lock the watch thread takes to handle an event: a notification can never arrive for a
 // token not yet known (it would be read and lost).
-bool OomWatcher::Add(const Container& c, bool sampled) {
+OomWatcher::Added OomWatcher::Add(const Container& c, bool sampled) {
   auto [it, inserted] = watches_.try_emplace(c.container_id);
   Registration& w = it->second;
   w.sampled = w.sampled || sampled;
-  if (!inserted) return true;
+  if (!inserted) return Added::kKnown;
   w.pod_uid = c.pod_uid;
   w.memory_dir = c.memory_dir;
   w.oom_control_path = JoinPath(c.memory_dir, "memory.oom_control");
   w.token = next_token_++;
-  if (epoll_fd_ < 0) return true;  // no watch thread: the sampler's reads only
+  if (epoll_fd_ < 0) {  // no watch thread: the sampler's reads only
+    w.read_by_sampler = true;
+    return Added::kBySampler;
+  }
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   Status s = efd < 0 ? Status::FromErrno(errno, "eventfd") : options_.registrar(c.memory_dir, efd);
   if (s.ok()) {
@@ -114,49 +117,77 @@ bool OomWatcher::Add(const Container& c, bool sampled) {
     ev.data.u64 = w.token;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, efd, &ev) == 0) {
       w.event_fd = efd;
-      return true;
+      return Added::kEventfd;
     }
     s = Status::FromErrno(errno, "epoll_ctl");
   }
   if (efd >= 0) ::close(efd);
-  if (s.IsNotFound()) return true;  // nothing to watch (not a cgroup, or gone already)
+  if (s.IsNotFound()) {  // not a cgroup filesystem (a fixture tree), or gone already
+    w.read_by_sampler = true;
+    return Added::kBySampler;
+  }
   w.polled = true;
   ++failures_;
   Nudge();  // the watch thread starts polling it
-  return false;
+  return Added::kPolled;
 }
 
 bool OomWatcher::WatchNew(const Container& c) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return Add(c, /*sampled=*/false);
+  Added added;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    added = Add(c, /*sampled=*/false);
+  }
+  if (added == Added::kEventfd) {
+    Record({c.container_id, c.pod_uid, JoinPath(c.memory_dir, "memory.oom_control"),
+            Source::kWatchStart});
+  }
+  return added != Added::kPolled;
 }
 
 size_t OomWatcher::Watch(const std::vector<Container>& living) {
   std::set<std::string> alive;
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const Container& c : living) {
-    alive.insert(c.container_id);
-    Add(c, /*sampled=*/true);
-  }
-  auto now = std::chrono::steady_clock::now();
-  for (auto it = watches_.begin(); it != watches_.end();) {
-    Registration& w = it->second;
-    // Kept while a sample may still list it (it appeared after this sample's discovery) and
-    // while its notification is being followed.
-    bool listed_later = !w.sampled && ::access(w.memory_dir.c_str(), F_OK) == 0;
-    if (alive.count(it->first) || listed_later || w.recheck_until > now || w.read_pending) {
-      ++it;
-      continue;
+  std::vector<Due> first_reads;
+  size_t failures = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Container& c : living) {
+      alive.insert(c.container_id);
+      if (Add(c, /*sampled=*/true) == Added::kEventfd) {
+        first_reads.push_back({c.container_id, c.pod_uid,
+                               JoinPath(c.memory_dir, "memory.oom_control"), Source::kWatchStart});
+      }
     }
-    Release(w);
-    it = watches_.erase(it);
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = watches_.begin(); it != watches_.end();) {
+      Registration& w = it->second;
+      // Kept while a sample may still list it (it appeared after this sample's discovery) and
+      // while its notification is being followed.
+      bool listed_later = !w.sampled && ::access(w.memory_dir.c_str(), F_OK) == 0;
+      if (alive.count(it->first) || listed_later || w.recheck_until > now || w.read_pending) {
+        ++it;
+        continue;
+      }
+      Release(w);
+      it = watches_.erase(it);
+    }
+    failures = failures_;
+    failures_ = 0;
   }
-  size_t failures = failures_;
-  failures_ = 0;
+  // Kills from before the eventfd was registered (the notification covers only those after).
+  for (const Due& due : first_reads) Record(due);
   return failures;
 }
 
 std::vector<OomWatcher::Reading> OomWatcher::TakeReadings() {
+  std::vector<Due> due;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, w] : watches_) {
+      if (w.read_by_sampler) due.push_back({id, w.pod_uid, w.oom_control_path, Source::kSample});
+    }
+  }
+  for (const Due& d : due) Record(d);
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Reading> out;
   for (auto& [id, r] : readings_) out.push_back(std::move(r));

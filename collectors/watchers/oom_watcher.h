@@ -5,7 +5,10 @@
 // re-reads the container's oom_kill. Containers are watched as soon as their cgroup appears
 // (WatchNew, from the start-up watcher's inotify) and from every sample (Watch). Where the eventfd
 // cannot be registered (not root; a recursively read-only cgroup mount) the thread reads the
-// container's memory.oom_control every poll_interval instead. It keeps no totals: the readings go
+// container's memory.oom_control every poll_interval instead. A container is read once as its
+// eventfd is registered (a kill from before the watch), so the sampler never reads
+// memory.oom_control itself but for containers with neither an eventfd nor a poll (no watch
+// thread; a fixture tree), through TakeReadings. It keeps no totals: the readings go
 // to OomAccounting (tracking/oom_accounting.h), the one owner of the counts. cgroup v2 needs no
 // watcher (the pod's memory.events is hierarchical and outlives its containers).
 //
@@ -68,8 +71,10 @@ class OomWatcher {
 
   /// How a reading was taken.
   enum class Source {
-    kEventfd,  ///< after the container's OOM notification
-    kPoll,     ///< by the poll of a container without an eventfd
+    kEventfd,     ///< after the container's OOM notification
+    kPoll,        ///< by the poll of a container without an eventfd
+    kWatchStart,  ///< once, as its eventfd was registered (kills from before the watch)
+    kSample,      ///< by TakeReadings, for a container the watcher cannot watch (see below)
   };
 
   /// A container's memory.oom_control oom_kill.
@@ -90,7 +95,8 @@ class OomWatcher {
   size_t Watch(const std::vector<Container>& living);
 
   /// The highest oom_kill read per container since the last call (the count stays after the
-  /// container's cgroup is gone).
+  /// container's cgroup is gone). Containers the watcher cannot watch (no watch thread, or not on
+  /// a cgroup filesystem: a fixture tree) are read here, on the caller's thread.
   std::vector<Reading> TakeReadings();
 
   /// Whether the watch thread runs (false: counts rely on the sampler's reads).
@@ -111,7 +117,10 @@ class OomWatcher {
     /// A notification not yet followed by a read: read once even when the watch thread ran
     /// only after recheck_until had passed (starved on a busy machine).
     bool read_pending = false;
+    bool read_by_sampler = false;  ///< neither an eventfd nor polled: read by TakeReadings
   };
+  /// What Add did: nothing (known already), or how the container is watched from now on.
+  enum class Added { kKnown, kEventfd, kPolled, kBySampler };
   struct Due {
     std::string container_id, pod_uid, path;
     Source source;
@@ -120,8 +129,8 @@ class OomWatcher {
   void OnEvent(uint64_t token, std::chrono::steady_clock::time_point now);
   std::vector<Due> DueReads(std::chrono::steady_clock::time_point now, int* timeout_ms);
   void Record(const Due& due);
-  bool Add(const Container& c, bool sampled);  // REQUIRES(mutex_)
-  void Release(Registration& w);               // REQUIRES(mutex_)
+  Added Add(const Container& c, bool sampled);  // REQUIRES(mutex_)
+  void Release(Registration& w);                // REQUIRES(mutex_)
   void Nudge();
 
   Options options_;

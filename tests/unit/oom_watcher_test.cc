@@ -114,16 +114,38 @@ TEST(OomWatcher, ANotificationIsReadEvenAfterItsRecheckWindow) {
   EXPECT_EQ(readings[0].source, OomWatcher::Source::kEventfd);
 }
 
+// The kernel signals while the registration is made, and counts the kill only after the read at
+// the watch's start (which sees 0): the notification's re-reads find it.
 TEST(OomWatcher, ANotificationDuringRegistrationIsNotLost) {
   testing::TempDir tmp;
   FakeRegistrar reg;
   reg.signal_at_once = true;
   OomWatcher w(WithRegistrar(&reg));
-  std::string dir = MakeContainerDir(tmp, "c1", 1);
+  std::string dir = MakeContainerDir(tmp, "c1", 0);
   ASSERT_EQ(w.Watch({{"pod", "c1", dir}}), 0u);
+  WriteOomControl(dir, 1);
   auto readings = WaitForReading(w, 1);
   ASSERT_EQ(readings.size(), 1u);
+  EXPECT_EQ(readings[0].oom_kills, 1u);
   EXPECT_EQ(readings[0].source, OomWatcher::Source::kEventfd);
+}
+
+// A kill from before the watch (the container was killed before a sample or the start-up
+// watcher saw it) is read as its eventfd is registered, before Watch returns.
+TEST(OomWatcher, AKillFromBeforeTheWatchIsReadAsItStarts) {
+  testing::TempDir tmp;
+  FakeRegistrar reg;
+  OomWatcher w(WithRegistrar(&reg));
+  std::string sampled = MakeContainerDir(tmp, "c1", 2);
+  std::string appeared = MakeContainerDir(tmp, "c2", 1);
+  ASSERT_TRUE(w.WatchNew({"pod", "c2", appeared}));
+  ASSERT_EQ(w.Watch({{"pod", "c1", sampled}}), 0u);
+  std::map<std::string, std::pair<uint64_t, OomWatcher::Source>> got;
+  for (const auto& r : w.TakeReadings()) got[r.container_id] = {r.oom_kills, r.source};
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(got["c1"], std::make_pair(uint64_t{2}, OomWatcher::Source::kWatchStart));
+  EXPECT_EQ(got["c2"], std::make_pair(uint64_t{1}, OomWatcher::Source::kWatchStart));
+  EXPECT_TRUE(w.TakeReadings().empty());  // read once, not each sample
 }
 
 // The watch thread is held after epoll_wait returned c1's notification; meanwhile c1 is released
@@ -188,7 +210,15 @@ TEST(OomWatcher, NothingToWatchIsNoFailure) {
   std::string dir = MakeContainerDir(tmp, "c1", 3);
   EXPECT_EQ(w.Watch({{"pod", "c1", dir}}), 0u);
   std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_TRUE(w.TakeReadings().empty());  // not polled: the sample reads it
+  // Not polled: read at each sample, on the sampler's thread.
+  auto readings = w.TakeReadings();
+  ASSERT_EQ(readings.size(), 1u);
+  EXPECT_EQ(readings[0].oom_kills, 3u);
+  EXPECT_EQ(readings[0].source, OomWatcher::Source::kSample);
+  WriteOomControl(dir, 4);
+  readings = w.TakeReadings();
+  ASSERT_EQ(readings.size(), 1u);
+  EXPECT_EQ(readings[0].oom_kills, 4u);
 }
 
 TEST(OomAccounting, V1CountsAContainerNoSampleListedAndSaysWhichPathSawIt) {

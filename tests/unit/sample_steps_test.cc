@@ -236,16 +236,34 @@ TEST(OomAccounting, V2CountsContainerOomEventsAndNeverGoesDown) {
   EXPECT_EQ(oom.totals().count("a"), 0u);
 }
 
+// v1 from a fixture tree (not cgroupfs: no eventfds, each container's memory.oom_control read at
+// the sample).
 TEST(OomAccounting, V1SumsTheContainersLivingAndRemoved) {
+  std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("podmeter-oom-" + std::to_string(::getpid()));
+  auto write_kills = [&](const std::string& id, int kills) {
+    std::filesystem::path dir = root / "kubepods" / "poda" / id;
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "memory.oom_control")
+        << "oom_kill_disable 0\nunder_oom 0\noom_kill " << kills << "\n";
+  };
   OomAccounting oom(std::make_unique<OomWatcher>());
   CgroupMounts v1;
   v1.version = CgroupMounts::Version::kV1;
-  v1.v1["memory"] = "/nonexistent/memory";  // not cgroupfs: no eventfds, reads only
-  oom.Observe({PodWithKills("a", 0, {{"c1", 1}, {"c2", 0}})}, v1);
+  v1.v1["memory"] = root.string();
+  write_kills("c1", 1);
+  write_kills("c2", 0);
+  oom.Observe({PodWithKills("a", 0, {{"c1", 0}, {"c2", 0}})}, v1);
   EXPECT_EQ(oom.totals().at("a"), 1u);
-  // c1 is replaced by c3 (its cgroup removed); c2 is killed twice.
-  oom.Observe({PodWithKills("a", 0, {{"c2", 2}, {"c3", std::nullopt}})}, v1);
+  // c1 is replaced by c3 (its cgroup removed); c2 is killed twice. The samples' own
+  // oom_kills (none on v1 now) are not what counts.
+  std::filesystem::remove_all(root / "kubepods" / "poda" / "c1");
+  write_kills("c2", 2);
+  write_kills("c3", 0);
+  oom.Observe({PodWithKills("a", 0, {{"c2", 7}, {"c3", std::nullopt}})}, v1);
   EXPECT_EQ(oom.totals().at("a"), 3u);
+  EXPECT_EQ(oom.counted_by_source().at("sample"), 3u);
+  std::filesystem::remove_all(root);
 }
 
 TEST(BuildStep, ResourceSeriesCarryTheJoinedNamesAndOnlyValuesRead) {
