@@ -30,6 +30,7 @@ Sampler::Sampler(SamplerOptions options, std::vector<std::unique_ptr<Collector>>
       rows_(ResourceRows(collectors_)),
       store_(store),
       metadata_(std::move(metadata)),
+      discovery_(options_.kubelet_trees),
       tracker_(options_.stale_after_seconds) {
   counters_.errors["discovery"] = 0;
   if (metadata_.relay) counters_.errors["relay"] = 0;
@@ -152,12 +153,19 @@ std::vector<PodSample> Sampler::Read(const std::vector<PodMeta>* meta) {
   EnsureMounts();
   if (mounts_.version == CgroupMounts::Version::kNone) return {};
   ReadStats stats;
-  auto pods = ReadPods(mounts_, options_.kubelet_trees, collectors_, &stats);
-  if (!pods.ok()) {
+  auto discovery = discovery_.Get(mounts_);
+  counters_.cgroup_walks = discovery_.walks();
+  if (!discovery_.watching() && !logged_not_watching_) {
+    Log(LogLevel::kWarn, "the cgroup tree is walked every sample (its changes cannot be watched: " +
+                             discovery_.not_watching_reason() + ")");
+    logged_not_watching_ = true;
+  }
+  if (!discovery.ok()) {
     ++counters_.errors["discovery"];
-    Log(LogLevel::kWarn, "discovery: " + pods.status().message());
+    Log(LogLevel::kWarn, "discovery: " + discovery.status().message());
     return {};
   }
+  std::vector<PodSample> pods = ReadDiscovered(mounts_, **discovery, collectors_, &stats);
   for (const auto& [name, count] : stats.errors) counters_.errors[name] += count;
   counters_.collector_seconds = stats.collector_seconds;
   counters_.vanished["pod"] += stats.vanished_pods;
@@ -170,12 +178,12 @@ std::vector<PodSample> Sampler::Read(const std::vector<PodMeta>* meta) {
     last_error_logged_ = msg;
   }
   NoteKubepodsTrees(std::move(stats.trees));
-  DropSandboxes(meta, &pods.value());
-  counters_.discovered_pods = pods->size();
+  DropSandboxes(meta, &pods);
+  counters_.discovered_pods = pods.size();
   counters_.discovered_containers = 0;
-  for (const PodSample& pod : *pods) counters_.discovered_containers += pod.containers.size();
+  for (const PodSample& pod : pods) counters_.discovered_containers += pod.containers.size();
   counters_.kept_open_files = KeptOpenFiles();
-  return std::move(pods.value());
+  return pods;
 }
 
 // Step 2, join: OOM totals, start-ups and pod metadata (`meta`: null when none) onto what was read.

@@ -15,6 +15,7 @@
 
 #include "collectors/cgroupfs/cgroup_discovery.h"
 #include "collectors/cgroupfs/mountinfo.h"
+#include "collectors/cgroupfs/watched_discovery.h"
 #include "collectors/kube/pod_metadata.h"
 #include "collectors/readers/collector.h"
 #include "collectors/readers/metric_row.h"
@@ -93,6 +94,8 @@ class Sampler {
   SnapshotStore* store_;
   MetadataFeed metadata_;
   CgroupMounts mounts_;
+  WatchedDiscovery discovery_;
+  bool logged_not_watching_ = false;
   PodTracker tracker_;
   std::unique_ptr<OomAccounting> oom_;               // once the mounts are known
   std::unique_ptr<StartupWatcher> startup_watcher_;  // once the mounts are known

@@ -70,6 +70,10 @@ void AddSelfMetrics(const SamplerCounters& c, const std::string& version, Family
   out->Gauge("podmeter_discovered_containers",
              "Container cgroups in the last sample (pod sandboxes excluded).", {},
              static_cast<double>(c.discovered_containers));
+  out->Counter("podmeter_cgroup_walks_total",
+               "Walks of the cgroup tree for pod and container cgroups: after a change inotify "
+               "reported, else the last walk's result is reused (every sample without inotify).",
+               {}, static_cast<double>(c.cgroup_walks));
   out->Gauge("podmeter_kept_open_files",
              "Files the collectors keep open between samples (--kept-open-files), each ~4.4 kB "
              "of kernel memory.",

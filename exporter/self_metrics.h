@@ -25,6 +25,7 @@ struct SamplerCounters {
   size_t discovered_pods = 0;
   size_t discovered_containers = 0;
   size_t kept_open_files = 0;  ///< descriptors the collectors keep open after the last sample
+  uint64_t cgroup_walks = 0;   ///< walks of the cgroup tree (discovery) so far
   std::vector<KubepodsTree> kubepods_trees;          ///< found in the last sample
   std::optional<StartupWatcherStats> startup_watch;  ///< none: the start-up watcher is off
 };

@@ -47,11 +47,16 @@ struct Discovery {
   std::vector<KubepodsTree> trees;  ///< every kubepods root found, sorted by path
 };
 
-/// Walks the primary hierarchy (v2: unified; v1: memory, else cpu) for kubepods roots up to three
-/// levels down (or directly below options.cgroup_root), lists every pod and container cgroup of
-/// each, and keeps those of the kubelet's trees (KubeletTreeOptions). Directories that vanish
-/// during the walk are skipped; an unreadable hierarchy root is an error.
-StatusOr<Discovery> DiscoverPods(const CgroupMounts& mounts, const KubeletTreeOptions& options);
+/// The hierarchy discovery walks: v2 unified; v1 memory, else cpu, else cpuacct. Empty: none.
+std::string DiscoveryRoot(const CgroupMounts& mounts);
+
+/// Walks the primary hierarchy (DiscoveryRoot) for kubepods roots up to three levels down (or
+/// directly below options.cgroup_root), lists every pod and container cgroup of each, and keeps
+/// those of the kubelet's trees (KubeletTreeOptions). Directories that vanish during the walk are
+/// skipped; an unreadable hierarchy root is an error. `listed`, when given, receives every
+/// directory the walk listed (what a change of the result would show in).
+StatusOr<Discovery> DiscoverPods(const CgroupMounts& mounts, const KubeletTreeOptions& options,
+                                 std::vector<std::string>* listed = nullptr);
 
 /// Which of `trees` are the kubelet's (sets KubepodsTree::read); `holds_own_pod` says whether
 /// trees[i] holds options.own_pod_uid. Pure.

@@ -40,8 +40,14 @@ StatusOr<std::vector<PodSample>> ReadPods(const CgroupMounts& mounts,
                                           ReadStats* stats) {
   auto discovery = DiscoverPods(mounts, trees);
   if (!discovery.ok()) return discovery.status();
-  stats->trees = std::move(discovery->trees);
-  const std::vector<PodCgroup>* pods = &discovery->pods;
+  return ReadDiscovered(mounts, *discovery, collectors, stats);
+}
+
+std::vector<PodSample> ReadDiscovered(const CgroupMounts& mounts, const Discovery& discovery,
+                                      const std::vector<std::unique_ptr<Collector>>& collectors,
+                                      ReadStats* stats) {
+  stats->trees = discovery.trees;
+  const std::vector<PodCgroup>* pods = &discovery.pods;
   for (const auto& collector : collectors) stats->collector_seconds[std::string(collector->name())];
   std::vector<PodSample> out;
   for (const PodCgroup& pod : *pods) {

@@ -38,4 +38,9 @@ StatusOr<std::vector<PodSample>> ReadPods(const CgroupMounts& mounts,
                                           const std::vector<std::unique_ptr<Collector>>& collectors,
                                           ReadStats* stats);
 
+/// The same on a discovery already made (the sampler's WatchedDiscovery).
+std::vector<PodSample> ReadDiscovered(const CgroupMounts& mounts, const Discovery& discovery,
+                                      const std::vector<std::unique_ptr<Collector>>& collectors,
+                                      ReadStats* stats);
+
 }  // namespace podmeter

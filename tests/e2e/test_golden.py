@@ -15,7 +15,8 @@ from harness import FIXTURES, GOLDEN, http_get, running_podmeter, scrape
 TREES = ["v1-cgroupfs", "v1-systemd", "v2-systemd"]
 VOLATILE = ("exposer_", "process_", "podmeter_build_info", "podmeter_samples_total",
             "podmeter_sample_duration_seconds", "podmeter_collector_duration_seconds",
-            "podmeter_startup_watch_", "podmeter_startup_exec_events_lost_total")
+            "podmeter_startup_watch_", "podmeter_startup_exec_events_lost_total",
+            "podmeter_cgroup_walks_total")
 
 
 def stable(text):

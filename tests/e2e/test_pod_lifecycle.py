@@ -280,3 +280,35 @@ def test_kubelet_source_failures_are_counted_and_metrics_keep_flowing(tmp_path):
         finally:
             kubelet.kill()
             kubelet.wait()
+
+
+def test_the_cgroup_tree_is_walked_again_only_after_a_change():
+    """Discovery watches the directories it listed (inotify on the real cgroupfs): while no pod
+    comes or goes no sample walks the tree, and a pod made or removed is in the next sample."""
+    def walks(samples):
+        return next(iter(series(samples, "podmeter_cgroup_walks_total").values()))
+
+    def samples_after(base, n):
+        start = next(iter(series(parse(scrape(base)), "podmeter_samples_total").values()))
+        while True:
+            samples = parse(scrape(base))
+            if next(iter(series(samples, "podmeter_samples_total").values())) >= start + n:
+                return samples
+            time.sleep(0.05)
+
+    with running_podmeter("--interval", "0.2") as base:
+        settled = walks(samples_after(base, 3))
+        assert walks(samples_after(base, 5)) == settled, "walked without a change"
+        with KubepodsPod() as pod:
+            c = pod.container()
+            c.spawn(["sleep", "60"])
+            _, samples = wait_for(base, "podmeter_container_processes", container=c.id[:12])
+            assert walks(samples) > settled
+            c.remove()
+            deadline = time.monotonic() + 5
+            while series(parse(scrape(base)), "podmeter_container_processes",
+                         container=c.id[:12]):
+                assert time.monotonic() < deadline, "the removed container is still served"
+                time.sleep(0.05)
+        after = walks(samples_after(base, 3))
+        assert walks(samples_after(base, 5)) == after, "walked without a change"
