@@ -19,6 +19,20 @@ namespace {
 
 constexpr uint64_t kWakeToken = 0;
 
+// /proc/vmstat's oom_kill (kernel ≥ 4.13); none when unreadable or absent.
+std::optional<uint64_t> ReadGlobalOomKills(const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return std::nullopt;
+  for (std::string_view line : SplitLines(*text)) {
+    constexpr std::string_view kKey = "oom_kill ";
+    uint64_t kills = 0;
+    if (line.substr(0, kKey.size()) == kKey && ParseUint64(line.substr(kKey.size()), &kills)) {
+      return kills;
+    }
+  }
+  return std::nullopt;
+}
+
 int MillisecondsUntil(std::chrono::steady_clock::time_point t,
                       std::chrono::steady_clock::time_point now) {
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - now).count();
@@ -180,11 +194,17 @@ size_t OomWatcher::Watch(const std::vector<Container>& living) {
 }
 
 std::vector<OomWatcher::Reading> OomWatcher::TakeReadings() {
+  // The first call only notes the count: kills from before a watch are read as it starts.
+  std::optional<uint64_t> global = ReadGlobalOomKills(options_.vmstat_path);
+  const bool global_kill = global && global_oom_kills_ && *global != *global_oom_kills_;
+  if (global) global_oom_kills_ = global;
   std::vector<Due> due;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [id, w] : watches_) {
-      if (w.read_by_sampler) due.push_back({id, w.pod_uid, w.oom_control_path, Source::kSample});
+      if (w.read_by_sampler || global_kill) {
+        due.push_back({id, w.pod_uid, w.oom_control_path, Source::kSample});
+      }
     }
   }
   for (const Due& d : due) Record(d);

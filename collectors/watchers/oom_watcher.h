@@ -7,8 +7,9 @@
 // cannot be registered (not root; a recursively read-only cgroup mount) the thread reads the
 // container's memory.oom_control every poll_interval instead. A container is read once as its
 // eventfd is registered (a kill from before the watch), so the sampler never reads
-// memory.oom_control itself but for containers with neither an eventfd nor a poll (no watch
-// thread; a fixture tree), through TakeReadings. It keeps no totals: the readings go
+// memory.oom_control itself but, through TakeReadings, for containers with neither an eventfd nor
+// a poll (no watch thread; a fixture tree), and for every container after a kill of the global
+// OOM killer, which notifies no cgroup (Options::vmstat_path). It keeps no totals: the readings go
 // to OomAccounting (tracking/oom_accounting.h), the one owner of the counts. cgroup v2 needs no
 // watcher (the pod's memory.events is hierarchical and outlives its containers).
 //
@@ -25,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +54,11 @@ class OomWatcher {
     /// notifies just before the OOM killer picks and counts its victim).
     std::chrono::milliseconds recheck_for{250};
     std::chrono::milliseconds recheck_every{2};
+    /// The kernel's OOM kill count of the whole machine (its `oom_kill` line). A kill by the
+    /// global OOM killer (the node out of memory, no cgroup over its limit) counts in the victim's
+    /// memory.oom_control but sends no cgroup notification: when this count moves, TakeReadings
+    /// reads every container. /proc/vmstat is not per namespace: a container's is the node's.
+    std::string vmstat_path = "/proc/vmstat";
     /// Tests only: runs on the watch thread each time epoll_wait returns, before its events are
     /// handled (to release a registration in between).
     std::function<void()> after_wait;
@@ -74,7 +81,8 @@ class OomWatcher {
     kEventfd,     ///< after the container's OOM notification
     kPoll,        ///< by the poll of a container without an eventfd
     kWatchStart,  ///< once, as its eventfd was registered (kills from before the watch)
-    kSample,      ///< by TakeReadings, for a container the watcher cannot watch (see below)
+    kSample,      ///< by TakeReadings: a container the watcher cannot watch, or every container
+                  ///< after a global OOM kill (Options::vmstat_path)
   };
 
   /// A container's memory.oom_control oom_kill.
@@ -139,10 +147,11 @@ class OomWatcher {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
-  uint64_t next_token_ = 1;                            // GUARDED_BY(mutex_)
-  size_t failures_ = 0;                                // GUARDED_BY(mutex_), since Watch
-  std::map<std::string, Registration> watches_;        // GUARDED_BY(mutex_), by container id
-  std::map<std::string, Reading> readings_;            // GUARDED_BY(mutex_), by container id
+  uint64_t next_token_ = 1;                      // GUARDED_BY(mutex_)
+  size_t failures_ = 0;                          // GUARDED_BY(mutex_), since Watch
+  std::map<std::string, Registration> watches_;  // GUARDED_BY(mutex_), by container id
+  std::map<std::string, Reading> readings_;      // GUARDED_BY(mutex_), by container id
+  std::optional<uint64_t> global_oom_kills_;     // TakeReadings only: /proc/vmstat's last oom_kill
   std::chrono::steady_clock::time_point next_poll_{};  // watch thread only
 };
 

@@ -202,6 +202,32 @@ TEST(OomWatcher, WithoutAnEventfdTheContainerIsPolled) {
   EXPECT_EQ(readings.back().source, OomWatcher::Source::kPoll);
 }
 
+// The global OOM killer (the node out of memory) counts its victim in the container's
+// memory.oom_control but notifies no eventfd: when the machine's count in /proc/vmstat moves,
+// every container is read at the next sample; while it stays, none is.
+TEST(OomWatcher, AGlobalOomKillIsReadWhenTheMachinesCountMoves) {
+  testing::TempDir tmp;
+  FakeRegistrar reg;
+  OomWatcher::Options o = WithRegistrar(&reg);
+  o.vmstat_path = tmp / "vmstat";
+  auto write_vmstat = [&](int kills) {
+    std::ofstream(o.vmstat_path) << "pgfault 12345\noom_kill " << kills << "\nthp_split_pud 0\n";
+  };
+  write_vmstat(7);  // kills before podmeter started
+  OomWatcher w(o);
+  std::string dir = MakeContainerDir(tmp, "c1", 0);
+  ASSERT_EQ(w.Watch({{"pod", "c1", dir}}), 0u);
+  EXPECT_TRUE(w.TakeReadings().empty());
+  WriteOomControl(dir, 1);                // killed by the global OOM killer: no notification
+  EXPECT_TRUE(w.TakeReadings().empty());  // the machine's count has not moved yet
+  write_vmstat(8);
+  auto readings = w.TakeReadings();
+  ASSERT_EQ(readings.size(), 1u);
+  EXPECT_EQ(readings[0].oom_kills, 1u);
+  EXPECT_EQ(readings[0].source, OomWatcher::Source::kSample);
+  EXPECT_EQ(reg.fds.size(), 1u);  // it was watched by eventfd all along
+}
+
 TEST(OomWatcher, NothingToWatchIsNoFailure) {
   testing::TempDir tmp;
   FakeRegistrar reg;
