@@ -1,7 +1,14 @@
 // processes: process and thread counts (cgroup.procs; v1 tasks, v2 cgroup.threads) and the sum of
 // the processes' resident memory, read through a ProcessTable (each /proc/<pid>/statm; the
-// daemon's table re-reads a process every --process-interval, process_table.h).
+// daemon's table re-reads a process every --process-interval, process_table.h). The lists are
+// read again when the cgroup's pids.current (read just before by the pids collector) moved —
+// the kernel charges every fork, every reaped exit and every task moved in or out — and at least
+// every --process-interval: a process that exited and is not reaped yet has left the lists but
+// not pids.current. Without the pids controller they are read every sample.
 #include "collectors/readers/process_collector.h"
+
+#include <optional>
+#include <unordered_map>
 
 #include "collectors/base/file_util.h"
 #include "collectors/base/open_file_cache.h"
@@ -54,25 +61,24 @@ class ProcessCollector : public Collector {
     const std::string& dir =
         v2 ? dirs.unified
            : (!dirs.pids.empty() ? dirs.pids : (!dirs.cpu.empty() ? dirs.cpu : dirs.memory));
-    // v1's lists are read afresh each time by the cache itself (open_file_cache.h).
-    Status s = files_.Read(dir, "cgroup.procs", &procs_);
-    if (s.ok()) s = files_.Read(dir, v2 ? "cgroup.threads" : "tasks", &threads_);
-    if (!s.ok()) return s;
-    pids_.clear();
-    for (std::string_view line : SplitLines(procs_)) {
-      uint64_t pid = 0;
-      if (line.empty()) continue;
-      if (!ParseUint64(line, &pid) || pid == 0 || pid > (1u << 22)) {
-        return Status::InvalidData(JoinPath(dir, "cgroup.procs") + ": bad pid");
-      }
-      pids_.push_back(static_cast<int>(pid));
+    Lists& lists = lists_[dir];
+    lists.used_in = sample_;
+    // The pids collector ran first: this cgroup's pids.current, when it is in the same directory.
+    std::optional<uint64_t> charged;
+    if (out->pids && (v2 || dir == dirs.pids)) charged = out->pids->current;
+    if (!lists.read || !charged || *charged != lists.charged ||
+        sample_ - lists.read_in >= table_->every()) {
+      Status s = ReadLists(dir, v2, &lists);
+      if (!s.ok()) return s;
+      lists.charged = charged.value_or(0);
+      lists.read_in = sample_;
     }
     // The names only where they matter: a single process may be the pod sandbox's `pause`.
-    s = table_->Read(pids_, /*names=*/pids_.size() == 1, &infos_);
+    Status s = table_->Read(lists.pids, /*names=*/lists.pids.size() == 1, &infos_);
     if (!s.ok()) return s;
     ProcessSample sample;
-    sample.processes = pids_.size();
-    sample.threads = CountLines(threads_);
+    sample.processes = lists.pids.size();
+    sample.threads = lists.threads;
     for (const ProcessInfo& p : infos_) sample.resident_bytes += p.resident_bytes;
     sample.is_pause = infos_.size() == 1 && infos_[0].comm == "pause";
     out->processes = sample;
@@ -81,14 +87,45 @@ class ProcessCollector : public Collector {
 
   void EndSample() override {
     files_.Sweep();
+    std::erase_if(lists_, [this](const auto& entry) { return entry.second.used_in != sample_; });
+    ++sample_;
     table_->EndSample();
   }
 
  private:
+  // One cgroup's lists as last read.
+  struct Lists {
+    std::vector<int> pids;
+    uint64_t threads = 0;
+    bool read = false;
+    uint64_t charged = 0;               // pids.current when they were read
+    uint64_t read_in = 0, used_in = 0;  // samples
+  };
+
+  // v1's lists are read afresh each time by the cache itself (open_file_cache.h).
+  Status ReadLists(const std::string& dir, bool v2, Lists* lists) {
+    Status s = files_.Read(dir, "cgroup.procs", &procs_);
+    if (s.ok()) s = files_.Read(dir, v2 ? "cgroup.threads" : "tasks", &threads_);
+    if (!s.ok()) return s;
+    lists->pids.clear();
+    for (std::string_view line : SplitLines(procs_)) {
+      uint64_t pid = 0;
+      if (line.empty()) continue;
+      if (!ParseUint64(line, &pid) || pid == 0 || pid > (1u << 22)) {
+        return Status::InvalidData(JoinPath(dir, "cgroup.procs") + ": bad pid");
+      }
+      lists->pids.push_back(static_cast<int>(pid));
+    }
+    lists->threads = CountLines(threads_);
+    lists->read = true;
+    return Status::Ok();
+  }
+
   ProcessTable* table_;
   OpenFileCache files_;
+  std::unordered_map<std::string, Lists> lists_;  // by the directory they are read from
+  uint64_t sample_ = 0;
   std::string procs_, threads_;     // reused between calls
-  std::vector<int> pids_;           // reused between calls
   std::vector<ProcessInfo> infos_;  // reused between calls
 };
 

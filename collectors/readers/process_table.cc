@@ -153,6 +153,8 @@ class StaggeredProcessTable : public ProcessTable {
     return Status::Ok();
   }
 
+  unsigned every() const override { return static_cast<unsigned>(every_); }
+
   void EndSample() override {
     std::erase_if(kept_, [this](const auto& entry) { return entry.second.listed_in != sample_; });
     ++sample_;

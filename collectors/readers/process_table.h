@@ -27,6 +27,8 @@ class ProcessTable {
   virtual Status Read(const std::vector<int>& pids, bool names, std::vector<ProcessInfo>* out) = 0;
   /// Called after each sample: lets go of what belonged to processes not read in it.
   virtual void EndSample() {}
+  /// How many samples a process's figures may be old (1: every process is read every sample).
+  virtual unsigned every() const { return 1; }
 };
 
 /// libproc2 (procps 4) on the real /proc; always reads the names.

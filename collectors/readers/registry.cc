@@ -21,8 +21,10 @@ struct CollectorEntry {
 constexpr CollectorEntry kCollectors[] = {
     {"cpu", true, [](ProcessTable*) { return NewCpuCollector(); }},
     {"memory", true, [](ProcessTable*) { return NewMemoryCollector(); }},
-    {"processes", true, [](ProcessTable* t) { return NewProcessCollector(t); }},
+    // pids before processes: the process collector reads the lists again only when pids.current
+    // moved.
     {"pids", true, [](ProcessTable*) { return NewPidsCollector(); }},
+    {"processes", true, [](ProcessTable* t) { return NewProcessCollector(t); }},
     {"pressure", true, [](ProcessTable*) { return NewPressureCollector(); }},
 };
 
