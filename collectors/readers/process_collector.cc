@@ -20,10 +20,12 @@ namespace {
 const std::vector<MetricRow>& ProcessRows() {
   static const std::vector<MetricRow> rows = {
       {"processes", MetricType::kGauge, "processes", "Processes in the cgroup.", "",
-       "pids (else cpu, else memory): `cgroup.procs` line count", "`cgroup.procs` line count",
+       "pids (else cpu, else memory): `cgroup.procs` line count (read again when `pids.current` "
+       "moved, else every `--process-interval`)",
+       "`cgroup.procs` line count (the same)",
        FieldOf(&CgroupSample::processes, &ProcessSample::processes)},
       {"threads", MetricType::kGauge, "threads", "Threads in the cgroup.", "",
-       "same hierarchy: `tasks` line count", "`cgroup.threads` line count",
+       "same hierarchy: `tasks` line count (the same)", "`cgroup.threads` line count (the same)",
        FieldOf(&CgroupSample::processes, &ProcessSample::threads)},
       {"process_resident_bytes", MetricType::kGauge, "bytes",
        "Sum of the resident memory of the cgroup's processes, in bytes.", "",
