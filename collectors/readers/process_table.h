@@ -42,7 +42,8 @@ std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root);
 /// the first sample it is listed in (and when its name is asked for the first time), then once
 /// every `every` samples, staggered by pid so that each sample re-reads about 1/every of the
 /// processes; in between, its last figures stand. A process no longer listed is forgotten at once
-/// (the lists themselves are read each sample). `inner`'s EndSample runs every `every` samples,
+/// (the process collector reads the lists again whenever pids.current moves, and at least every
+/// `every` samples: process_collector.cc). `inner`'s EndSample runs every `every` samples,
 /// by when each listed process has been read once: its descriptors stay open. every ≤ 1: every
 /// process every sample, as `inner` alone.
 std::unique_ptr<ProcessTable> NewStaggeredProcessTable(std::unique_ptr<ProcessTable> inner,
