@@ -86,8 +86,12 @@ int Run(const Config& config, const WebSecurity& security) {
   if (!poller.ok()) return Fail(poller.status(), 2);
   auto relay = NewRelayFor(config, poller->get());
   if (!relay.ok()) return Fail(relay.status(), 2);
+  // A process read every few samples keeps its /proc directory open, not its `statm`.
   std::unique_ptr<ProcessTable> processes = NewStaggeredProcessTable(
-      NewProcfsProcessTable(config.sampler.proc_root), config.process_every_samples);
+      NewProcfsProcessTable(config.sampler.proc_root, config.process_every_samples > 1
+                                                          ? OpenFileCache::Keep::kDirectories
+                                                          : OpenFileCache::Keep::kFiles),
+      config.process_every_samples);
   auto collectors = BuildCollectors(config.disabled_collectors, processes.get());
   if (!collectors.ok()) return Fail(collectors.status(), 2);
   auto store = std::make_shared<SnapshotStore>();

@@ -70,7 +70,7 @@ OpenFileCache::~OpenFileCache() {
   });
 }
 
-// Closes a kept descriptor (a file's or a v1 task list's directory) and counts it gone.
+// Closes a kept descriptor (a file's, or the directory of a file not kept) and counts it gone.
 void OpenFileCache::Release(int* fd) {
   if (*fd < 0) return;
   ::close(*fd);
@@ -90,14 +90,16 @@ Status OpenFileCache::Open(const std::string& path, Entry* e) {
   e->fd = fd;
   const unsigned long fs_type = FsType(fd);
   e->regenerated = Regenerated(fs_type);
-  e->keep = !(fs_type == CGROUP_SUPER_MAGIC && (e->name == "cgroup.procs" || e->name == "tasks"));
+  e->keep = keep_ == Keep::kFiles &&
+            !(fs_type == CGROUP_SUPER_MAGIC && (e->name == "cgroup.procs" || e->name == "tasks"));
   ++open_;
   g_kept_open.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
-// After a v1 task list was read from its path: its directory kept (O_PATH), so the next read
-// opens it with one lookup instead of the whole path's. Without it (budget, error) the entry goes.
+// After a file not kept (a v1 task list; any file with Keep::kDirectories) was read from its path:
+// its directory kept (O_PATH), so the next read opens it with one lookup instead of the whole
+// path's. Without it (budget, error) the entry goes.
 void OpenFileCache::KeepDirectory(const std::string& path, Entry* e) {
   if (g_kept_open.load(std::memory_order_relaxed) >= KeptOpenBudget()) return;
   const std::string dir = path.substr(0, path.rfind('/') + 1);
@@ -108,7 +110,7 @@ void OpenFileCache::KeepDirectory(const std::string& path, Entry* e) {
   g_kept_open.fetch_add(1, std::memory_order_relaxed);
 }
 
-// A v1 task list opened afresh relative to its kept directory, read whole and closed.
+// A file not kept, opened afresh relative to its kept directory, read whole and closed.
 Status OpenFileCache::ReadAt(const std::string& path, Entry* e, std::string* out) {
   ++opens_;
   const int fd = ::openat(e->dir_fd, e->name.c_str(), O_RDONLY | O_CLOEXEC);

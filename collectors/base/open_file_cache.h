@@ -32,8 +32,15 @@ constexpr std::chrono::seconds kLimitRefresh{10};
 class OpenFileCache {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  explicit OpenFileCache(Clock clock = &std::chrono::steady_clock::now)
-      : clock_(std::move(clock)) {}
+  /// What a read leaves open: the file (read again with one `pread`), or only its directory
+  /// (O_PATH; the file opened with `openat`, read and closed each time). A kept kernfs or procfs
+  /// file holds a ~4 kB seq_file buffer of kernel memory, charged to podmeter's cgroup, from its
+  /// first read to its close: worth it for a file read every sample, not for one read every few
+  /// (the staggered `statm`).
+  enum class Keep { kFiles, kDirectories };
+  explicit OpenFileCache(Clock clock = &std::chrono::steady_clock::now, Keep keep = Keep::kFiles)
+      : clock_(std::move(clock)), keep_(keep) {}
+  explicit OpenFileCache(Keep keep) : OpenFileCache(&std::chrono::steady_clock::now, keep) {}
   ~OpenFileCache();
   OpenFileCache(const OpenFileCache&) = delete;
   OpenFileCache& operator=(const OpenFileCache&) = delete;
@@ -61,7 +68,7 @@ class OpenFileCache {
     int fd = -1;
     int dir_fd = -1;           ///< a v1 task list's directory (O_PATH), while fd is not kept
     bool regenerated = false;  ///< kernfs or procfs: content made afresh on each read
-    bool keep = true;          ///< false: a v1 task list, read once per open (below)
+    bool keep = true;          ///< false: a v1 task list (once per open); Keep::kDirectories
     bool used = true;          ///< read since the last Sweep
     std::chrono::steady_clock::time_point absent_until{};  ///< ReadOptional found no file
   };
@@ -74,6 +81,7 @@ class OpenFileCache {
   void CloseDirectory(Entry* e);
 
   Clock clock_;
+  Keep keep_;
   DirTable<Entry> files_;
   size_t open_ = 0;
   uint64_t opens_ = 0;

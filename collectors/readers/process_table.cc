@@ -69,9 +69,10 @@ class Libproc2ProcessTable : public ProcessTable {
 // reads the batched global one (an idle `sleep` ~40 pages low on 2 CPUs).
 class ProcfsProcessTable : public ProcessTable {
  public:
-  explicit ProcfsProcessTable(std::string proc_root)
+  ProcfsProcessTable(std::string proc_root, OpenFileCache::Keep keep)
       : proc_root_(std::move(proc_root)),
-        page_size_(static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))) {}
+        page_size_(static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))),
+        files_(keep) {}
 
   Status Read(const std::vector<int>& pids, bool names, std::vector<ProcessInfo>* out) override {
     out->clear();
@@ -182,8 +183,9 @@ std::unique_ptr<ProcessTable> NewLibproc2ProcessTable() {
   return std::make_unique<Libproc2ProcessTable>();
 }
 
-std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root) {
-  return std::make_unique<ProcfsProcessTable>(std::move(proc_root));
+std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root,
+                                                    OpenFileCache::Keep keep) {
+  return std::make_unique<ProcfsProcessTable>(std::move(proc_root), keep);
 }
 
 std::unique_ptr<ProcessTable> NewStaggeredProcessTable(std::unique_ptr<ProcessTable> inner,

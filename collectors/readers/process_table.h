@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/base/open_file_cache.h"
 #include "collectors/base/status.h"
 
 namespace podmeter {
@@ -34,9 +35,13 @@ class ProcessTable {
 /// libproc2 (procps 4) on the real /proc; always reads the names.
 std::unique_ptr<ProcessTable> NewLibproc2ProcessTable();
 
-/// Reads `<proc_root>/<pid>/statm` (and `comm` when asked) through descriptors kept open while
-/// the process is read each sample: /proc, a DaemonSet's /host/proc, fixture trees.
-std::unique_ptr<ProcessTable> NewProcfsProcessTable(std::string proc_root);
+/// Reads `<proc_root>/<pid>/statm` (and `comm` when asked): /proc, a DaemonSet's /host/proc,
+/// fixture trees. `keep`: through descriptors kept open while the process is read (a process read
+/// every sample), or through its directory kept (O_PATH) and the file opened with `openat` at each
+/// read (a process read every few samples: no ~4 kB seq_file buffer of kernel memory held between
+/// reads).
+std::unique_ptr<ProcessTable> NewProcfsProcessTable(
+    std::string proc_root, OpenFileCache::Keep keep = OpenFileCache::Keep::kFiles);
 
 /// Per-process figures on a slower cadence (--process-interval): a process is read from `inner`
 /// the first sample it is listed in (and when its name is asked for the first time), then once

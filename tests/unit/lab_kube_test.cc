@@ -319,6 +319,11 @@ TEST(ScenarioEnv, TheNodeGetsLongerTinyScenariosAndBothModesParallelSqueezes) {
   EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "pod-kill", "host"), "DURATION"), "3s");
   EXPECT_EQ(EnvValue(ScenarioEnv("quick", "hpa", "cluster"), "PARALLEL"), "");
   EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "pod-kill", "cluster"), "DURATION"), "12s");
+  // The node's tiny hpa: the full 50-VU ramp over 60 s, enough for the HPA's lagging windows.
+  auto hpa = ScenarioEnv("tiny", "hpa", "cluster");
+  EXPECT_EQ(EnvValue(hpa, "DURATION"), "60s");
+  EXPECT_EQ(EnvValue(hpa, "VU_SCALE"), "1");
+  EXPECT_EQ(EnvValue(ScenarioEnv("tiny", "hpa", "host"), "VU_SCALE"), "0.3");
 }
 
 TEST(ParseBeforeRecord, WhatCleanClusterPutsBack) {

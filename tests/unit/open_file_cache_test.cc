@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -308,6 +309,50 @@ TEST_F(OpenFileCacheTest, AProcessThatExitsIsNotFoundThroughItsKeptDescriptor) {
   child.Wait();
   Status s = cache.Read(stat, &again);
   EXPECT_TRUE(s.IsNotFound()) << s.message();
+  EXPECT_EQ(cache.open_files(), 0u);
+}
+
+TEST_F(OpenFileCacheTest, KeepingDirectoriesHoldsNoFileOpenBetweenReads) {
+  testing::Child child({"sleep", "60"});
+  ASSERT_TRUE(child.started());
+  const fs::path dir = "/proc/" + std::to_string(child.pid());
+  const size_t fds = OpenFds();
+  OpenFileCache cache(OpenFileCache::Keep::kDirectories);
+  std::string first, again;
+  ASSERT_TRUE(cache.Read(dir.string(), "statm", &first).ok());
+  ASSERT_TRUE(cache.Read(dir.string(), "statm", &again).ok());
+  // "size resident shared text lib data dt": seven fields, the same process both times.
+  EXPECT_EQ(std::count(first.begin(), first.end(), ' '), 6) << first;
+  EXPECT_EQ(std::count(again.begin(), again.end(), ' '), 6) << again;
+  // Between reads only the process's directory is open (O_PATH), not its statm.
+  EXPECT_EQ(cache.open_files(), 1u);
+  EXPECT_EQ(OpenFds(), fds + 1);
+  EXPECT_GE(FdOf(dir), 0);
+  EXPECT_EQ(FdOf(dir / "statm"), -1);
+  EXPECT_EQ(cache.opens(), 2u);  // the path's open, then one openat in the directory
+  ::kill(child.pid(), SIGKILL);
+  child.Wait();
+  Status s = cache.Read(dir.string(), "statm", &again);
+  EXPECT_TRUE(s.IsNotFound()) << s.message();
+  EXPECT_EQ(cache.open_files(), 0u);
+  EXPECT_EQ(OpenFds(), fds);
+}
+
+TEST_F(OpenFileCacheTest, KeepingDirectoriesReadsAFileReplacedSinceThroughItsName) {
+  Write(Path("statm"), "old\n");
+  OpenFileCache cache(OpenFileCache::Keep::kDirectories);
+  std::string text;
+  ASSERT_TRUE(cache.Read(Path("statm"), &text).ok());
+  EXPECT_EQ(text, "old\n");
+  Write(Path("statm.tmp"), "new\n");
+  fs::rename(Path("statm.tmp"), Path("statm"));
+  ASSERT_TRUE(cache.Read(Path("statm"), &text).ok());
+  EXPECT_EQ(text, "new\n");
+  EXPECT_EQ(cache.open_files(), 1u);
+  EXPECT_EQ(FdOf(Path("statm")), -1);
+  cache.Sweep();  // read since the last sweep: kept
+  EXPECT_EQ(cache.open_files(), 1u);
+  cache.Sweep();  // not read since: closed
   EXPECT_EQ(cache.open_files(), 0u);
 }
 
