@@ -87,10 +87,13 @@ class ProcessCollector : public Collector {
     return Status::Ok();
   }
 
+  // The lists' descriptors (v2's files, v1's directories) are closed every `every` samples, by
+  // when each living cgroup's lists have been read at least once: a cgroup read every few
+  // samples keeps them, a removed one lets go of them within 2 × `every` samples.
   void EndSample() override {
-    files_.Sweep();
     std::erase_if(lists_, [this](const auto& entry) { return entry.second.used_in != sample_; });
     ++sample_;
+    if (sample_ % table_->every() == 0) files_.Sweep();
     table_->EndSample();
   }
 

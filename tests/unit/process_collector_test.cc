@@ -101,5 +101,38 @@ TEST_F(ProcessListsTest, ReadEverySampleWithoutPidsCurrentOrAtEverySampleCadence
   EXPECT_EQ(Sample(*each).threads, 1u);
 }
 
+// Descriptors of this process open on the lists in `dir` (not the pids collector's pids.current).
+size_t OpenIn(const std::filesystem::path& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(e.path(), ec);
+    if (target == dir / "cgroup.procs" || target == dir / "tasks") ++n;
+  }
+  return n;
+}
+
+// Lists read every few samples keep their descriptors between reads (no open each time they are
+// read); a cgroup no longer collected lets go of them within two cadences.
+TEST_F(ProcessListsTest, TheListsKeepTheirDescriptorsBetweenReadsWithinTheCadence) {
+  FixedTable table(3);
+  auto processes = NewProcessCollector(&table);
+  Write("pids.current", "1\n");
+  Write("cgroup.procs", "10\n");
+  Write("tasks", "10\n");
+  for (int i = 0; i < 7; ++i) {
+    Sample(*processes);  // read at samples 0, 3, 6 only: pids.current does not move
+    EXPECT_EQ(OpenIn(dir_.path()), 2u) << "after sample " << i;
+  }
+  // The cgroup is no longer collected (gone from discovery): closed at the second sweep, within
+  // two cadences (the first, after sample 8, keeps what was read since the one before).
+  for (int i = 7; i < 11; ++i) {
+    processes->EndSample();
+    EXPECT_EQ(OpenIn(dir_.path()), 2u) << "after sample " << i;
+  }
+  processes->EndSample();
+  EXPECT_EQ(OpenIn(dir_.path()), 0u);
+}
+
 }  // namespace
 }  // namespace podmeter
