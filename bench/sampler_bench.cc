@@ -119,6 +119,7 @@ class SyntheticNode {
     table_ = NewProcfsProcessTable(options_.proc_root);
     auto collectors = BuildCollectors({}, table_.get());
     sampler_ = std::make_unique<Sampler>(options_, std::move(collectors.value()), &store_);
+    store_.LatestGzip();  // a gzip client, as Prometheus: each sample's gzip is made with it
   }
   ~SyntheticNode() {
     sampler_.reset();

@@ -457,10 +457,11 @@ void HttpServer::Loop::TakeVerified() {
   }
 }
 
-// The latest sample's exposition as rendered once by the sampler, its gzip when asked: a scrape
-// copies nothing but the bytes it sends.
+// The latest sample's exposition as rendered once by the sampler, its gzip when asked (made here
+// once for the sample when the sampler had no gzip client yet): a scrape copies nothing but the
+// bytes it sends.
 void HttpServer::Loop::AnswerMetrics(Connection* c, const HttpDecision& d) {
-  c->exposition = state_.store->Latest();
+  c->exposition = d.gzip ? state_.store->LatestGzip() : state_.store->Latest();
   const bool zipped = d.gzip && !c->exposition->gzip.empty();
   SetAnswer(
       c, d, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",

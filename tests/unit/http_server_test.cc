@@ -46,7 +46,7 @@ SnapshotStore::Families OneCounter(double value) {
   return b.Take();
 }
 
-TEST(SnapshotStore, PublishRendersTheTextAndItsGzipOnce) {
+TEST(SnapshotStore, PublishRendersTheTextOnceAndItsGzipWhileClientsAskForIt) {
   SnapshotStore store;
   EXPECT_FALSE(store.ready());
   EXPECT_EQ(store.Latest()->text, "");
@@ -56,9 +56,16 @@ TEST(SnapshotStore, PublishRendersTheTextAndItsGzipOnce) {
   EXPECT_TRUE(store.ready());
   EXPECT_EQ(first->text, SerializeText(OneCounter(1)));
   EXPECT_NE(first->text.find("podmeter_test_total{pod=\"a\"} 1\n"), std::string::npos);
-  EXPECT_EQ(Gunzip(first->gzip), first->text);
+  EXPECT_EQ(first->gzip, "");  // no client has asked for gzip: none made
+  // The first gzip scrape compresses the latest text itself, once for this sample.
+  std::shared_ptr<const Exposition> zipped = store.LatestGzip();
+  EXPECT_EQ(Gunzip(zipped->gzip), first->text);
+  EXPECT_EQ(store.LatestGzip().get(), zipped.get());
+  EXPECT_EQ(store.Latest().get(), first.get());
+  // From then on the sampler renders it with the text.
   store.Publish(OneCounter(2));
   EXPECT_EQ(Gunzip(store.Latest()->gzip), SerializeText(OneCounter(2)));
+  EXPECT_EQ(store.LatestGzip().get(), store.Latest().get());
   EXPECT_EQ(first->text, SerializeText(OneCounter(1)));  // unchanged under the scrape that holds it
   EXPECT_EQ(store.Latest().get(), store.Latest().get());  // scrapes share it: no copy
 }
@@ -180,6 +187,33 @@ TEST(HttpServer, OneThreadServesEveryConnection) {
   EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), store->Latest()->text);
   EXPECT_EQ(Threads(), before + 1);
   for (int i : idle) ::close(i);
+}
+
+// A gzip scrape is answered in gzip from the first one on, the sampler having made none yet, and
+// a plain one with the text.
+TEST(HttpServer, AGzipScrapeGetsGzipBeforeTheSamplerMakesAny) {
+  auto store = std::make_shared<SnapshotStore>();
+  store->Publish(OneCounter(7));
+  ASSERT_EQ(store->Latest()->gzip, "");
+  auto server = HttpServer::Start("127.0.0.1:0", store);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  auto get = [&](const std::string& extra) {
+    int fd = Connect(server.value()->port());
+    std::string answer = Exchange(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n");
+    ::close(fd);
+    return answer;
+  };
+  const std::string text = SerializeText(OneCounter(7));
+  for (int i = 0; i < 2; ++i) {
+    std::string zipped = get("Accept-Encoding: gzip\r\n");
+    EXPECT_NE(zipped.find("\r\nContent-Encoding: gzip\r\n"), std::string::npos) << zipped;
+    EXPECT_EQ(Gunzip(zipped.substr(zipped.find("\r\n\r\n") + 4)), text);
+  }
+  std::string plain = get("");
+  EXPECT_EQ(plain.find("Content-Encoding"), std::string::npos) << plain;
+  EXPECT_EQ(plain.substr(plain.find("\r\n\r\n") + 4), text);
+  store->Publish(OneCounter(7));  // the sampler compresses from now on
+  EXPECT_EQ(Gunzip(store->Latest()->gzip), text);
 }
 
 TEST(HttpServer, AtTheCapTheOldestHeadIsDropped) {
