@@ -128,7 +128,8 @@ void StartupWatcher::AddWatchTree(const std::string& dir, int depth, bool fresh)
     if (fresh) Enqueue(parsed->pod_uid, parsed->container_id, dir);
     return;
   }
-  int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), IN_CREATE | IN_ONLYDIR);
+  int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(),
+                               IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
   if (wd < 0) return;
   watch_dirs_[wd] = dir;
   if (depth <= 0) return;
@@ -171,6 +172,11 @@ void StartupWatcher::DrainInotify() {
       p += sizeof(inotify_event) + ev->len;
       if (ev->mask & IN_IGNORED) {  // the directory was removed: the kernel dropped its watch
         watch_dirs_.erase(ev->wd);
+        continue;
+      }
+      // A cgroup removed (rmdir) under a watched one, or events lost: Sweep() looks.
+      if (ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_Q_OVERFLOW)) {
+        removed_ = true;
         continue;
       }
       if (!(ev->mask & IN_ISDIR) || ev->len == 0) continue;
@@ -289,7 +295,8 @@ std::optional<std::chrono::nanoseconds> StartupWatcher::TimeToNextCheck() const 
 }
 
 // The kernel drops a watch (IN_IGNORED) when the directory's inode goes, which cgroupfs does not
-// do at rmdir: the watches and queued ids of removed cgroups are dropped here, once a second.
+// do at rmdir: the watches and queued ids of removed cgroups are dropped here, within a second of
+// the removal (the parent's IN_DELETE) and every 30 s.
 void StartupWatcher::Sweep() {
   for (auto it = watch_dirs_.begin(); it != watch_dirs_.end();) {
     if (::access(it->second.c_str(), F_OK) == 0) {
@@ -314,8 +321,13 @@ void StartupWatcher::Run() {
     connector_.Drain(&execs_);
     DrainInotify();
     CheckDue();
-    if (auto now = std::chrono::steady_clock::now(); now >= next_sweep_) {
+    // At most once a second, and only after a removal (not 100 path lookups a second at 110
+    // pods while nothing goes); every 30 s regardless.
+    if (auto now = std::chrono::steady_clock::now();
+        now >= next_sweep_ && (removed_ || now >= last_sweep_ + std::chrono::seconds(30))) {
+      removed_ = false;
       Sweep();
+      last_sweep_ = now;
       next_sweep_ = now + std::chrono::seconds(1);
     }
     PublishStats();

@@ -141,6 +141,8 @@ class StartupWatcher {
   // both found by the scan of its new pod and reported by the pod's watch is queued once.
   std::map<std::string, std::string> queued_;
   std::chrono::steady_clock::time_point next_sweep_{};
+  std::chrono::steady_clock::time_point last_sweep_{};
+  bool removed_ = false;  ///< a watched directory lost a subdirectory since the last Sweep()
   std::vector<Pending> pending_;
   ExecHistory execs_;
   StartupWatcherStats counts_;  // the thread's own copy
