@@ -69,8 +69,9 @@ void AddSamplingFlags(CLI::App& app, Config* c, RawFlags* raw) {
   app.add_option("--process-interval", raw->process_interval_s,
                  "Seconds between two reads of a process's own figures (process_resident_bytes "
                  "from <pid>/statm), rounded to whole samples and staggered over them; a process "
-                 "is read the first sample it appears in. The cgroup files, and the process and "
-                 "thread counts, are read every sample. 0: every sample")
+                 "is read the first sample it appears in. The cgroup files are read every "
+                 "sample; the process and thread lists whenever the cgroup's pids.current moved "
+                 "and at least at this interval. 0: every sample")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app.add_option(

@@ -156,10 +156,13 @@ def _pod_and_container_cgroups(root, file):
 def test_opens_per_sample_counts_whole_samples(tmp_path):
     """podmeter on the v1-cgroupfs fixture tree: each cgroup file podmeter opens in a sample is
     opened once per pod or container cgroup that holds it, and the counts are whole numbers (the
-    opens between two increments of podmeter_samples_total are whole samples)."""
+    opens between two increments of podmeter_samples_total are whole samples). Each process every
+    sample (--process-interval of one sample): on the default cadence a fifth of the processes,
+    staggered by pid, have their statm opened in each sample, a count that varies by sample."""
     tree = os.path.join(FIXTURES, "v1-cgroupfs")
     cgroup_root = os.path.join(tree, "sys", "fs", "cgroup")
-    with running_podmeter("--interval", "0.3", "--cgroup-root", cgroup_root,
+    with running_podmeter("--interval", "0.3", "--process-interval", "0.3",
+                          "--cgroup-root", cgroup_root,
                           "--proc-root", os.path.join(tree, "proc")) as base:
         port = int(base.rsplit(":", 1)[1])
         pid = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _listens(p, port))
