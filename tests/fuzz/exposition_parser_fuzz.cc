@@ -32,9 +32,13 @@ std::string Render16(double v) {
   return buf;
 }
 
+// Equal, or equal at 16 digits: the same 16-digit text, or one reads back from the other's
+// (1.0000000000000001e+23 prints as "1e+23", which reads back as 9.9999999999999992e+22, whose
+// own 16 digits are "9.999999999999999e+22").
 bool SameValue(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
-  return a == b || Render16(a) == Render16(b);
+  return a == b || Render16(a) == Render16(b) || std::strtod(Render16(a).c_str(), nullptr) == b ||
+         std::strtod(Render16(b).c_str(), nullptr) == a;
 }
 
 void Compare(const std::vector<MetricFamily>& a, const std::vector<MetricFamily>& b,
